@@ -1,0 +1,1 @@
+"""What every castflow service shares: settings, database, tables, queues, the upload store."""

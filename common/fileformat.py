@@ -1,0 +1,241 @@
+"""What an uploaded file is and where its columns are: cheap checks shared by the API and the ETL.
+
+The API runs `inspect_file` on the first bytes of every upload, so that an empty file, a file that
+is not CSV/XLSX, or one without the required columns is answered at once (400/415) and nothing is
+stored. The ETL runs it again on the stored file to learn the delimiter, sheet and column positions.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import gzip
+import zipfile
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import BinaryIO
+
+#: Canonical field -> the column name DESIGN.md requires (matched case-insensitively, spaces ignored).
+REQUIRED_COLUMNS = {"date": "Date", "product_id": "product_id", "category": "category", "sales": "sales"}
+#: How many bytes of a CSV are read to find the header line.
+HEADER_SCAN_BYTES = 1024 * 1024
+#: Largest compression ratio accepted for one member of an .xlsx archive (real sheets stay far below).
+MAX_XLSX_RATIO = 200
+_DELIMITERS = (",", ";", "\t", "|")
+
+
+class FileKind(StrEnum):
+    """The file formats castflow reads; the value is the stored file's suffix without the dot."""
+
+    CSV = "csv"
+    CSV_GZ = "csv.gz"
+    XLSX = "xlsx"
+
+    @property
+    def suffix(self) -> str:
+        """The suffix stored files of this kind get."""
+        return f".{self.value}"
+
+
+class FileProblem(Exception):
+    """A whole-file problem, with the HTTP status that reports it at upload time."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+@dataclass(frozen=True)
+class FileLayout:
+    """Where the data is: format, text encoding, delimiter or sheet, and the required columns' positions."""
+
+    kind: FileKind
+    columns: dict[str, int]  # canonical field -> 0-based column index
+    header: tuple[str, ...]
+    delimiter: str = ","
+    encoding: str = "utf-8"
+    sheet: str | None = None
+
+
+def kind_from_name(filename: str) -> FileKind:
+    """The kind a file name claims (.csv, .csv.gz, .xlsx), or FileProblem 415."""
+    name = filename.strip().lower()
+    for kind in (FileKind.CSV_GZ, FileKind.CSV, FileKind.XLSX):
+        if name.endswith(kind.suffix):
+            return kind
+    if name.endswith((".xls", ".xlsm", ".xlsb", ".ods")):
+        raise FileProblem("only .xlsx workbooks are read; save the file as .xlsx or CSV UTF-8", 415)
+    raise FileProblem("unsupported file type: upload a .csv, .csv.gz or .xlsx file", 415)
+
+
+def inspect_file(fileobj: BinaryIO, kind: FileKind, max_uncompressed: int) -> FileLayout:
+    """Check the file's format and header; FileProblem (400/415) says what is wrong."""
+    head = fileobj.read(8)
+    fileobj.seek(0)
+    if not head:
+        raise FileProblem("the file is empty")
+    _check_magic(kind, head)
+    if kind is FileKind.XLSX:
+        return _inspect_xlsx(fileobj, max_uncompressed)
+    raw = _read_head(fileobj, kind)
+    fileobj.seek(0)
+    return _inspect_csv_head(raw, kind)
+
+
+def _check_magic(kind: FileKind, head: bytes) -> None:
+    is_zip, is_gzip = head.startswith(b"PK\x03\x04"), head.startswith(b"\x1f\x8b")
+    if kind is FileKind.XLSX and not is_zip:
+        raise FileProblem("the file is named .xlsx but is not an Excel workbook", 415)
+    if kind is FileKind.CSV_GZ and not is_gzip:
+        raise FileProblem("the file is named .csv.gz but is not gzip-compressed", 415)
+    if kind is FileKind.CSV and (is_zip or is_gzip):
+        raise FileProblem("the file is named .csv but is a compressed archive; name it .csv.gz or .xlsx", 415)
+
+
+def _read_head(fileobj: BinaryIO, kind: FileKind) -> bytes:
+    if kind is FileKind.CSV:
+        return fileobj.read(HEADER_SCAN_BYTES)
+    try:
+        with gzip.GzipFile(fileobj=fileobj, mode="rb") as gz:
+            return gz.read(HEADER_SCAN_BYTES)
+    except (OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise FileProblem(f"the gzip stream is damaged ({exc})") from None
+
+
+def _inspect_csv_head(raw: bytes, kind: FileKind) -> FileLayout:
+    encoding, text = _decode_head(raw)
+    if not text.strip():
+        raise FileProblem("the file is empty")
+    if "\x00" in text:
+        raise FileProblem("the file is binary, not CSV text", 415)
+    lines = text.splitlines()
+    header_line = lines[0]
+    if len(lines) == 1 and len(raw) >= HEADER_SCAN_BYTES:
+        raise FileProblem("the header line is longer than 1 MB")
+    delimiter, header = _split_header(header_line)
+    columns = match_columns(header)
+    if not any(line.strip() for line in lines[1:]):
+        raise FileProblem("the file has a header but no data rows")
+    return FileLayout(kind=kind, columns=columns, header=tuple(header), delimiter=delimiter, encoding=encoding)
+
+
+def _decode_head(raw: bytes) -> tuple[str, str]:
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16", raw.decode("utf-16", errors="replace")
+    if raw.startswith(codecs.BOM_UTF8):
+        raw = raw[len(codecs.BOM_UTF8):]
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        return "utf-8", decoder.decode(raw, final=False)
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise FileProblem(
+            f"the file is not UTF-8 text (byte 0x{raw[exc.start]:02x} on line {line}); "
+            "save it as 'CSV UTF-8' and upload it again"
+        ) from None
+
+
+def _split_header(line: str) -> tuple[str, list[str]]:
+    best: tuple[str, list[str]] | None = None
+    for delimiter in _DELIMITERS:
+        header = next(csv.reader([line], delimiter=delimiter))
+        if _missing(header) == []:
+            return delimiter, header
+        if best is None or len(header) > len(best[1]):
+            best = (delimiter, header)
+    return best
+
+
+def _normalise(name: object) -> str:
+    return str(name).strip().lstrip("\ufeff").strip().lower() if name is not None else ""
+
+
+def _missing(header: list[object]) -> list[str]:
+    present = {_normalise(name) for name in header}
+    return [name for name in REQUIRED_COLUMNS.values() if name.lower() not in present]
+
+
+def match_columns(header: list[object]) -> dict[str, int]:
+    """Map each required field to its column index; FileProblem naming missing or ambiguous columns."""
+    missing = _missing(header)
+    if missing:
+        found = ", ".join(repr(str(h)) for h in header[:20] if h is not None) or "none"
+        raise FileProblem(f"missing required column(s): {', '.join(missing)} (found: {found})")
+    columns: dict[str, int] = {}
+    for field, name in REQUIRED_COLUMNS.items():
+        hits = [i for i, h in enumerate(header) if _normalise(h) == name.lower()]
+        if len(hits) > 1:
+            raise FileProblem(f"column {name!r} appears {len(hits)} times in the header")
+        columns[field] = hits[0]
+    return columns
+
+
+def check_xlsx_archive(fileobj: BinaryIO, max_uncompressed: int) -> None:
+    """Refuse a damaged .xlsx or a decompression bomb by reading only the archive's directory."""
+    try:
+        archive = zipfile.ZipFile(fileobj)
+    except zipfile.BadZipFile:
+        raise FileProblem("the .xlsx file is damaged (not a valid zip archive)", 415) from None
+    with archive:
+        infos = archive.infolist()
+        if "xl/workbook.xml" not in {info.filename for info in infos}:
+            raise FileProblem("the file is a zip archive but not an Excel workbook", 415)
+        total = sum(info.file_size for info in infos)
+        if total > max_uncompressed:
+            raise FileProblem(f"the workbook expands to {total // 2**20} MB, over the "
+                              f"{max_uncompressed // 2**20} MB limit", 413)
+        for info in infos:
+            if info.file_size > 1_000_000 and info.file_size > MAX_XLSX_RATIO * max(info.compress_size, 1):
+                raise FileProblem(f"the workbook member {info.filename!r} is compressed more than "
+                                  f"{MAX_XLSX_RATIO}:1; refused as a possible decompression bomb")
+    fileobj.seek(0)
+
+
+def open_workbook(fileobj: BinaryIO):  # noqa: ANN201 - openpyxl's Workbook
+    """Open an .xlsx read-only (streaming), turning XML attacks and damage into FileProblem."""
+    import openpyxl  # imported here: only .xlsx uploads pay for it
+
+    try:
+        return openpyxl.load_workbook(fileobj, read_only=True, data_only=True)
+    except Exception as exc:  # noqa: BLE001 - openpyxl raises many types for damaged files
+        raise FileProblem(describe_xlsx_error(exc)) from None
+
+
+def describe_xlsx_error(exc: Exception) -> str:
+    """A readable reason for an openpyxl/defusedxml failure."""
+    if type(exc).__module__.startswith("defusedxml"):
+        return "the workbook contains XML entity or DTD declarations, refused for safety"
+    return f"the workbook could not be read ({type(exc).__name__}: {str(exc)[:200]})"
+
+
+def _inspect_xlsx(fileobj: BinaryIO, max_uncompressed: int) -> FileLayout:
+    check_xlsx_archive(fileobj, max_uncompressed)
+    workbook = open_workbook(fileobj)
+    try:
+        seen = []
+        for sheet in workbook.worksheets:
+            rows = sheet.iter_rows(values_only=True, max_row=2)
+            header = list(next(rows, ()) or ())
+            seen.append(sheet.title)
+            if _missing(header):
+                continue
+            columns = match_columns(header)
+            if not any(v not in (None, "") for v in next(rows, ()) or ()):
+                raise FileProblem(f"sheet {sheet.title!r} has a header but no data rows")
+            return FileLayout(kind=FileKind.XLSX, columns=columns,
+                              header=tuple(_normalise(h) for h in header), sheet=sheet.title)
+        first = list(next(workbook.worksheets[0].iter_rows(values_only=True, max_row=1), ()) or ()) \
+            if workbook.worksheets else []
+        if not any(h not in (None, "") for h in first) and len(seen) <= 1:
+            raise FileProblem("the workbook is empty")
+        missing = ", ".join(_missing(first))
+        raise FileProblem(f"no sheet has the required columns (looked at {', '.join(map(repr, seen))}; "
+                          f"the first lacks {missing})")
+    except FileProblem:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        raise FileProblem(describe_xlsx_error(exc)) from None
+    finally:
+        workbook.close()
+

@@ -1,0 +1,140 @@
+"""The tables, as SQLAlchemy 2.0 models. `sql/schema.sql` is generated from these (see common.schema)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    func,
+)
+from sqlalchemy.dialects import mysql
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+#: Longest product_id / category accepted (DESIGN: over-long keys are rejected).
+KEY_LENGTH = 100
+#: DECIMAL(12,2): the largest sales value a row can hold, in cents.
+MAX_SALES_CENTS = 10**12 - 1
+
+
+def key_column(length: int = KEY_LENGTH) -> String:
+    """A text key compared exactly: binary collation on MySQL (SQLite compares bytes already)."""
+    return String(length).with_variant(
+        mysql.VARCHAR(length, charset="utf8mb4", collation="utf8mb4_bin"), "mysql", "mariadb"
+    )
+
+
+def hash_column() -> String:
+    """A hex SHA-256: ASCII on MySQL so that it costs 64 bytes, not 256."""
+    return String(64).with_variant(mysql.CHAR(64, charset="ascii", collation="ascii_bin"), "mysql", "mariadb")
+
+
+class Base(DeclarativeBase):
+    """Declarative base; every table is InnoDB, utf8mb4 on MySQL."""
+
+    __table_args__ = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4"}
+
+
+def _table_args(*indexes: Index, **options: object) -> tuple:
+    return (*indexes, {**Base.__table_args__, **options})
+
+
+def _count() -> Mapped[int]:
+    return mapped_column(Integer, nullable=False, default=0, server_default="0")
+
+
+class UploadMetadata(Base):
+    """One uploaded file (a batch): where it is stored, how far the ETL got, what it counted."""
+
+    __tablename__ = "upload_metadata"
+    __table_args__ = _table_args(Index("ix_upload_status", "status"), sqlite_autoincrement=True)
+
+    batch_num: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    original_filename: Mapped[str] = mapped_column(String(255), nullable=False)
+    stored_filename: Mapped[str] = mapped_column(String(255), nullable=False)
+    file_hash: Mapped[str] = mapped_column(hash_column(), nullable=False, unique=True)
+    file_size: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0, server_default="0")
+    uploaded_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
+    num_total_rows: Mapped[int] = _count()
+    num_missing_rows: Mapped[int] = _count()
+    num_imputed_rows: Mapped[int] = _count()
+    num_inserted_rows: Mapped[int] = _count()
+    num_updated_rows: Mapped[int] = _count()
+    num_unchanged_rows: Mapped[int] = _count()
+    num_rejected_rows: Mapped[int] = _count()
+    status: Mapped[str] = mapped_column(String(20), nullable=False, server_default="uploaded")
+    progress: Mapped[float] = mapped_column(Float, nullable=False, default=0.0, server_default="0")
+    #: Null until the batch is loaded; then pending -> running -> completed | failed.
+    forecast_status: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    error_log: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: How many times an ETL job has claimed this batch (bounded by ETL_MAX_ATTEMPTS).
+    attempts: Mapped[int] = _count()
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class InvoiceData(Base):
+    """One observation: a product's sales in a category on a day."""
+
+    __tablename__ = "invoice_data"
+    __table_args__ = _table_args(
+        Index("ix_invoice_category_date", "category", "date"),
+        Index("ix_invoice_product_date", "product_id", "date"),
+        Index("ix_invoice_batch", "batch_num"),
+        mysql_collate="utf8mb4_bin",
+    )
+
+    date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    product_id: Mapped[str] = mapped_column(key_column(), primary_key=True)
+    category: Mapped[str] = mapped_column(key_column(), primary_key=True)
+    sales: Mapped[float] = mapped_column(Numeric(12, 2, asdecimal=False), nullable=False)
+    is_imputed: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="0")
+    batch_num: Mapped[int] = mapped_column(Integer, nullable=False)
+    file_hash: Mapped[str] = mapped_column(hash_column(), nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, server_default="1")
+
+
+class BatchError(Base):
+    """A rejected row of a batch: its line in the file, the column at fault, the value and why."""
+
+    __tablename__ = "batch_errors"
+    __table_args__ = _table_args(Index("ix_batch_errors_batch_line", "batch_num", "line"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    batch_num: Mapped[int] = mapped_column(Integer, nullable=False)
+    line: Mapped[int] = mapped_column(Integer, nullable=False)
+    column_name: Mapped[str] = mapped_column(String(30), nullable=False)
+    value: Mapped[str] = mapped_column(String(200), nullable=False)
+    reason: Mapped[str] = mapped_column(String(200), nullable=False)
+
+
+class ForecastRun(Base):
+    """One forecast job for one category, created when its work is enqueued."""
+
+    __tablename__ = "forecast_runs"
+    __table_args__ = _table_args(
+        Index("ix_forecast_runs_batch", "batch_num"),
+        Index("ix_forecast_runs_category", "category", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    category: Mapped[str] = mapped_column(key_column(), nullable=False)
+    #: The batch whose load asked for this run; null for a run asked for through the API.
+    batch_num: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    status: Mapped[str] = mapped_column(String(20), nullable=False, server_default="pending")
+    horizon_days: Mapped[int] = mapped_column(Integer, nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    error_log: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -1,0 +1,86 @@
+"""The only place that knows queue names, job paths and job ids.
+
+Redis carries work to do, never state: every job takes ids and reloads what it needs from the
+database, and job ids are derived from those ids so that enqueueing the same work twice while it
+is still waiting or running is a no-op.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from redis import Redis
+from rq import Queue, Retry
+from rq.job import Job, JobStatus
+
+logger = logging.getLogger(__name__)
+
+#: Queue the ETL worker listens on: one job per uploaded batch.
+ETL_QUEUE = "etl"
+#: Queue the forecast workers listen on: one job per (batch, category) forecast run.
+FORECAST_QUEUE = "forecast"
+
+#: Dotted paths of the job functions. They are a wire format: new parameters go last, optional.
+ETL_JOB = "services.etl.jobs.run_etl"
+FORECAST_JOB = "services.forecast.jobs.run_forecast"
+
+#: Longest an ETL job may run before RQ stops it (a multi-GB file on a slow disk).
+ETL_TIMEOUT_S = 3 * 3600
+#: Longest one category's forecast (three models with backtests) may run.
+FORECAST_TIMEOUT_S = 3600
+#: Waits between attempts of a job that failed for a transient reason (database or Redis away).
+RETRY_INTERVALS_S = (15, 60, 180)
+
+#: Job states in which the work is still going to happen, so enqueueing it again would duplicate it.
+_ALIVE = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED, JobStatus.CREATED}
+
+
+def queue(redis: Redis, name: str, prefix: str = "") -> Queue:
+    """The RQ queue `name`, namespaced by `prefix` (QUEUE_PREFIX)."""
+    return Queue(f"{prefix}{name}", connection=redis)
+
+
+def etl_job_id(batch_num: int) -> str:
+    """The RQ job id of a batch's ETL job."""
+    return f"etl-{batch_num}"
+
+
+def forecast_job_id(run_id: int) -> str:
+    """The RQ job id of a forecast run's job."""
+    return f"forecast-{run_id}"
+
+
+def enqueue_etl(redis: Redis, batch_num: int, *, prefix: str = "", attempts: int = 3) -> Job:
+    """Queue the ETL of `batch_num` unless a job for it is already waiting or running."""
+    return _enqueue_once(
+        queue(redis, ETL_QUEUE, prefix), ETL_JOB, batch_num, etl_job_id(batch_num), ETL_TIMEOUT_S, attempts
+    )
+
+
+def enqueue_forecast(redis: Redis, run_id: int, *, prefix: str = "", attempts: int = 3) -> Job:
+    """Queue forecast run `run_id` unless a job for it is already waiting or running."""
+    return _enqueue_once(
+        queue(redis, FORECAST_QUEUE, prefix), FORECAST_JOB, run_id, forecast_job_id(run_id),
+        FORECAST_TIMEOUT_S, attempts,
+    )
+
+
+def job_is_alive(redis: Redis, job_id: str) -> bool:
+    """True when RQ still holds the job as waiting or running."""
+    try:
+        return Job.fetch(job_id, connection=redis).get_status() in _ALIVE
+    except Exception:  # noqa: BLE001 - a missing or unreadable job is simply not alive
+        return False
+
+
+def _enqueue_once(q: Queue, func: str, arg: int, job_id: str, timeout: int, attempts: int) -> Job:
+    if job_is_alive(q.connection, job_id):
+        logger.info("job already queued job=%s", job_id)
+        return Job.fetch(job_id, connection=q.connection)
+    retry = Retry(max=attempts - 1, interval=list(RETRY_INTERVALS_S)) if attempts > 1 else None
+    job = q.enqueue_call(
+        func, args=(arg,), job_id=job_id, timeout=timeout, retry=retry,
+        result_ttl=24 * 3600, failure_ttl=7 * 24 * 3600,
+    )
+    logger.info("enqueued job=%s queue=%s", job_id, q.name)
+    return job

@@ -1,0 +1,55 @@
+"""Reconcile: the database says what work is unfinished; make sure Redis has a job for each piece.
+
+Run at every worker start (and by the scheduler, periodically): after Redis lost its data, or a
+worker died holding a job, every batch that is not finished and every forecast run that has not
+ended is queued again. Job ids are derived from database ids, so work that is still queued or
+running is not queued twice.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from redis import Redis
+from rq.registry import StartedJobRegistry
+from sqlalchemy import Engine, select
+
+from common.config import Settings
+from common.models import ForecastRun, UploadMetadata
+from common.queue import (
+    ETL_QUEUE,
+    FORECAST_QUEUE,
+    enqueue_etl,
+    enqueue_forecast,
+    etl_job_id,
+    forecast_job_id,
+    job_is_alive,
+    queue,
+)
+from common.status import BatchStatus, ForecastStatus
+
+logger = logging.getLogger(__name__)
+
+
+def reconcile(engine: Engine, redis: Redis, settings: Settings) -> dict[str, int]:
+    """Queue every unfinished batch and forecast run that RQ does not hold; return how many of each."""
+    for name in (ETL_QUEUE, FORECAST_QUEUE):
+        # Jobs of workers that died stop heart-beating; cleanup hands them to their retry or failure.
+        StartedJobRegistry(queue=queue(redis, name, settings.queue_prefix)).cleanup()
+    with engine.connect() as conn:
+        batches = list(conn.scalars(select(UploadMetadata.batch_num)
+                                    .where(UploadMetadata.status.in_(BatchStatus.unfinished()))))
+        runs = list(conn.scalars(select(ForecastRun.id).where(
+            ForecastRun.status.in_((ForecastStatus.PENDING, ForecastStatus.RUNNING)))))
+    queued = {"batches": 0, "forecast_runs": 0}
+    for batch_num in batches:
+        if not job_is_alive(redis, etl_job_id(batch_num)):
+            enqueue_etl(redis, batch_num, prefix=settings.queue_prefix, attempts=settings.etl_max_attempts)
+            queued["batches"] += 1
+    for run_id in runs:
+        if not job_is_alive(redis, forecast_job_id(run_id)):
+            enqueue_forecast(redis, run_id, prefix=settings.queue_prefix)
+            queued["forecast_runs"] += 1
+    if any(queued.values()):
+        logger.info("reconcile queued batches=%d forecast_runs=%d", queued["batches"], queued["forecast_runs"])
+    return queued

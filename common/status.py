@@ -1,0 +1,26 @@
+"""Statuses as string enums: their values are what the database stores and the API shows."""
+
+from enum import StrEnum
+
+
+class BatchStatus(StrEnum):
+    """Where an uploaded file is in the ETL: uploaded -> processing -> completed | failed."""
+
+    UPLOADED = "uploaded"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+    @classmethod
+    def unfinished(cls) -> tuple["BatchStatus", ...]:
+        """Statuses a batch can still leave: the reconcile step re-enqueues these."""
+        return (cls.UPLOADED, cls.PROCESSING)
+
+
+class ForecastStatus(StrEnum):
+    """Roll-up of a batch's forecast jobs, and the status of one forecast run."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"

@@ -1,0 +1,31 @@
+"""Starting an RQ worker: the ETL and forecast workers differ only in the queue they listen on."""
+
+from __future__ import annotations
+
+import logging
+
+from redis import Redis
+from rq import Worker
+
+from common.config import load_settings
+from common.db import create_schema, make_engine
+from common.logs import setup_logging
+from common.queue import queue
+from common.reconcile import reconcile
+
+logger = logging.getLogger(__name__)
+
+
+def run_worker(queue_name: str) -> None:
+    """Create missing tables, reconcile, then work on `queue_name` until stopped (SIGTERM / Ctrl-C)."""
+    settings = load_settings()
+    setup_logging(settings.log_level)
+    engine = make_engine(settings.database_url)
+    create_schema(engine)
+    redis = Redis.from_url(settings.redis_url)
+    reconcile(engine, redis, settings)
+    engine.dispose()  # each job (in its own forked process) opens its own connections
+    worker = Worker([queue(redis, queue_name, settings.queue_prefix)], connection=redis)
+    logger.info("worker %s listening on %s%s", worker.name, settings.queue_prefix, queue_name)
+    # The scheduler runs the delayed retries of jobs that failed for a transient reason.
+    worker.work(with_scheduler=True, logging_level=settings.log_level)

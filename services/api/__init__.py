@@ -1,0 +1,102 @@
+"""The HTTP API: uploads in, batches, observations and categories out. `create_app()` is the factory."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from flask import Flask, Request, current_app, g
+from redis import Redis
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from common.config import Settings, load_settings
+from common.db import create_schema, make_engine, make_session_factory
+from common.logs import setup_logging
+from common.storage import LocalUploadStore, PendingUpload, UploadStore
+from services.api.errors import register_error_handlers
+
+logger = logging.getLogger(__name__)
+
+#: Room for the multipart envelope around the file itself.
+_ENVELOPE_BYTES = 1024 * 1024
+
+
+@dataclass
+class Services:
+    """What the views need, built once per app and reached through `services()`."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    redis: Redis
+    store: UploadStore
+
+
+def services() -> Services:
+    """The current app's dependencies."""
+    return current_app.extensions["castflow"]
+
+
+class StreamingUploadRequest(Request):
+    """Writes uploaded files straight into the upload store while hashing them (never whole in memory)."""
+
+    def _get_file_stream(self, total_content_length, content_type, filename=None, content_length=None):  # noqa: ANN001, ANN202
+        deps = services()
+        pending = deps.store.begin(deps.settings.max_upload_bytes)
+        g.setdefault("pending_uploads", []).append(pending)
+        return pending
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    engine: Engine | None = None,
+    redis: Redis | None = None,
+    store: UploadStore | None = None,
+) -> Flask:
+    """Build the API. With no arguments everything comes from the environment (gunicorn's entry)."""
+    if settings is None:
+        settings = load_settings()
+        setup_logging(settings.log_level)
+    engine = engine or make_engine(settings.database_url)
+    create_schema(engine)
+    app = Flask(__name__, static_folder=None)
+    app.request_class = StreamingUploadRequest
+    app.config.update(
+        MAX_CONTENT_LENGTH=settings.max_upload_bytes + _ENVELOPE_BYTES,
+        MAX_UPLOAD_MB=settings.max_upload_mb,
+        JSON_SORT_KEYS=False,
+    )
+    app.json.sort_keys = False
+    app.extensions["castflow"] = Services(
+        settings=settings,
+        engine=engine,
+        sessions=make_session_factory(engine),
+        redis=redis if redis is not None else Redis.from_url(settings.redis_url, socket_timeout=5,
+                                                             socket_connect_timeout=2),
+        store=store or LocalUploadStore(settings.upload_dir),
+    )
+    register_error_handlers(app)
+    _register_views(app)
+    app.teardown_request(_discard_unfinished_uploads)
+    return app
+
+
+def _register_views(app: Flask) -> None:
+    from services.api.auth import require_api_key
+    from services.api.views import batches, categories, frontend, health, invoices, uploads
+
+    app.before_request(require_api_key)
+    for module in (health, uploads, batches, invoices, categories, frontend):
+        app.register_blueprint(module.blueprint)
+
+
+def _discard_unfinished_uploads(_exc: BaseException | None) -> None:
+    # A file the request did not publish (refused, duplicate form field, broken connection) is dropped.
+    for pending in g.pop("pending_uploads", []):
+        if pending.path.exists():
+            services().store.abort(pending)
+
+
+__all__ = ["create_app", "services", "PendingUpload"]

@@ -1,0 +1,81 @@
+"""The API's read queries: small functions over a session, one per answer."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from common.models import BatchError, InvoiceData, UploadMetadata
+
+
+def list_batches(session: Session, *, status: str | None, limit: int, offset: int) -> list[UploadMetadata]:
+    """Batches newest first, optionally of one status."""
+    query = select(UploadMetadata).order_by(UploadMetadata.batch_num.desc()).limit(limit).offset(offset)
+    if status:
+        query = query.where(UploadMetadata.status == status)
+    return list(session.scalars(query))
+
+
+def get_batch(session: Session, batch_num: int) -> UploadMetadata | None:
+    """One batch, or None."""
+    return session.get(UploadMetadata, batch_num)
+
+
+def batch_errors(session: Session, batch_num: int) -> list[BatchError]:
+    """A batch's rejected rows in file order."""
+    query = select(BatchError).where(BatchError.batch_num == batch_num).order_by(BatchError.line, BatchError.id)
+    return list(session.scalars(query))
+
+
+@dataclass(frozen=True)
+class InvoiceFilter:
+    """The /invoice-data filters; None means no filter."""
+
+    category: str | None = None
+    product_id: str | None = None
+    batch_num: int | None = None
+    start_date: dt.date | None = None
+    end_date: dt.date | None = None
+
+    def apply(self, query: Select) -> Select:
+        """Add this filter's WHERE clauses to `query`."""
+        if self.category is not None:
+            query = query.where(InvoiceData.category == self.category)
+        if self.product_id is not None:
+            query = query.where(InvoiceData.product_id == self.product_id)
+        if self.batch_num is not None:
+            query = query.where(InvoiceData.batch_num == self.batch_num)
+        if self.start_date is not None:
+            query = query.where(InvoiceData.date >= self.start_date)
+        if self.end_date is not None:
+            query = query.where(InvoiceData.date <= self.end_date)
+        return query
+
+
+def invoice_page(session: Session, where: InvoiceFilter, *, page: int, limit: int) -> tuple[list[InvoiceData], int]:
+    """One page of observations (date descending, then product and category) and the total count."""
+    total = session.scalar(where.apply(select(func.count()).select_from(InvoiceData)))
+    query = where.apply(select(InvoiceData)).order_by(
+        InvoiceData.date.desc(), InvoiceData.product_id, InvoiceData.category
+    )
+    rows = list(session.scalars(query.limit(limit).offset((page - 1) * limit)))
+    return rows, int(total or 0)
+
+
+def category_summaries(session: Session) -> list[dict[str, object]]:
+    """Per category: distinct products, first and last day, stored rows."""
+    query = (
+        select(
+            InvoiceData.category,
+            func.count(func.distinct(InvoiceData.product_id)).label("product_count"),
+            func.min(InvoiceData.date).label("first_date"),
+            func.max(InvoiceData.date).label("last_date"),
+            func.count().label("row_count"),
+        )
+        .group_by(InvoiceData.category)
+        .order_by(InvoiceData.category)
+    )
+    return [dict(row._mapping) for row in session.execute(query)]

@@ -1,0 +1,86 @@
+"""Batches: the /metadata list, one batch's status, and its rejected rows."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from flask import Blueprint, Response, jsonify, request
+
+from common.status import BatchStatus
+from services.api import reads, services
+from services.api.errors import ApiError
+from services.api.params import get_choice, get_int, reject_unknown
+from services.api.serialize import row_dict
+
+blueprint = Blueprint("batches", __name__)
+
+#: What /batches/<id> shows: the status fields a client polls, not the storage details.
+BATCH_FIELDS = [
+    "batch_num", "original_filename", "status", "progress", "forecast_status", "error_log",
+    "num_total_rows", "num_missing_rows", "num_imputed_rows", "num_inserted_rows", "num_updated_rows",
+    "num_unchanged_rows", "num_rejected_rows", "file_size", "attempts", "uploaded_at", "started_at",
+    "finished_at",
+]
+ERROR_FIELDS = ["line", "column", "value", "reason"]
+
+
+@blueprint.get("/metadata")
+def metadata():  # noqa: ANN201
+    """Every batch's upload_metadata row, newest first."""
+    reject_unknown(request.args, ("limit", "offset", "status"))
+    limit = get_int(request.args, "limit", 100, minimum=1, maximum=10_000)
+    offset = get_int(request.args, "offset", 0)
+    status = get_choice(request.args, "status", [s.value for s in BatchStatus])
+    with services().sessions() as session:
+        rows = reads.list_batches(session, status=status, limit=limit, offset=offset)
+        return jsonify([row_dict(row) for row in rows])
+
+
+@blueprint.get("/batches/<int:batch_num>")
+def batch(batch_num: int):  # noqa: ANN201
+    """One batch's status, progress, counts and error log."""
+    reject_unknown(request.args, ())
+    with services().sessions() as session:
+        row = reads.get_batch(session, batch_num)
+        if row is None:
+            raise ApiError(404, f"batch {batch_num} not found")
+        return jsonify(row_dict(row, BATCH_FIELDS))
+
+
+@blueprint.get("/batches/<int:batch_num>/errors")
+def batch_errors(batch_num: int):  # noqa: ANN201
+    """The batch's rejected rows as JSON, or as CSV with ?format=csv."""
+    reject_unknown(request.args, ("format",))
+    fmt = get_choice(request.args, "format", ["json", "csv"], default="json")
+    with services().sessions() as session:
+        if reads.get_batch(session, batch_num) is None:
+            raise ApiError(404, f"batch {batch_num} not found")
+        rows = [
+            {"line": e.line, "column": e.column_name, "value": e.value, "reason": e.reason}
+            for e in reads.batch_errors(session, batch_num)
+        ]
+    if fmt == "json":
+        return jsonify(rows)
+    return Response(
+        to_csv(rows, ERROR_FIELDS),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="batch-{batch_num}-errors.csv"'},
+    )
+
+
+def to_csv(rows: list[dict[str, object]], fields: list[str]) -> str:
+    """Rows as CSV text; cells that a spreadsheet would run as a formula are escaped."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\r\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: escape_formula(v) for k, v in row.items()})
+    return out.getvalue()
+
+
+def escape_formula(value: object) -> object:
+    """Prefix text starting with = + - @ (or a tab/CR) with ' so spreadsheets show it, not run it."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value

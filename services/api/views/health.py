@@ -1,0 +1,35 @@
+"""Liveness and readiness probes."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify
+
+from common.db import ping
+from services.api import services
+from services.api.errors import error_response
+
+blueprint = Blueprint("health", __name__)
+
+
+@blueprint.get("/health")
+def health():  # noqa: ANN201
+    """200 while the process is up."""
+    return jsonify({"status": "ok"})
+
+
+@blueprint.get("/ready")
+def ready():  # noqa: ANN201
+    """200 only when the database and Redis both answer; 503 naming what does not."""
+    deps = services()
+    problems = {}
+    try:
+        ping(deps.engine)
+    except Exception as exc:  # noqa: BLE001 - any failure means not ready
+        problems["database"] = type(exc).__name__
+    try:
+        deps.redis.ping()
+    except Exception as exc:  # noqa: BLE001
+        problems["redis"] = type(exc).__name__
+    if problems:
+        return error_response(503, "not ready: " + ", ".join(f"{k} unavailable" for k in problems), **problems)
+    return jsonify({"status": "ready"})

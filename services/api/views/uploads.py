@@ -1,0 +1,48 @@
+"""POST /upload: a file in, a queued batch out."""
+
+from __future__ import annotations
+
+import errno
+
+from flask import Blueprint, jsonify, request
+
+from common.fileformat import FileProblem
+from common.storage import PendingUpload, UploadTooLarge
+from services.api import services
+from services.api.errors import ApiError
+from services.api.intake import accept_upload
+
+blueprint = Blueprint("uploads", __name__)
+
+
+@blueprint.post("/upload")
+def upload():  # noqa: ANN201
+    """202 with the new batch_num; 409 with the original batch_num for an exact duplicate."""
+    deps = services()
+    try:
+        received = request.files.get("file")
+    except UploadTooLarge as exc:
+        raise ApiError(413, str(exc)) from None
+    except OSError as exc:
+        raise _storage_error(exc) from None
+    if received is None or not received.filename:
+        raise ApiError(400, "send the file as multipart/form-data field 'file'")
+    if not isinstance(received.stream, PendingUpload):
+        raise ApiError(400, "send the file as multipart/form-data field 'file'")
+    try:
+        accepted = accept_upload(received.stream, received.filename, settings=deps.settings,
+                                 store=deps.store, sessions=deps.sessions, redis=deps.redis)
+    except FileProblem as exc:
+        raise ApiError(exc.status, exc.message) from None
+    except OSError as exc:
+        raise _storage_error(exc) from None
+    if not accepted.created:
+        return jsonify({"error": "duplicate file", "batch_num": accepted.batch_num}), 409
+    return jsonify({"message": "file accepted", "batch_num": accepted.batch_num}), 202
+
+
+def _storage_error(exc: OSError) -> ApiError:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return ApiError(507, "the upload store is full; nothing was stored")
+    return ApiError(503, f"the upload store is not writable ({exc.strerror or type(exc).__name__}); "
+                         "nothing was stored")

@@ -1,0 +1,1 @@
+"""The ETL worker: stored uploads in, validated and merged observations out."""

@@ -1,0 +1,266 @@
+"""Stage a batch's rows and merge them into invoice_data in one transaction, set-based, per dialect.
+
+All work happens on one connection, in two temporary tables private to it:
+- `cf_stage`: a chunk as read (MySQL only; filled by LOAD DATA LOCAL INFILE, the fastest path);
+- `cf_agg`: one row per key of the whole file, rows of the same key summed as chunks arrive.
+Then, under a lock that serialises merges (so overlapping batches cannot interleave), every key is
+classified against invoice_data (insert, update, unchanged, or held by a newer batch), missing
+values are imputed, and only new and changed keys are written: unchanged rows keep their version.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import tempfile
+from dataclasses import dataclass
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+from sqlalchemy import Connection, text
+from sqlalchemy.exc import OperationalError
+
+from common.db import is_mysql
+from common.models import MAX_SALES_CENTS
+
+logger = logging.getLogger(__name__)
+
+#: MySQL advisory lock that serialises the classify-and-merge step of concurrent batches.
+MERGE_LOCK = "castflow_merge"
+MERGE_LOCK_WAIT_S = 3600
+
+
+class Action:
+    """What the merge does with a key; stored in cf_agg.action."""
+
+    INSERT, UPDATE, UNCHANGED, SUPERSEDED = 0, 1, 2, 3
+
+
+@dataclass(frozen=True)
+class MergeCounts:
+    """What a merge did, counted by stored key."""
+
+    inserted: int
+    updated: int
+    unchanged: int
+    imputed: int
+
+
+_KEY = "date DATE NOT NULL, product_id VARCHAR(100) {c} NOT NULL, category VARCHAR(100) {c} NOT NULL"
+_AGG_COLUMNS = ("cents BIGINT NULL, n INT NOT NULL DEFAULT 0, imputed SMALLINT NOT NULL DEFAULT 0, "
+                "action SMALLINT NOT NULL DEFAULT 0, PRIMARY KEY (date, product_id, category)")
+
+
+class BatchLoader:
+    """Stages one batch's rows on `conn` and merges them; create, stage chunks, then merge."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.mysql = is_mysql(conn)
+        self._load_data = self.mysql
+
+    def create(self) -> None:
+        """(Re)create this connection's temporary tables."""
+        collate = "COLLATE utf8mb4_bin" if self.mysql else ""
+        key = _KEY.format(c=collate)
+        temporary = "TEMPORARY" if self.mysql else "TEMP"
+        for table, columns in (("cf_agg", f"{key}, {_AGG_COLUMNS}"),
+                               ("cf_stage", f"{key}, cents BIGINT NULL"),
+                               ("cf_series", f"product_id VARCHAR(100) {collate} NOT NULL, "
+                                             f"category VARCHAR(100) {collate} NOT NULL, "
+                                             "PRIMARY KEY (product_id, category)")):
+            self.conn.exec_driver_sql(f"DROP {'TEMPORARY ' if self.mysql else ''}TABLE IF EXISTS {table}")
+            suffix = " DEFAULT CHARSET=utf8mb4" if self.mysql else ""
+            self.conn.exec_driver_sql(f"CREATE {temporary} TABLE {table} ({columns}){suffix}")
+        self.conn.commit()
+
+    def stage(self, good: pd.DataFrame) -> None:
+        """Add validated rows (date, product_id, category, cents) to the per-key sums."""
+        if good.empty:
+            return
+        if self.mysql:
+            self._stage_mysql(good)
+        else:
+            self._stage_sqlite(good)
+        self.conn.commit()
+
+    def _stage_sqlite(self, good: pd.DataFrame) -> None:
+        cents = good["cents"].astype("object").where(good["cents"].notna(), None)
+        rows = list(zip(good["date"], good["product_id"], good["category"], cents, strict=True))
+        self.conn.exec_driver_sql(
+            "INSERT INTO cf_agg (date, product_id, category, cents, n) VALUES (?, ?, ?, ?, ? IS NOT NULL) "
+            "ON CONFLICT (date, product_id, category) DO UPDATE SET "
+            "cents = CASE WHEN excluded.cents IS NULL THEN cents WHEN cents IS NULL THEN excluded.cents "
+            "ELSE cents + excluded.cents END, n = n + excluded.n",
+            [(*row, row[3]) for row in rows],
+        )
+
+    def _stage_mysql(self, good: pd.DataFrame) -> None:
+        self.conn.exec_driver_sql("DELETE FROM cf_stage")
+        if self._load_data:
+            try:
+                self._load_file(good)
+            except OperationalError as exc:  # LOAD DATA LOCAL refused by the server (MySQL 8 default)
+                if "LOAD DATA" not in str(exc) and "local" not in str(exc).lower():
+                    raise
+                logger.warning("LOAD DATA LOCAL INFILE refused; using multi-row INSERT (slower)")
+                self.conn.rollback()
+                self._load_data = False
+        if not self._load_data:
+            cents = good["cents"].astype("object").where(good["cents"].notna(), None)
+            self.conn.exec_driver_sql(
+                "INSERT INTO cf_stage (date, product_id, category, cents) VALUES (%s, %s, %s, %s)",
+                list(zip(good["date"], good["product_id"], good["category"], cents, strict=True)),
+            )
+        self.conn.exec_driver_sql(
+            "INSERT INTO cf_agg (date, product_id, category, cents, n) "
+            "SELECT date, product_id, category, cents, cents IS NOT NULL FROM cf_stage "
+            "ON DUPLICATE KEY UPDATE "
+            "cents = CASE WHEN VALUES(cents) IS NULL THEN cf_agg.cents WHEN cf_agg.cents IS NULL "
+            "THEN VALUES(cents) ELSE cf_agg.cents + VALUES(cents) END, n = cf_agg.n + VALUES(n)"
+        )
+
+    def _load_file(self, good: pd.DataFrame) -> None:
+        table = pa.Table.from_pandas(good[["date", "product_id", "category", "cents"]], preserve_index=False)
+        fd, path = tempfile.mkstemp(prefix="castflow-stage-", suffix=".csv")
+        os.close(fd)
+        try:
+            pacsv.write_csv(table, path, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
+            self.conn.exec_driver_sql(
+                f"LOAD DATA LOCAL INFILE '{path}' INTO TABLE cf_stage CHARACTER SET utf8mb4 "
+                "FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\"' ESCAPED BY '' "
+                "LINES TERMINATED BY '\\n' (date, product_id, category, @cents) "
+                "SET cents = NULLIF(@cents, '')"
+            )
+        finally:
+            os.unlink(path)
+
+    def largest_key(self) -> tuple | None:
+        """A key whose summed sales exceed DECIMAL(12,2), or None."""
+        return self.conn.exec_driver_sql(
+            f"SELECT date, product_id, category FROM cf_agg WHERE cents > {MAX_SALES_CENTS} LIMIT 1"
+        ).first()
+
+    def lock(self) -> None:
+        """Begin the merge transaction, serialised against other batches' merges."""
+        if self.mysql:
+            got = self.conn.exec_driver_sql(f"SELECT GET_LOCK('{MERGE_LOCK}', {MERGE_LOCK_WAIT_S})").scalar()
+            if got != 1:
+                raise OperationalError("GET_LOCK", {}, Exception("merge lock not granted"))
+        else:
+            self.conn.info["sqlite_begin"] = "BEGIN IMMEDIATE"  # take SQLite's write lock up front
+        self.conn.commit()
+
+    def unlock(self) -> None:
+        """Release the merge lock (the connection's transaction must be over)."""
+        if self.mysql:
+            self.conn.exec_driver_sql(f"SELECT RELEASE_LOCK('{MERGE_LOCK}')")
+            self.conn.commit()
+
+    def missing_series(self) -> pd.DataFrame:
+        """Keys of the file that have no value at all (every row of the key was missing), with their series."""
+        result = self.conn.exec_driver_sql(
+            "SELECT date, product_id, category FROM cf_agg WHERE n = 0 ORDER BY product_id, category, date"
+        )
+        return pd.DataFrame(result.fetchall(), columns=["date", "product_id", "category"])
+
+    def series_rows(self, series: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The file's and the stored rows of the given series (for imputation)."""
+        params = "(%s, %s)" if self.mysql else "(?, ?)"
+        self.conn.exec_driver_sql("DELETE FROM cf_series")
+        self.conn.exec_driver_sql(f"INSERT INTO cf_series (product_id, category) VALUES {params}",
+                                  list(series.itertuples(index=False, name=None)))
+        columns = ["date", "product_id", "category", "cents"]
+        file_rows = self.conn.exec_driver_sql(
+            "SELECT a.date, a.product_id, a.category, CASE WHEN a.n = 0 THEN NULL ELSE a.cents END "
+            "FROM cf_agg a JOIN cf_series s ON s.product_id = a.product_id AND s.category = a.category"
+        ).fetchall()
+        stored = self.conn.exec_driver_sql(
+            "SELECT i.date, i.product_id, i.category, ROUND(i.sales * 100) FROM invoice_data i "
+            "JOIN cf_series s ON s.product_id = i.product_id AND s.category = i.category"
+        ).fetchall()
+        return _frame(file_rows, columns), _frame(stored, columns)
+
+    def set_imputed(self, values: pd.DataFrame) -> None:
+        """Write imputed values for missing keys."""
+        mark = "%s" if self.mysql else "?"
+        self.conn.exec_driver_sql(
+            f"UPDATE cf_agg SET cents = {mark}, imputed = 1 "
+            f"WHERE date = {mark} AND product_id = {mark} AND category = {mark}",
+            [(int(r.cents), r.date, r.product_id, r.category) for r in values.itertuples(index=False)],
+        )
+
+    def classify(self, batch_num: int) -> None:
+        """Mark each key insert, update, unchanged, or superseded (a newer batch holds it)."""
+        case = (
+            f"CASE WHEN i.batch_num > {int(batch_num)} THEN {Action.SUPERSEDED} "
+            f"WHEN ROUND(i.sales * 100) = {{agg}}.cents AND i.is_imputed = {{agg}}.imputed "
+            f"THEN {Action.UNCHANGED} ELSE {Action.UPDATE} END"
+        )
+        join = "i.date = {agg}.date AND i.product_id = {agg}.product_id AND i.category = {agg}.category"
+        if self.mysql:
+            self.conn.exec_driver_sql(
+                f"UPDATE cf_agg a JOIN invoice_data i ON {join.format(agg='a')} SET a.action = {case.format(agg='a')}"
+            )
+        else:
+            self.conn.exec_driver_sql(
+                f"UPDATE cf_agg SET action = {case.format(agg='cf_agg')} "
+                f"FROM invoice_data i WHERE {join.format(agg='cf_agg')}"
+            )
+
+    def counts(self) -> MergeCounts:
+        """How many keys each action touches, and how many were imputed."""
+        rows = self.conn.exec_driver_sql(
+            "SELECT action, COUNT(*), SUM(imputed) FROM cf_agg GROUP BY action"
+        ).fetchall()
+        by_action = {int(action): int(count) for action, count, _ in rows}
+        imputed = sum(int(i or 0) for _, _, i in rows)
+        return MergeCounts(
+            inserted=by_action.get(Action.INSERT, 0),
+            updated=by_action.get(Action.UPDATE, 0),
+            unchanged=by_action.get(Action.UNCHANGED, 0) + by_action.get(Action.SUPERSEDED, 0),
+            imputed=imputed,
+        )
+
+    def merge(self, batch_num: int, file_hash: str, now: dt.datetime) -> None:
+        """Write new and changed keys into invoice_data (version + 1 on change)."""
+        select = (
+            "SELECT date, product_id, category, cents / 100.0, imputed, :batch, :hash, :now, :now, 1 "
+            f"FROM cf_agg WHERE action IN ({Action.INSERT}, {Action.UPDATE})"
+        )
+        columns = "date, product_id, category, sales, is_imputed, batch_num, file_hash, created_at, updated_at, version"
+        if self.mysql:
+            upsert = (" ON DUPLICATE KEY UPDATE sales = VALUES(sales), is_imputed = VALUES(is_imputed), "
+                      "file_hash = VALUES(file_hash), updated_at = VALUES(updated_at), "
+                      "version = invoice_data.version + 1, batch_num = VALUES(batch_num)")
+        else:
+            select += " AND true"  # SQLite needs a WHERE to tell the upsert's ON from a join's
+            upsert = (" ON CONFLICT (date, product_id, category) DO UPDATE SET sales = excluded.sales, "
+                      "is_imputed = excluded.is_imputed, file_hash = excluded.file_hash, "
+                      "updated_at = excluded.updated_at, version = invoice_data.version + 1, "
+                      "batch_num = excluded.batch_num")
+        self.conn.execute(text(f"INSERT INTO invoice_data ({columns}) {select}{upsert}"),
+                          {"batch": batch_num, "hash": file_hash, "now": now})
+
+    def touched_categories(self) -> list[str]:
+        """Categories with at least one inserted or updated key."""
+        result = self.conn.exec_driver_sql(
+            f"SELECT DISTINCT category FROM cf_agg WHERE action IN ({Action.INSERT}, {Action.UPDATE}) "
+            "ORDER BY category"
+        )
+        return [row[0] for row in result]
+
+    def drop(self) -> None:
+        """Drop the temporary tables (they also vanish with the connection)."""
+        for table in ("cf_agg", "cf_stage", "cf_series"):
+            self.conn.exec_driver_sql(f"DROP {'TEMPORARY ' if self.mysql else ''}TABLE IF EXISTS {table}")
+        self.conn.commit()
+
+
+def _frame(rows: list, columns: list[str]) -> pd.DataFrame:
+    frame = pd.DataFrame([tuple(r[:3]) for r in rows], columns=columns[:3], dtype="str")
+    frame["date"] = frame["date"].str.slice(0, 10)
+    frame["cents"] = pd.array([None if r[3] is None else int(r[3]) for r in rows], dtype="Int64")
+    return frame

@@ -1,0 +1,75 @@
+"""Counting a batch as it streams by: rows read, missing, rejected, and the rejects worth reporting."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from services.etl.reader import Chunk
+from services.etl.validate import Validated
+
+#: How many rejected rows an error_log quotes (the full list is at /batches/<id>/errors).
+QUOTED = 3
+
+
+class BatchRejected(Exception):
+    """The whole batch is refused (bad file, too many bad rows); nothing of it is written."""
+
+    def __init__(self, message: str, tally: Tally | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.tally = tally
+
+
+@dataclass
+class Tally:
+    """Running counts of a batch; keeps the first `keep` rejected rows with their details."""
+
+    keep: int
+    total: int = 0
+    missing: int = 0
+    rejected: int = 0
+    errors: list[tuple[int, str, str, str]] = field(default_factory=list)  # line, column, value, reason
+
+    def add(self, chunk: Chunk, checked: Validated) -> None:
+        """Count one validated chunk."""
+        self.total += len(chunk.rows) - checked.blank + len(chunk.malformed)
+        self.missing += int(checked.good["cents"].isna().sum())
+        self.rejected += len(checked.rejected) + len(chunk.malformed)
+        room = self.keep - len(self.errors)
+        if room > 0:
+            found = [(line, "(row)", "", reason) for line, reason in chunk.malformed]
+            found += list(checked.rejected.itertuples(index=False, name=None))
+            self.errors.extend(sorted(found)[:room])
+
+    def check(self, max_share: float) -> None:
+        """Raise BatchRejected when there is no data or too large a share of it was rejected."""
+        if self.total == 0:
+            raise BatchRejected("the file has no data rows", self)
+        if self.rejected == self.total:
+            raise BatchRejected(f"all {self.total} rows were rejected; nothing was loaded. "
+                                f"{self._quote()}", self)
+        if self.rejected / self.total > max_share:
+            raise BatchRejected(
+                f"{self.rejected} of {self.total} rows ({self.rejected / self.total:.1%}) were rejected, more "
+                f"than MAX_REJECTED_SHARE allows ({max_share:.0%}); nothing was loaded. {self._quote()}", self)
+
+    def summary(self, batch_num: int) -> str | None:
+        """The error_log of a completed batch: None, or how many rows were rejected and where to look."""
+        if not self.rejected:
+            return None
+        return f"{self.rejected} rows rejected (listed at /batches/{batch_num}/errors). {self._quote()}"
+
+    def columns(self) -> dict[str, int]:
+        """The upload_metadata counters this tally owns."""
+        return {"num_total_rows": self.total, "num_missing_rows": self.missing,
+                "num_rejected_rows": self.rejected}
+
+    def error_rows(self, batch_num: int) -> list[dict[str, object]]:
+        """Rows for the batch_errors table."""
+        return [{"batch_num": batch_num, "line": int(line), "column_name": column, "value": value,
+                 "reason": reason} for line, column, value, reason in self.errors]
+
+    def _quote(self) -> str:
+        quoted = "; ".join(f"line {line} {column}: {reason} ({value!r})" if value else f"line {line}: {reason}"
+                           for line, column, value, reason in self.errors[:QUOTED])
+        return f"First: {quoted}." if quoted else ""

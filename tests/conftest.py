@@ -1,0 +1,75 @@
+"""Shared fixtures: an app on SQLite + fakeredis, and a worker that drains the queues in-process."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import fakeredis
+import pytest
+from rq import SimpleWorker
+
+from common.config import Settings, settings_env
+from common.db import make_engine
+from common.queue import ETL_QUEUE, queue
+from services.api import create_app
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings for one test: its own SQLite file and upload directory."""
+    return Settings(
+        database_url=f"sqlite:///{tmp_path / 'castflow.db'}",
+        upload_dir=str(tmp_path / "uploads"),
+        redis_url="redis://unused:6379/0",
+        etl_chunk_rows=1000,
+    )
+
+
+@pytest.fixture
+def redis():
+    """An in-memory Redis (with Lua, as RQ needs)."""
+    server = fakeredis.FakeServer()
+    return fakeredis.FakeRedis(server=server)
+
+
+@pytest.fixture
+def engine(settings: Settings):
+    engine = make_engine(settings.database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def app(settings: Settings, engine, redis, monkeypatch: pytest.MonkeyPatch):
+    """The API wired to SQLite and fakeredis; jobs it queues read the same settings from the env."""
+    monkeypatch.setenv("CASTFLOW_ENV_FILE", "")
+    for name, value in settings_env(settings).items():
+        monkeypatch.setenv(name, value)
+    return create_app(settings, engine=engine, redis=redis)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def drain(redis):
+    """Run every queued ETL job to completion in this process."""
+
+    def run(queue_name: str = ETL_QUEUE) -> None:
+        SimpleWorker([queue(redis, queue_name)], connection=redis).work(burst=True)
+
+    return run
+
+
+def upload(client, content: bytes | str, filename: str = "sales.csv", **headers):
+    """POST a file to /upload the way a browser form does."""
+    if isinstance(content, str):
+        content = content.encode()
+    return client.post("/upload", data={"file": (io.BytesIO(content), filename)},
+                       content_type="multipart/form-data", headers=headers)
