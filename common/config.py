@@ -35,7 +35,7 @@ class Settings:
     #: How many rejected rows per batch are kept with their details (all are counted).
     max_stored_errors: int = 10_000
     #: Rows of a file read, validated and staged at a time: bounds the ETL worker's memory.
-    etl_chunk_rows: int = 200_000
+    etl_chunk_rows: int = 100_000
     #: How often the ETL job runs before its batch is marked failed (transient errors only retry).
     etl_max_attempts: int = 3
     forecast_horizon_days: int = 30

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Engine, delete, insert, select, update
 from common.config import Settings, load_settings
 from common.db import make_engine
 from common.fileformat import FileKind, FileProblem, inspect_file
-from common.models import BatchError, ForecastRun, UploadMetadata
+from common.models import MAX_SALES_CENTS, BatchError, ForecastRun, UploadMetadata
 from common.queue import enqueue_forecast
 from common.status import BatchStatus, ForecastStatus
 from common.storage import LocalUploadStore, UploadStore
@@ -133,7 +133,7 @@ def load_batch(claim: Claim, *, settings: Settings, engine: Engine, store: Uploa
         try:
             _stage_file(claim, loader, tally, settings, store)
             tally.check(settings.max_rejected_share)
-            too_big = loader.largest_key()
+            too_big = loader.largest_key() if tally.cents_total > MAX_SALES_CENTS else None
             if too_big is not None:
                 raise BatchRejected(f"the rows of {tuple(map(str, too_big))} add up to more than DECIMAL(12,2) "
                                     "allows (9999999999.99); nothing was loaded", tally)
@@ -184,15 +184,16 @@ def _merge(conn: Connection, loader: BatchLoader, claim: Claim, tally: Tally, se
     if status != BatchStatus.PROCESSING:
         logger.info("etl batch=%s finished by another job meanwhile (%s); discarding", claim.batch_num, status)
         return None
-    missing = loader.missing_series()
-    if not missing.empty:
-        file_rows, stored = loader.series_rows(missing[["product_id", "category"]].drop_duplicates())
-        loader.set_imputed(impute(file_rows, stored))
+    if tally.missing:
+        missing = loader.missing_series()
+        if not missing.empty:
+            file_rows, stored = loader.series_rows(missing[["product_id", "category"]].drop_duplicates())
+            loader.set_imputed(impute(file_rows, stored))
     loader.classify(claim.batch_num)
-    counts = loader.counts()
+    counts, touched = loader.counts()
     now = utcnow()
     loader.merge(claim.batch_num, claim.file_hash, now)
-    run_ids = _create_runs(conn, claim.batch_num, loader.touched_categories(), settings, now)
+    run_ids = _create_runs(conn, claim.batch_num, touched, settings, now)
     _store_errors(conn, claim.batch_num, tally)
     conn.execute(update(UploadMetadata).where(UploadMetadata.batch_num == claim.batch_num).values(
         status=BatchStatus.COMPLETED, progress=1.0, finished_at=now, error_log=tally.summary(claim.batch_num),

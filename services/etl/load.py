@@ -1,8 +1,9 @@
 """Stage a batch's rows and merge them into invoice_data in one transaction, set-based, per dialect.
 
 All work happens on one connection, in two temporary tables private to it:
-- `cf_stage`: a chunk as read (MySQL only; filled by LOAD DATA LOCAL INFILE, the fastest path);
-- `cf_agg`: one row per key of the whole file, rows of the same key summed as chunks arrive.
+- `cf_agg`: one row per key of the whole file, rows of the same key summed as chunks arrive
+  (on MySQL filled by LOAD DATA LOCAL INFILE, the fastest path);
+- `cf_stage`: a chunk whose keys were already in cf_agg, on its way to being added (MySQL only).
 Then, under a lock that serialises merges (so overlapping batches cannot interleave), every key is
 classified against invoice_data (insert, update, unchanged, or held by a newer batch), missing
 values are imputed, and only new and changed keys are written: unchanged rows keep their version.
@@ -50,7 +51,8 @@ class MergeCounts:
 
 _KEY = "date DATE NOT NULL, product_id VARCHAR(100) {c} NOT NULL, category VARCHAR(100) {c} NOT NULL"
 _AGG_COLUMNS = ("cents BIGINT NULL, n INT NOT NULL DEFAULT 0, imputed SMALLINT NOT NULL DEFAULT 0, "
-                "action SMALLINT NOT NULL DEFAULT 0, PRIMARY KEY (date, product_id, category)")
+                "action SMALLINT NOT NULL DEFAULT 0, chunk INT NOT NULL DEFAULT 0, "
+                "PRIMARY KEY (date, product_id, category)")
 
 
 class BatchLoader:
@@ -60,6 +62,7 @@ class BatchLoader:
         self.conn = conn
         self.mysql = is_mysql(conn)
         self._load_data = self.mysql
+        self._chunks = 0
 
     def create(self) -> None:
         """(Re)create this connection's temporary tables."""
@@ -67,7 +70,7 @@ class BatchLoader:
         key = _KEY.format(c=collate)
         temporary = "TEMPORARY" if self.mysql else "TEMP"
         for table, columns in (("cf_agg", f"{key}, {_AGG_COLUMNS}"),
-                               ("cf_stage", f"{key}, cents BIGINT NULL"),
+                               ("cf_stage", f"{key}, cents BIGINT NULL, n INT NOT NULL"),
                                ("cf_series", f"product_id VARCHAR(100) {collate} NOT NULL, "
                                              f"category VARCHAR(100) {collate} NOT NULL, "
                                              "PRIMARY KEY (product_id, category)")):
@@ -80,60 +83,68 @@ class BatchLoader:
         """Add validated rows (date, product_id, category, cents) to the per-key sums."""
         if good.empty:
             return
+        self._chunks += 1
+        summed = sum_by_key(good)
         if self.mysql:
-            self._stage_mysql(good)
+            self._stage_mysql(summed)
         else:
-            self._stage_sqlite(good)
+            self._stage_sqlite(summed)
         self.conn.commit()
 
-    def _stage_sqlite(self, good: pd.DataFrame) -> None:
-        cents = good["cents"].astype("object").where(good["cents"].notna(), None)
-        rows = list(zip(good["date"], good["product_id"], good["category"], cents, strict=True))
+    def _stage_sqlite(self, summed: pd.DataFrame) -> None:
         self.conn.exec_driver_sql(
-            "INSERT INTO cf_agg (date, product_id, category, cents, n) VALUES (?, ?, ?, ?, ? IS NOT NULL) "
+            "INSERT INTO cf_agg (date, product_id, category, cents, n) VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT (date, product_id, category) DO UPDATE SET "
             "cents = CASE WHEN excluded.cents IS NULL THEN cents WHEN cents IS NULL THEN excluded.cents "
             "ELSE cents + excluded.cents END, n = n + excluded.n",
-            [(*row, row[3]) for row in rows],
+            _tuples(summed),
         )
 
-    def _stage_mysql(self, good: pd.DataFrame) -> None:
-        self.conn.exec_driver_sql("DELETE FROM cf_stage")
+    def _stage_mysql(self, summed: pd.DataFrame) -> None:
+        # Fast path: most keys occur once per file, so load straight into cf_agg and skip duplicates;
+        # if any key was already there, undo this chunk and add it through cf_stage with summing.
         if self._load_data:
             try:
-                self._load_file(good)
-            except OperationalError as exc:  # LOAD DATA LOCAL refused by the server (MySQL 8 default)
-                if "LOAD DATA" not in str(exc) and "local" not in str(exc).lower():
+                inserted = self._load_file(summed, "cf_agg", ignore=True)
+                if inserted == len(summed):
+                    return
+                self.conn.exec_driver_sql(f"DELETE FROM cf_agg WHERE chunk = {self._chunks}")
+            except OperationalError as exc:  # LOAD DATA LOCAL refused by the server (MySQL 8's default)
+                if "load data" not in str(exc).lower() and "local" not in str(exc).lower():
                     raise
-                logger.warning("LOAD DATA LOCAL INFILE refused; using multi-row INSERT (slower)")
+                logger.warning("LOAD DATA LOCAL INFILE refused; staging with multi-row INSERT (slower)")
                 self.conn.rollback()
                 self._load_data = False
-        if not self._load_data:
-            cents = good["cents"].astype("object").where(good["cents"].notna(), None)
+        self.conn.exec_driver_sql("DELETE FROM cf_stage")
+        if self._load_data:
+            self._load_file(summed, "cf_stage", ignore=False)
+        else:
             self.conn.exec_driver_sql(
-                "INSERT INTO cf_stage (date, product_id, category, cents) VALUES (%s, %s, %s, %s)",
-                list(zip(good["date"], good["product_id"], good["category"], cents, strict=True)),
+                "INSERT INTO cf_stage (date, product_id, category, cents, n) VALUES (%s, %s, %s, %s, %s)",
+                _tuples(summed),
             )
         self.conn.exec_driver_sql(
             "INSERT INTO cf_agg (date, product_id, category, cents, n) "
-            "SELECT date, product_id, category, cents, cents IS NOT NULL FROM cf_stage "
+            "SELECT date, product_id, category, cents, n FROM cf_stage "
             "ON DUPLICATE KEY UPDATE "
             "cents = CASE WHEN VALUES(cents) IS NULL THEN cf_agg.cents WHEN cf_agg.cents IS NULL "
             "THEN VALUES(cents) ELSE cf_agg.cents + VALUES(cents) END, n = cf_agg.n + VALUES(n)"
         )
 
-    def _load_file(self, good: pd.DataFrame) -> None:
-        table = pa.Table.from_pandas(good[["date", "product_id", "category", "cents"]], preserve_index=False)
+    def _load_file(self, summed: pd.DataFrame, table: str, *, ignore: bool) -> int:
+        arrow = pa.Table.from_pandas(summed[["date", "product_id", "category", "cents", "n"]], preserve_index=False)
         fd, path = tempfile.mkstemp(prefix="castflow-stage-", suffix=".csv")
         os.close(fd)
         try:
-            pacsv.write_csv(table, path, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
-            self.conn.exec_driver_sql(
-                f"LOAD DATA LOCAL INFILE '{path}' INTO TABLE cf_stage CHARACTER SET utf8mb4 "
-                "FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\"' ESCAPED BY '' "
-                "LINES TERMINATED BY '\\n' (date, product_id, category, @cents) "
-                "SET cents = NULLIF(@cents, '')"
+            pacsv.write_csv(arrow, path, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
+            chunk = f", chunk = {self._chunks}" if table == "cf_agg" else ""
+            result = self.conn.exec_driver_sql(
+                f"LOAD DATA LOCAL INFILE '{path}' {'IGNORE' if ignore else ''} INTO TABLE {table} "
+                "CHARACTER SET utf8mb4 FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\"' ESCAPED BY '' "
+                "LINES TERMINATED BY '\\n' (date, product_id, category, @cents, n) "
+                f"SET cents = NULLIF(@cents, ''){chunk}"
             )
+            return result.rowcount
         finally:
             os.unlink(path)
 
@@ -210,19 +221,22 @@ class BatchLoader:
                 f"FROM invoice_data i WHERE {join.format(agg='cf_agg')}"
             )
 
-    def counts(self) -> MergeCounts:
-        """How many keys each action touches, and how many were imputed."""
+    def counts(self) -> tuple[MergeCounts, list[str]]:
+        """How many keys each action touches and how many were imputed; the categories with writes."""
         rows = self.conn.exec_driver_sql(
-            "SELECT action, COUNT(*), SUM(imputed) FROM cf_agg GROUP BY action"
+            "SELECT action, category, COUNT(*), SUM(imputed) FROM cf_agg GROUP BY action, category"
         ).fetchall()
-        by_action = {int(action): int(count) for action, count, _ in rows}
-        imputed = sum(int(i or 0) for _, _, i in rows)
-        return MergeCounts(
-            inserted=by_action.get(Action.INSERT, 0),
-            updated=by_action.get(Action.UPDATE, 0),
-            unchanged=by_action.get(Action.UNCHANGED, 0) + by_action.get(Action.SUPERSEDED, 0),
-            imputed=imputed,
+        by_action = dict.fromkeys((Action.INSERT, Action.UPDATE, Action.UNCHANGED, Action.SUPERSEDED), 0)
+        for action, _, count, _ in rows:
+            by_action[int(action)] += int(count)
+        counts = MergeCounts(
+            inserted=by_action[Action.INSERT],
+            updated=by_action[Action.UPDATE],
+            unchanged=by_action[Action.UNCHANGED] + by_action[Action.SUPERSEDED],
+            imputed=sum(int(imputed or 0) for *_, imputed in rows),
         )
+        touched = sorted({category for action, category, _, _ in rows if action in (Action.INSERT, Action.UPDATE)})
+        return counts, touched
 
     def merge(self, batch_num: int, file_hash: str, now: dt.datetime) -> None:
         """Write new and changed keys into invoice_data (version + 1 on change)."""
@@ -244,14 +258,6 @@ class BatchLoader:
         self.conn.execute(text(f"INSERT INTO invoice_data ({columns}) {select}{upsert}"),
                           {"batch": batch_num, "hash": file_hash, "now": now})
 
-    def touched_categories(self) -> list[str]:
-        """Categories with at least one inserted or updated key."""
-        result = self.conn.exec_driver_sql(
-            f"SELECT DISTINCT category FROM cf_agg WHERE action IN ({Action.INSERT}, {Action.UPDATE}) "
-            "ORDER BY category"
-        )
-        return [row[0] for row in result]
-
     def drop(self) -> None:
         """Drop the temporary tables (they also vanish with the connection)."""
         for table in ("cf_agg", "cf_stage", "cf_series"):
@@ -264,3 +270,22 @@ def _frame(rows: list, columns: list[str]) -> pd.DataFrame:
     frame["date"] = frame["date"].str.slice(0, 10)
     frame["cents"] = pd.array([None if r[3] is None else int(r[3]) for r in rows], dtype="Int64")
     return frame
+
+
+def sum_by_key(good: pd.DataFrame) -> pd.DataFrame:
+    """One row per key: summed cents (<NA> when every row of the key was missing) and n, the rows with a value."""
+    keys = ["date", "product_id", "category"]
+    frame = good[keys + ["cents"]].assign(n=good["cents"].notna().astype("int64"))
+    if not frame.duplicated(keys).any():
+        # Sorted like cf_agg's primary key, so the bulk load appends instead of splitting pages.
+        return frame.sort_values(keys, kind="stable", ignore_index=True)
+    summed = frame.groupby(keys, sort=True, as_index=False).agg(cents=("cents", lambda c: c.sum(min_count=1)),
+                                                                 n=("n", "sum"))
+    summed["cents"] = summed["cents"].astype("Int64")
+    return summed
+
+
+def _tuples(summed: pd.DataFrame) -> list[tuple]:
+    cents = summed["cents"].astype("object").where(summed["cents"].notna(), None)
+    return list(zip(summed["date"], summed["product_id"], summed["category"], cents,
+                    summed["n"].astype("int64").tolist(), strict=True))

@@ -110,8 +110,8 @@ def _csv_chunks(fileobj: BinaryIO, layout: FileLayout, chunk_rows: int, max_unco
 def _open_csv(source: object, layout: FileLayout, chunk_rows: int, on_invalid) -> pacsv.CSVStreamingReader:  # noqa: ANN001
     names = [f"c{i}" for i in range(len(layout.header))]
     wanted = [names[layout.columns[f]] for f in FIELDS]
-    # ~60 bytes a row is typical of these files; the block bounds memory, not correctness.
-    block = min(max(chunk_rows * 60, _MIN_BLOCK), _MAX_BLOCK)
+    # ~40 bytes a row is typical of sales files; the block bounds memory, not correctness.
+    block = min(max(chunk_rows * 40, _MIN_BLOCK), _MAX_BLOCK)
     try:
         return pacsv.open_csv(
             source,

@@ -28,12 +28,15 @@ class Tally:
     total: int = 0
     missing: int = 0
     rejected: int = 0
+    #: Sum of every staged value: while it fits DECIMAL(12,2), no key's sum can overflow it.
+    cents_total: int = 0
     errors: list[tuple[int, str, str, str]] = field(default_factory=list)  # line, column, value, reason
 
     def add(self, chunk: Chunk, checked: Validated) -> None:
         """Count one validated chunk."""
         self.total += len(chunk.rows) - checked.blank + len(chunk.malformed)
         self.missing += int(checked.good["cents"].isna().sum())
+        self.cents_total += int(checked.good["cents"].sum())
         self.rejected += len(checked.rejected) + len(chunk.malformed)
         room = self.keep - len(self.errors)
         if room > 0:
