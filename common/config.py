@@ -43,6 +43,9 @@ class Settings:
     #: When non-empty, every endpoint but /health and /ready needs header X-API-Key with this value.
     api_key: str = ""
     log_level: str = "INFO"
+    #: gunicorn processes and threads per process serving the API.
+    web_workers: int = 2
+    web_threads: int = 8
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -67,6 +70,7 @@ class Settings:
         _check(self.etl_chunk_rows >= 1000, "ETL_CHUNK_ROWS", "must be >= 1000")
         _check(self.etl_max_attempts >= 1, "ETL_MAX_ATTEMPTS", "must be >= 1")
         _check(1 <= self.forecast_horizon_days <= 366, "FORECAST_HORIZON_DAYS", "must be 1..366")
+        _check(self.web_workers >= 1 and self.web_threads >= 1, "WEB_WORKERS/WEB_THREADS", "must be >= 1")
         _check(self.database_url.split(":", 1)[0].split("+")[0] in ("sqlite", "mysql", "mariadb"),
                "DATABASE_URL", "must be a sqlite:// or mysql+pymysql:// URL")
 
