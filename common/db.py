@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 from pathlib import Path
@@ -99,6 +100,11 @@ def _create_all(engine: Engine) -> None:
         finally:
             if is_mysql(conn):
                 conn.execute(text("SELECT RELEASE_LOCK(:name)"), {"name": SCHEMA_LOCK})
+
+
+def utcnow() -> dt.datetime:
+    """Now in UTC, naive, to the second: how every timestamp is stored."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
 
 
 def ping(engine: Engine) -> None:

@@ -104,11 +104,12 @@ def _read_head(fileobj: BinaryIO, kind: FileKind) -> bytes:
 
 
 def _inspect_csv_head(raw: bytes, kind: FileKind) -> FileLayout:
+    utf16 = raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    if b"\x00" in raw and not utf16:
+        raise FileProblem("the file is binary, not CSV text", 415)
     encoding, text = _decode_head(raw)
     if not text.strip():
         raise FileProblem("the file is empty")
-    if "\x00" in text:
-        raise FileProblem("the file is binary, not CSV text", 415)
     lines = text.splitlines()
     header_line = lines[0]
     if len(lines) == 1 and len(raw) >= HEADER_SCAN_BYTES:

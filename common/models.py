@@ -15,7 +15,7 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
-    func,
+    text,
 )
 from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -63,7 +63,7 @@ class UploadMetadata(Base):
     stored_filename: Mapped[str] = mapped_column(String(255), nullable=False)
     file_hash: Mapped[str] = mapped_column(hash_column(), nullable=False, unique=True)
     file_size: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0, server_default="0")
-    uploaded_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
+    uploaded_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, server_default=text("CURRENT_TIMESTAMP"))
     num_total_rows: Mapped[int] = _count()
     num_missing_rows: Mapped[int] = _count()
     num_imputed_rows: Mapped[int] = _count()
@@ -134,7 +134,7 @@ class ForecastRun(Base):
     batch_num: Mapped[int | None] = mapped_column(Integer, nullable=True)
     status: Mapped[str] = mapped_column(String(20), nullable=False, server_default="pending")
     horizon_days: Mapped[int] = mapped_column(Integer, nullable=False)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, server_default=func.now())
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, server_default=text("CURRENT_TIMESTAMP"))
     started_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     error_log: Mapped[str | None] = mapped_column(Text, nullable=True)

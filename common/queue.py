@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 
 from redis import Redis
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry as RedisRetry
 from rq import Queue, Retry
 from rq.job import Job, JobStatus
 
@@ -33,6 +35,12 @@ RETRY_INTERVALS_S = (15, 60, 180)
 
 #: Job states in which the work is still going to happen, so enqueueing it again would duplicate it.
 _ALIVE = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED, JobStatus.CREATED}
+
+
+def connect(url: str) -> Redis:
+    """A Redis client for castflow's processes: short timeouts, one quick retry, so probes answer fast."""
+    return Redis.from_url(url, socket_connect_timeout=2, socket_timeout=30,
+                          retry=RedisRetry(ExponentialBackoff(cap=1.0, base=0.1), 2), health_check_interval=30)
 
 
 def queue(redis: Redis, name: str, prefix: str = "") -> Queue:

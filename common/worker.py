@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from redis import Redis
 from rq import Worker
 
 from common.config import load_settings
 from common.db import create_schema, make_engine
 from common.logs import setup_logging
-from common.queue import queue
+from common.queue import connect, queue
 from common.reconcile import reconcile
 
 logger = logging.getLogger(__name__)
@@ -22,7 +21,7 @@ def run_worker(queue_name: str) -> None:
     setup_logging(settings.log_level)
     engine = make_engine(settings.database_url)
     create_schema(engine)
-    redis = Redis.from_url(settings.redis_url)
+    redis = connect(settings.redis_url)
     reconcile(engine, redis, settings)
     engine.dispose()  # each job (in its own forked process) opens its own connections
     worker = Worker([queue(redis, queue_name, settings.queue_prefix)], connection=redis)

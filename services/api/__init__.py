@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from common.config import Settings, load_settings
 from common.db import create_schema, make_engine, make_session_factory
 from common.logs import setup_logging
+from common.queue import connect
 from common.storage import LocalUploadStore, PendingUpload, UploadStore
 from services.api.errors import register_error_handlers
 
@@ -73,8 +74,7 @@ def create_app(
         settings=settings,
         engine=engine,
         sessions=make_session_factory(engine),
-        redis=redis if redis is not None else Redis.from_url(settings.redis_url, socket_timeout=5,
-                                                             socket_connect_timeout=2),
+        redis=redis if redis is not None else connect(settings.redis_url),
         store=store or LocalUploadStore(settings.upload_dir),
     )
     register_error_handlers(app)

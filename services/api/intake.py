@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from common.config import Settings
+from common.db import utcnow
 from common.fileformat import FileProblem, inspect_file, kind_from_name
 from common.models import UploadMetadata
 from common.queue import enqueue_etl
@@ -70,6 +71,7 @@ def _record(sessions: sessionmaker[Session], filename: str, name: str, pending: 
         file_hash=pending.sha256,
         file_size=pending.size,
         status=BatchStatus.UPLOADED,
+        uploaded_at=utcnow(),
     )
     try:
         with sessions.begin() as session:

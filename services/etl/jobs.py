@@ -19,10 +19,10 @@ from rq import get_current_job
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 
 from common.config import Settings, load_settings
-from common.db import make_engine
+from common.db import make_engine, utcnow
 from common.fileformat import FileKind, FileProblem, inspect_file
 from common.models import MAX_SALES_CENTS, BatchError, ForecastRun, UploadMetadata
-from common.queue import enqueue_forecast
+from common.queue import connect, enqueue_forecast
 from common.status import BatchStatus, ForecastStatus
 from common.storage import LocalUploadStore, UploadStore
 from services.etl.impute import impute
@@ -57,11 +57,6 @@ class Outcome:
     run_ids: list[int]
 
 
-def utcnow() -> dt.datetime:
-    """Now, UTC, naive, to the second (how timestamps are stored)."""
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
-
-
 def run_etl(batch_num: int) -> str:
     """RQ entry point: process one batch with settings from the environment."""
     settings = load_settings()
@@ -70,7 +65,7 @@ def run_etl(batch_num: int) -> str:
     try:
         outcome = process_batch(batch_num, settings=settings, engine=engine,
                                 store=LocalUploadStore(settings.upload_dir),
-                                redis=job.connection if job else Redis.from_url(settings.redis_url),
+                                redis=job.connection if job else connect(settings.redis_url),
                                 job_id=job.id if job else "")
         return "skipped" if outcome is None else "completed"
     finally:

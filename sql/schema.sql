@@ -1,0 +1,75 @@
+-- castflow schema for MySQL 8 / MariaDB 10.11: the docker-compose mysql service runs it at first start.
+-- GENERATED from common/models.py by `python -m common.schema > sql/schema.sql`; do not edit by hand.
+-- The API and the workers also create missing tables at start-up, so an empty database is enough.
+
+CREATE TABLE IF NOT EXISTS batch_errors (
+	id INTEGER NOT NULL AUTO_INCREMENT,
+	batch_num INTEGER NOT NULL,
+	line INTEGER NOT NULL,
+	column_name VARCHAR(30) NOT NULL,
+	value VARCHAR(200) NOT NULL,
+	reason VARCHAR(200) NOT NULL,
+	PRIMARY KEY (id)
+)ENGINE=InnoDB CHARSET=utf8mb4;
+
+CREATE INDEX ix_batch_errors_batch_line ON batch_errors (batch_num, line);
+
+CREATE TABLE IF NOT EXISTS forecast_runs (
+	id INTEGER NOT NULL AUTO_INCREMENT,
+	category VARCHAR(100) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+	batch_num INTEGER,
+	status VARCHAR(20) NOT NULL DEFAULT 'pending',
+	horizon_days INTEGER NOT NULL,
+	created_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+	started_at DATETIME,
+	finished_at DATETIME,
+	error_log TEXT,
+	PRIMARY KEY (id)
+)ENGINE=InnoDB CHARSET=utf8mb4;
+
+CREATE INDEX ix_forecast_runs_batch ON forecast_runs (batch_num);
+
+CREATE INDEX ix_forecast_runs_category ON forecast_runs (category, id);
+
+CREATE TABLE IF NOT EXISTS invoice_data (
+	date DATE NOT NULL,
+	product_id VARCHAR(100) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+	category VARCHAR(100) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+	sales NUMERIC(12, 2) NOT NULL,
+	is_imputed BOOL NOT NULL DEFAULT '0',
+	batch_num INTEGER NOT NULL,
+	file_hash CHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+	created_at DATETIME NOT NULL,
+	updated_at DATETIME NOT NULL,
+	version INTEGER NOT NULL DEFAULT '1',
+	PRIMARY KEY (date, product_id, category)
+)ENGINE=InnoDB CHARSET=utf8mb4 COLLATE utf8mb4_bin;
+
+CREATE INDEX ix_invoice_category_date ON invoice_data (category, date);
+
+CREATE TABLE IF NOT EXISTS upload_metadata (
+	batch_num INTEGER NOT NULL AUTO_INCREMENT,
+	original_filename VARCHAR(255) NOT NULL,
+	stored_filename VARCHAR(255) NOT NULL,
+	file_hash CHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+	file_size BIGINT NOT NULL DEFAULT '0',
+	uploaded_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+	num_total_rows INTEGER NOT NULL DEFAULT '0',
+	num_missing_rows INTEGER NOT NULL DEFAULT '0',
+	num_imputed_rows INTEGER NOT NULL DEFAULT '0',
+	num_inserted_rows INTEGER NOT NULL DEFAULT '0',
+	num_updated_rows INTEGER NOT NULL DEFAULT '0',
+	num_unchanged_rows INTEGER NOT NULL DEFAULT '0',
+	num_rejected_rows INTEGER NOT NULL DEFAULT '0',
+	status VARCHAR(20) NOT NULL DEFAULT 'uploaded',
+	progress FLOAT NOT NULL DEFAULT '0',
+	forecast_status VARCHAR(20),
+	error_log TEXT,
+	attempts INTEGER NOT NULL DEFAULT '0',
+	started_at DATETIME,
+	finished_at DATETIME,
+	PRIMARY KEY (batch_num),
+	UNIQUE (file_hash)
+)ENGINE=InnoDB CHARSET=utf8mb4;
+
+CREATE INDEX ix_upload_status ON upload_metadata (status);
