@@ -7,6 +7,7 @@ result down. A missing or malformed setting fails at start with its name.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -70,6 +71,8 @@ class Settings:
         _check(self.etl_chunk_rows >= 1000, "ETL_CHUNK_ROWS", "must be >= 1000")
         _check(self.etl_max_attempts >= 1, "ETL_MAX_ATTEMPTS", "must be >= 1")
         _check(1 <= self.forecast_horizon_days <= 366, "FORECAST_HORIZON_DAYS", "must be 1..366")
+        _check(re.fullmatch(r"[A-Za-z0-9_-]*", self.queue_prefix) is not None, "QUEUE_PREFIX",
+               "may hold only letters, digits, _ and - (it becomes part of RQ job ids)")
         _check(self.web_workers >= 1 and self.web_threads >= 1, "WEB_WORKERS/WEB_THREADS", "must be >= 1")
         _check(self.database_url.split(":", 1)[0].split("+")[0] in ("sqlite", "mysql", "mariadb"),
                "DATABASE_URL", "must be a sqlite:// or mysql+pymysql:// URL")

@@ -48,27 +48,27 @@ def queue(redis: Redis, name: str, prefix: str = "") -> Queue:
     return Queue(f"{prefix}{name}", connection=redis)
 
 
-def etl_job_id(batch_num: int) -> str:
-    """The RQ job id of a batch's ETL job."""
-    return f"etl-{batch_num}"
+def etl_job_id(batch_num: int, prefix: str = "") -> str:
+    """The RQ job id of a batch's ETL job (job ids are global in Redis, so they carry the prefix too)."""
+    return f"{prefix}etl-{batch_num}"
 
 
-def forecast_job_id(run_id: int) -> str:
+def forecast_job_id(run_id: int, prefix: str = "") -> str:
     """The RQ job id of a forecast run's job."""
-    return f"forecast-{run_id}"
+    return f"{prefix}forecast-{run_id}"
 
 
 def enqueue_etl(redis: Redis, batch_num: int, *, prefix: str = "", attempts: int = 3) -> Job:
     """Queue the ETL of `batch_num` unless a job for it is already waiting or running."""
     return _enqueue_once(
-        queue(redis, ETL_QUEUE, prefix), ETL_JOB, batch_num, etl_job_id(batch_num), ETL_TIMEOUT_S, attempts
+        queue(redis, ETL_QUEUE, prefix), ETL_JOB, batch_num, etl_job_id(batch_num, prefix), ETL_TIMEOUT_S, attempts
     )
 
 
 def enqueue_forecast(redis: Redis, run_id: int, *, prefix: str = "", attempts: int = 3) -> Job:
     """Queue forecast run `run_id` unless a job for it is already waiting or running."""
     return _enqueue_once(
-        queue(redis, FORECAST_QUEUE, prefix), FORECAST_JOB, run_id, forecast_job_id(run_id),
+        queue(redis, FORECAST_QUEUE, prefix), FORECAST_JOB, run_id, forecast_job_id(run_id, prefix),
         FORECAST_TIMEOUT_S, attempts,
     )
 

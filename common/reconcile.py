@@ -43,11 +43,11 @@ def reconcile(engine: Engine, redis: Redis, settings: Settings) -> dict[str, int
             ForecastRun.status.in_((ForecastStatus.PENDING, ForecastStatus.RUNNING)))))
     queued = {"batches": 0, "forecast_runs": 0}
     for batch_num in batches:
-        if not job_is_alive(redis, etl_job_id(batch_num)):
+        if not job_is_alive(redis, etl_job_id(batch_num, settings.queue_prefix)):
             enqueue_etl(redis, batch_num, prefix=settings.queue_prefix, attempts=settings.etl_max_attempts)
             queued["batches"] += 1
     for run_id in runs:
-        if not job_is_alive(redis, forecast_job_id(run_id)):
+        if not job_is_alive(redis, forecast_job_id(run_id, settings.queue_prefix)):
             enqueue_forecast(redis, run_id, prefix=settings.queue_prefix)
             queued["forecast_runs"] += 1
     if any(queued.values()):
