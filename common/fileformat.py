@@ -22,6 +22,8 @@ HEADER_SCAN_BYTES = 1024 * 1024
 #: Largest compression ratio accepted for one member of an .xlsx archive (real sheets stay far below).
 MAX_XLSX_RATIO = 200
 _DELIMITERS = (",", ";", "\t", "|")
+#: Rows below an .xlsx header searched for data at upload time (blank rows may come first).
+_XLSX_DATA_SCAN_ROWS = 1000
 
 
 class FileKind(StrEnum):
@@ -76,11 +78,12 @@ def inspect_file(fileobj: BinaryIO, kind: FileKind, max_uncompressed: int) -> Fi
     if not head:
         raise FileProblem("the file is empty")
     _check_magic(kind, head)
-    if kind is FileKind.XLSX:
-        return _inspect_xlsx(fileobj, max_uncompressed)
-    raw = _read_head(fileobj, kind)
-    fileobj.seek(0)
-    return _inspect_csv_head(raw, kind)
+    try:
+        if kind is FileKind.XLSX:
+            return _inspect_xlsx(fileobj, max_uncompressed)
+        return _inspect_csv_head(_read_head(fileobj, kind), kind)
+    finally:
+        fileobj.seek(0)
 
 
 def _check_magic(kind: FileKind, head: bytes) -> None:
@@ -203,11 +206,15 @@ def open_workbook(fileobj: BinaryIO):  # noqa: ANN201 - openpyxl's Workbook
         raise FileProblem(describe_xlsx_error(exc)) from None
 
 
-def describe_xlsx_error(exc: Exception) -> str:
-    """A readable reason for an openpyxl/defusedxml failure."""
-    if type(exc).__module__.startswith("defusedxml"):
-        return "the workbook contains XML entity or DTD declarations, refused for safety"
-    return f"the workbook could not be read ({type(exc).__name__}: {str(exc)[:200]})"
+def describe_xlsx_error(exc: BaseException) -> str:
+    """A readable, one-line reason for an openpyxl/defusedxml failure (openpyxl wraps defusedxml's)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if type(seen).__module__.startswith("defusedxml"):
+            return "the workbook contains XML entity or DTD declarations, refused for safety"
+        seen = seen.__cause__ or seen.__context__
+    first_line = (str(exc).strip().splitlines() or [""])[0][:200]
+    return f"the workbook could not be read ({type(exc).__name__}: {first_line})"
 
 
 def _inspect_xlsx(fileobj: BinaryIO, max_uncompressed: int) -> FileLayout:
@@ -216,13 +223,13 @@ def _inspect_xlsx(fileobj: BinaryIO, max_uncompressed: int) -> FileLayout:
     try:
         seen = []
         for sheet in workbook.worksheets:
-            rows = sheet.iter_rows(values_only=True, max_row=2)
+            rows = sheet.iter_rows(values_only=True, max_row=1 + _XLSX_DATA_SCAN_ROWS)
             header = list(next(rows, ()) or ())
             seen.append(sheet.title)
             if _missing(header):
                 continue
             columns = match_columns(header)
-            if not any(v not in (None, "") for v in next(rows, ()) or ()):
+            if not any(any(v not in (None, "") for v in row) for row in rows):
                 raise FileProblem(f"sheet {sheet.title!r} has a header but no data rows")
             return FileLayout(kind=FileKind.XLSX, columns=columns,
                               header=tuple(_normalise(h) for h in header), sheet=sheet.title)

@@ -60,7 +60,8 @@ class Tally:
         """The error_log of a completed batch: None, or how many rows were rejected and where to look."""
         if not self.rejected:
             return None
-        return f"{self.rejected} rows rejected (listed at /batches/{batch_num}/errors). {self._quote()}"
+        rows = "1 row was" if self.rejected == 1 else f"{self.rejected} rows were"
+        return f"{rows} rejected (listed at /batches/{batch_num}/errors). {self._quote()}"
 
     def columns(self) -> dict[str, int]:
         """The upload_metadata counters this tally owns."""
@@ -73,6 +74,10 @@ class Tally:
                  "reason": reason} for line, column, value, reason in self.errors]
 
     def _quote(self) -> str:
-        quoted = "; ".join(f"line {line} {column}: {reason} ({value!r})" if value else f"line {line}: {reason}"
-                           for line, column, value, reason in self.errors[:QUOTED])
+        quoted = "; ".join(_describe(*error) for error in self.errors[:QUOTED])
         return f"First: {quoted}." if quoted else ""
+
+
+def _describe(line: int, column: str, value: str, reason: str) -> str:
+    where = f"line {line}" if column == "(row)" else f"line {line} {column}"
+    return f"{where}: {reason}" + (f" ({value!r})" if value else "")

@@ -22,8 +22,12 @@ MIN_DATE, MAX_DATE = "1900-01-01", "2099-12-31"
 #: Longest value echoed back in an error report.
 VALUE_ECHO = 200
 
-_DATE = r"\d{4}-\d{2}-\d{2}(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
-_NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
+# [0-9], not \d: \d also matches Arabic-Indic or full-width digits, which no parser here reads.
+_TIME = r"[ T][0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,9})?)?(?:Z|[+-][0-9]{2}:?[0-9]{2})?"
+_DATE = rf"[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}(?:{_TIME})?"
+_NUMBER = r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+#: A plain decimal (no exponent): rounded to cents exactly from its digits, half away from zero as MySQL does.
+_PLAIN = r"\+?(?P<whole>[0-9]*)\.?(?P<fraction>[0-9]*)"
 _INFINITE = r"[+-]?(?:inf|infinity)"
 
 
@@ -79,12 +83,26 @@ def _sales(sales: pd.Series, flag) -> tuple[pd.Series, pd.Series]:  # noqa: ANN0
     values = pd.to_numeric(sales.where(numeric & ~missing), errors="coerce").astype("float64")
     flag(~missing & numeric & ~np.isfinite(values.fillna(0.0)), "sales", "sales is not a finite number")
     flag(values < 0, "sales", "negative sales")
-    scaled = (values * 100).round()
+    scaled = _exact_cents(sales.where(numeric & ~missing, "0"), (values * 100).round())
     flag(scaled > MAX_SALES_CENTS, "sales", "sales larger than DECIMAL(12,2) allows (9999999999.99)")
     ok = numeric & ~missing & np.isfinite(scaled.fillna(0.0)) & (scaled.fillna(0.0) <= MAX_SALES_CENTS)
     cents = pd.Series(pd.NA, index=sales.index, dtype="Int64")
     cents[ok & (values >= 0)] = scaled[ok & (values >= 0)].astype("int64")
     return cents, missing
+
+
+def _exact_cents(sales: pd.Series, approximate: pd.Series) -> pd.Series:
+    """Cents of plain decimals computed from their digits (binary floats round 1.005 down); others as given."""
+    parts = sales.str.extract(f"^{_PLAIN}$")
+    plain = parts["whole"].notna() & (parts["whole"].str.len() <= 12)
+    if not plain.any():
+        return approximate
+    whole = pd.to_numeric(parts["whole"][plain].replace("", "0")).astype("int64")
+    fraction = parts["fraction"][plain].str.ljust(3, "0")
+    cents = whole * 100 + fraction.str.slice(0, 2).astype("int64") + (fraction.str.slice(2, 3) >= "5")
+    exact = approximate.copy()
+    exact[plain] = cents.astype("float64")
+    return exact
 
 
 def _echo(rows: pd.DataFrame, column: pd.Series, bad: pd.Series) -> pd.Series:

@@ -42,7 +42,7 @@ def test_counts_of_a_first_load(client, drain, engine):
     assert (batch["num_total_rows"], batch["num_missing_rows"], batch["num_imputed_rows"]) == (13, 1, 1)
     assert (batch["num_inserted_rows"], batch["num_updated_rows"], batch["num_unchanged_rows"]) == (11, 0, 0)
     assert batch["num_rejected_rows"] == 1
-    assert "1 rows rejected" in batch["error_log"]
+    assert "1 row was rejected" in batch["error_log"]
     rows = stored(engine)
     assert rows[("2023-01-01", "p", "c")][0] == 3.75
     assert rows[("2023-01-02", "p", "c")][:2] == (3.75, True)
