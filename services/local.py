@@ -116,6 +116,8 @@ def _start_fake_redis(port: int) -> object:
     from fakeredis import TcpFakeServer
 
     server = TcpFakeServer(("127.0.0.1", port), server_type="redis")
+    # A connection thread can sit in a blocking pop forever after its client is gone: don't wait for it at exit.
+    server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True, name="fake-redis").start()
     return server
 
@@ -145,19 +147,19 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(settings.log_level)
     stack = Stack(env=dict(os.environ))
     stopping = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    # Explicit handlers: a shell starting us in the background may have left SIGINT ignored.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopping.set())
     try:
         stack.env = stack_env(settings, stack.ensure_redis(settings.redis_url))
         stack.start_platform(args.host, args.port)
-        _wait_for(lambda: _api_up(args.host, args.port) or stack.failed(), "the API", 60)
+        _wait_for(lambda: _api_up(args.host, args.port) or stack.failed() or stopping.is_set(), "the API", 60)
         if stack.failed():
             raise RuntimeError(f"{stack.failed()} exited at start; see its log above")
         print(f"\ncastflow is running at http://{args.host}:{args.port}/  (Ctrl-C stops it)\n", flush=True)
         while not stopping.wait(1.0):
             if stack.failed():
                 raise RuntimeError(f"{stack.failed()} exited; stopping everything")
-    except KeyboardInterrupt:
-        pass
     except RuntimeError as exc:
         logger.error("%s", exc)
         return 1
