@@ -38,9 +38,10 @@ def reconcile(engine: Engine, redis: Redis, settings: Settings) -> dict[str, int
         StartedJobRegistry(queue=queue(redis, name, settings.queue_prefix)).cleanup()
     with engine.connect() as conn:
         batches = list(conn.scalars(select(UploadMetadata.batch_num)
-                                    .where(UploadMetadata.status.in_(BatchStatus.unfinished()))))
+                                    .where(UploadMetadata.status.in_(BatchStatus.unfinished()))
+                                    .order_by(UploadMetadata.batch_num)))
         runs = list(conn.scalars(select(ForecastRun.id).where(
-            ForecastRun.status.in_((ForecastStatus.PENDING, ForecastStatus.RUNNING)))))
+            ForecastRun.status.in_((ForecastStatus.PENDING, ForecastStatus.RUNNING))).order_by(ForecastRun.id)))
     queued = {"batches": 0, "forecast_runs": 0}
     for batch_num in batches:
         if not job_is_alive(redis, etl_job_id(batch_num, settings.queue_prefix)):

@@ -54,6 +54,8 @@ class Stack:
     env: dict[str, str]
     processes: list[tuple[str, subprocess.Popen]] = field(default_factory=list)
     fake_server: object | None = None
+    #: Where the children write their logs (a file object); None: our own terminal.
+    output: object | None = None
 
     def ensure_redis(self, url: str) -> str:
         """Use Redis at `url` if it answers, else start one; return the URL the platform should use."""
@@ -73,15 +75,16 @@ class Stack:
 
     def start(self, name: str, argv: list[str]) -> subprocess.Popen:
         """Start one child process sharing this stack's environment and our terminal."""
-        process = subprocess.Popen(argv, env=self.env, cwd=PROJECT_ROOT, start_new_session=True)
+        process = subprocess.Popen(argv, env=self.env, cwd=PROJECT_ROOT, start_new_session=True,
+                                   stdout=self.output, stderr=subprocess.STDOUT if self.output else None)
         self.processes.append((name, process))
         return process
 
-    def start_platform(self, host: str, port: int) -> None:
-        """Start the API (gunicorn, as in production) and every worker module that exists."""
+    def start_platform(self, host: str, port: int, workers: tuple[str, ...] = WORKERS) -> None:
+        """Start the API (gunicorn, as in production) and each of `workers` that exists."""
         self.start("api", [sys.executable, "-m", "gunicorn", "services.api:create_app()",
                            "-b", f"{host}:{port}"])
-        for module in WORKERS:
+        for module in workers:
             if (PROJECT_ROOT / Path(*module.split("."))).is_dir():
                 self.start(module.split(".")[-1], [sys.executable, "-m", module])
 

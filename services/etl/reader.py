@@ -8,8 +8,10 @@ sheet's row number). Rows with the wrong number of fields come out as structural
 from __future__ import annotations
 
 import bisect
+import codecs
 import datetime as dt
 import gzip
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -79,57 +81,111 @@ def _csv_chunks(fileobj: BinaryIO, layout: FileLayout, chunk_rows: int, max_unco
     source: object = raw
     if layout.kind is FileKind.CSV_GZ:
         source = _CountingReader(gzip.GzipFile(fileobj=raw, mode="rb"), max_uncompressed, "decompressed file")
-    skipped: list[int] = []  # line numbers of malformed rows, ascending (the parser reports them in order)
-    reasons: dict[int, str] = {}
-
-    def on_invalid(row: pacsv.InvalidRow) -> str:
-        line = row.number if row.number is not None and row.number > 0 else -1
-        skipped.append(line)
-        reasons[line] = f"expected {row.expected_columns} fields, found {row.actual_columns}"
-        return "skip"
-
-    reader = _open_csv(source, layout, chunk_rows, on_invalid)
-    next_line, reported = 2, 0
+    if layout.encoding != "utf-8":
+        source = _Utf8Reader(source, layout.encoding)
+    # ~40 bytes a row is typical of sales files; the piece size bounds memory, not correctness.
+    block = min(max(chunk_rows * 40, _MIN_BLOCK), _MAX_BLOCK)
+    line = 1
     try:
-        for batch in reader:
-            frame = _batch_frame(batch, layout)
-            lines, next_line = _assign_lines(len(frame), next_line, skipped)
-            frame.insert(0, "line", lines)
-            malformed = [(line, reasons[line]) for line in skipped[reported:] if line < next_line]
-            reported += len(malformed)
-            yield Chunk(frame, malformed, min(raw.count / size, 1.0))
-    except pa.ArrowInvalid as exc:
-        raise FileProblem(_describe_arrow_error(exc, next_line)) from None
-    except (OSError, EOFError) as exc:
+        for number, piece in enumerate(record_pieces(source, block)):
+            if number == 0:
+                piece, line = _drop_header(piece), 2
+            if piece:
+                rows, malformed = _parse_piece(piece, layout, line)
+                yield Chunk(rows, malformed, min(raw.count / size, 1.0))
+            line += piece.count(b"\n")
+    except (OSError, EOFError, zlib.error) as exc:
         raise FileProblem(f"the compressed file is damaged ({exc})") from None
-    trailing = [(line, reasons[line]) for line in skipped[reported:]]
-    if trailing:
-        yield Chunk(pd.DataFrame({"line": [], **{f: [] for f in FIELDS}}), trailing, 1.0)
 
 
-def _open_csv(source: object, layout: FileLayout, chunk_rows: int, on_invalid) -> pacsv.CSVStreamingReader:  # noqa: ANN001
+class _Utf8Reader:
+    """Transcodes a byte stream in another encoding (UTF-16 from Excel) to UTF-8 as it is read."""
+
+    def __init__(self, raw: object, encoding: str) -> None:
+        self.raw, self.decoder = raw, codecs.getincrementaldecoder(encoding)(errors="strict")
+
+    def read(self, size: int = -1) -> bytes:
+        while True:
+            data = self.raw.read(size)
+            try:
+                text = self.decoder.decode(data, final=not data)
+            except UnicodeDecodeError:
+                raise FileProblem("the file is not valid UTF-16 text throughout") from None
+            if text or not data:
+                return text.encode("utf-8")
+
+
+def record_pieces(source: object, block: int) -> Iterator[bytes]:
+    """Cut a byte stream into pieces of about `block` bytes that end at a record boundary.
+
+    A boundary is a newline outside double quotes (a quoted field may hold newlines); CSV doubles
+    quotes inside quoted fields, so the parity of the quote count tells inside from outside.
+    """
+    carry = b""
+    while data := source.read(block):
+        buffer = carry + data
+        cut = _last_record_end(buffer)
+        if cut < 0:
+            if len(buffer) > _MAX_BLOCK:
+                raise FileProblem(f"a record is longer than {_MAX_BLOCK // 2**20} MB (unbalanced quotes?)")
+            carry = buffer
+            continue
+        yield buffer[: cut + 1]
+        carry = buffer[cut + 1:]
+    if carry:
+        yield carry
+
+
+def _last_record_end(buffer: bytes) -> int:
+    quotes = buffer.count(b'"')
+    newline = buffer.rfind(b"\n")
+    while newline >= 0:
+        if (quotes - buffer.count(b'"', newline)) % 2 == 0:
+            return newline
+        newline = buffer.rfind(b"\n", 0, newline)
+    return -1
+
+
+def _drop_header(piece: bytes) -> bytes:
+    piece = piece.removeprefix(codecs.BOM_UTF8)
+    end = _first_record_end(piece)
+    return b"" if end < 0 else piece[end + 1:]
+
+
+def _first_record_end(buffer: bytes) -> int:
+    newline = buffer.find(b"\n")
+    while newline >= 0 and buffer.count(b'"', 0, newline) % 2:
+        newline = buffer.find(b"\n", newline + 1)
+    return newline
+
+
+def _parse_piece(piece: bytes, layout: FileLayout, first_line: int) -> tuple[pd.DataFrame, list[tuple[int, str]]]:
+    """Parse one piece of records; `first_line` is the file line its first record starts on."""
     names = [f"c{i}" for i in range(len(layout.header))]
     wanted = [names[layout.columns[f]] for f in FIELDS]
-    # ~40 bytes a row is typical of sales files; the block bounds memory, not correctness.
-    block = min(max(chunk_rows * 40, _MIN_BLOCK), _MAX_BLOCK)
+    malformed: list[tuple[int, str]] = []
+
+    def on_invalid(row: pacsv.InvalidRow) -> str:
+        line = first_line + row.number - 1 if row.number is not None and row.number > 0 else first_line
+        malformed.append((line, f"expected {row.expected_columns} fields, found {row.actual_columns}"))
+        return "skip"
+
     try:
-        return pacsv.open_csv(
-            source,
-            read_options=pacsv.ReadOptions(block_size=block, use_threads=False, skip_rows=1,
-                                           column_names=names, encoding=layout.encoding),
+        table = pacsv.read_csv(
+            pa.py_buffer(piece),
+            read_options=pacsv.ReadOptions(block_size=len(piece) + 1, use_threads=False, column_names=names),
             parse_options=pacsv.ParseOptions(delimiter=layout.delimiter, invalid_row_handler=on_invalid,
-                                             ignore_empty_lines=False),
+                                             ignore_empty_lines=False, newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(include_columns=wanted,
                                                  column_types={n: pa.string() for n in wanted},
                                                  strings_can_be_null=False, quoted_strings_can_be_null=False),
         )
     except pa.ArrowInvalid as exc:
-        raise FileProblem(_describe_arrow_error(exc, 2)) from None
-
-
-def _batch_frame(batch: pa.RecordBatch, layout: FileLayout) -> pd.DataFrame:
-    names = [f"c{i}" for i in range(len(layout.header))]
-    return pd.DataFrame({f: batch.column(names[layout.columns[f]]).to_pandas() for f in FIELDS})
+        raise FileProblem(_describe_arrow_error(exc, first_line)) from None
+    rows = pd.DataFrame({f: table.column(names[layout.columns[f]]).to_pandas() for f in FIELDS})
+    lines, _ = _assign_lines(len(rows), first_line, sorted(line for line, _ in malformed))
+    rows.insert(0, "line", lines)
+    return rows, malformed
 
 
 def _assign_lines(count: int, next_line: int, skipped: list[int]) -> tuple[np.ndarray, int]:

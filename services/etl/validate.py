@@ -83,7 +83,7 @@ def _sales(sales: pd.Series, flag) -> tuple[pd.Series, pd.Series]:  # noqa: ANN0
     values = pd.to_numeric(sales.where(numeric & ~missing), errors="coerce").astype("float64")
     flag(~missing & numeric & ~np.isfinite(values.fillna(0.0)), "sales", "sales is not a finite number")
     flag(values < 0, "sales", "negative sales")
-    scaled = _exact_cents(sales.where(numeric & ~missing, "0"), (values * 100).round())
+    scaled = _exact_cents(sales, values * 100)
     flag(scaled > MAX_SALES_CENTS, "sales", "sales larger than DECIMAL(12,2) allows (9999999999.99)")
     ok = numeric & ~missing & np.isfinite(scaled.fillna(0.0)) & (scaled.fillna(0.0) <= MAX_SALES_CENTS)
     cents = pd.Series(pd.NA, index=sales.index, dtype="Int64")
@@ -91,18 +91,22 @@ def _sales(sales: pd.Series, flag) -> tuple[pd.Series, pd.Series]:  # noqa: ANN0
     return cents, missing
 
 
-def _exact_cents(sales: pd.Series, approximate: pd.Series) -> pd.Series:
-    """Cents of plain decimals computed from their digits (binary floats round 1.005 down); others as given."""
-    parts = sales.str.extract(f"^{_PLAIN}$")
+def _exact_cents(sales: pd.Series, raw: pd.Series) -> pd.Series:
+    """Round value * 100 to whole cents; near a half cent, decide from the decimal digits, half away from zero.
+
+    Binary floats put 1.005 * 100 just below 100.5; MySQL's DECIMAL, given the text, rounds it up.
+    """
+    rounded = raw.round()
+    near_half = (raw - np.floor(raw) - 0.5).abs() < 1e-6
+    if not near_half.any():
+        return rounded
+    parts = sales[near_half].str.extract(f"^{_PLAIN}$")
     plain = parts["whole"].notna() & (parts["whole"].str.len() <= 12)
-    if not plain.any():
-        return approximate
     whole = pd.to_numeric(parts["whole"][plain].replace("", "0")).astype("int64")
     fraction = parts["fraction"][plain].str.ljust(3, "0")
     cents = whole * 100 + fraction.str.slice(0, 2).astype("int64") + (fraction.str.slice(2, 3) >= "5")
-    exact = approximate.copy()
-    exact[plain] = cents.astype("float64")
-    return exact
+    rounded[cents.index] = cents.astype("float64")
+    return rounded
 
 
 def _echo(rows: pd.DataFrame, column: pd.Series, bad: pd.Series) -> pd.Series:

@@ -1,0 +1,130 @@
+"""Ingest benchmark: the Store Item Demand file (913,000 rows) through the running API into MariaDB.
+
+Prints, for the real file mapped to Date/product_id/category=store/sales:
+- rows/s from the start of the upload to the batch's `completed` (median of --repeat runs, each on a
+  fresh database and freshly started API + ETL worker, as shipped: gunicorn and `python -m services.etl`);
+- the ETL worker's peak RSS (the work horse process that runs the job, and the worker's whole tree);
+- the same for a file 4x larger (each product four times under another id), and the ratio of peaks;
+- a re-upload of the file with 50 values corrected: its inserted / updated / unchanged counts.
+
+    python bench/ingest.py [--repeat 3] [--skip-4x] [--database-url mysql+pymysql://root@127.0.0.1:3306/test]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.harness import (  # noqa: E402
+    SHARED_DATA,
+    RssSampler,
+    fresh_database,
+    machine,
+    median,
+    running_platform,
+    upload_file,
+    wait_for_batch,
+)
+from common.config import Settings  # noqa: E402
+
+SOURCE = SHARED_DATA / "store-item-demand" / "train.csv"
+CORRECTIONS = 50
+
+
+def prepare(workdir: Path) -> dict[str, Path]:
+    """Write the benchmark files: the mapped original, 4x larger, and a 50-value correction."""
+    raw = pd.read_csv(SOURCE, dtype={"date": "str", "store": "int64", "item": "int64", "sales": "int64"})
+    mapped = pd.DataFrame({"Date": raw["date"], "product_id": "item-" + raw["item"].astype("str"),
+                           "category": "store-" + raw["store"].astype("str"), "sales": raw["sales"]})
+    paths = {"1x": workdir / "store_items.csv", "4x": workdir / "store_items_4x.csv",
+             "corrected": workdir / "store_items_corrected.csv"}
+    mapped.to_csv(paths["1x"], index=False)
+    with paths["4x"].open("w") as out:
+        out.write("Date,product_id,category,sales\n")
+        for copy in range(4):
+            mapped.assign(product_id=mapped["product_id"] + f"-{copy}").to_csv(out, index=False, header=False)
+    corrected = mapped.copy()
+    rows = corrected.index[:: len(corrected) // CORRECTIONS][:CORRECTIONS]
+    corrected.loc[rows, "sales"] += 1
+    corrected.to_csv(paths["corrected"], index=False)
+    return paths
+
+
+def run_once(args: argparse.Namespace, path: Path, workdir: Path, then: Path | None = None) -> dict:
+    """Upload `path` to a fresh platform and database; optionally upload `then` afterwards."""
+    name = f"castflow_bench_{uuid.uuid4().hex[:8]}"
+    settings = Settings(database_url=fresh_database(args.database_url, name), redis_url=args.redis_url,
+                        queue_prefix=f"bench-{uuid.uuid4().hex[:8]}-", upload_dir=str(workdir / name))
+    with running_platform(settings, ("services.etl",), workdir / "platform.log") as platform:
+        with RssSampler(platform.pid("etl")) as rss:
+            started = time.perf_counter()
+            status, body = upload_file(platform.url, path)
+            uploaded = time.perf_counter()
+            if status != 202:
+                raise RuntimeError(f"upload answered {status}: {body}")
+            batch = wait_for_batch(platform.url, body["batch_num"])
+            finished = time.perf_counter()
+        if batch["status"] != "completed":
+            raise RuntimeError(f"batch failed: {batch['error_log']}")
+        result = {"rows": batch["num_total_rows"], "seconds": finished - started, "upload_s": uploaded - started,
+                  "horse_mb": rss.peak_single_kb / 1024, "tree_mb": rss.peak_tree_kb / 1024}
+        if then is not None:
+            started = time.perf_counter()
+            status, body = upload_file(platform.url, then)
+            again = wait_for_batch(platform.url, body["batch_num"])
+            result["again"] = again
+            result["again_s"] = time.perf_counter() - started
+    fresh_database(args.database_url, name)  # leave nothing large behind
+    return result
+
+
+def main() -> int:
+    """Run the cases and print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3, help="runs of the 913k-row case (median reported)")
+    parser.add_argument("--skip-4x", action="store_true", help="skip the 4x larger file")
+    parser.add_argument("--database-url", default="mysql+pymysql://root@127.0.0.1:3306/test",
+                        help="a MySQL/MariaDB server URL; the benchmark creates and drops its own databases")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    args = parser.parse_args()
+    if not SOURCE.exists():
+        sys.exit(f"missing {SOURCE.name}: the shared datasets must sit beside the project")
+    with tempfile.TemporaryDirectory(prefix="castflow-bench-") as tmp:
+        workdir = Path(tmp)
+        paths = prepare(workdir)
+        print(f"# ingest benchmark on {machine()}; file {paths['1x'].stat().st_size / 2**20:.1f} MB")
+        runs = []
+        for i in range(args.repeat):
+            runs.append(run_once(args, paths["1x"], workdir, then=paths["corrected"] if i == 0 else None))
+            r = runs[-1]
+            print(f"run {i + 1}: {r['rows']:,} rows in {r['seconds']:.2f} s ({r['rows'] / r['seconds']:,.0f} rows/s; "
+                  f"upload {r['upload_s']:.2f} s) peak RSS horse {r['horse_mb']:.0f} MB, tree {r['tree_mb']:.0f} MB",
+                  flush=True)
+        rate = median([r["rows"] / r["seconds"] for r in runs])
+        horse = median([r["horse_mb"] for r in runs])
+        print(f"913k rows end to end: median {rate:,.0f} rows/s over {len(runs)} runs (target >= 50,000)")
+        print(f"ETL worker peak RSS: median {horse:.0f} MB in the job's process, "
+              f"{median([r['tree_mb'] for r in runs]):.0f} MB for the worker's whole tree (target < 400 MB)")
+        again = runs[0]["again"]
+        print(f"re-upload with {CORRECTIONS} corrected values: inserted {again['num_inserted_rows']:,}, "
+              f"updated {again['num_updated_rows']:,}, unchanged {again['num_unchanged_rows']:,} "
+              f"in {runs[0]['again_s']:.2f} s")
+        if not args.skip_4x:
+            big = run_once(args, paths["4x"], workdir)
+            rate_4x = big["rows"] / big["seconds"]
+            print(f"4x file: {big['rows']:,} rows in {big['seconds']:.2f} s ({rate_4x:,.0f} rows/s) "
+                  f"peak RSS horse {big['horse_mb']:.0f} MB, tree {big['tree_mb']:.0f} MB; "
+                  f"ratio to 1x (job process) {big['horse_mb'] / horse:.2f} (target within 1.20)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
