@@ -1,5 +1,5 @@
 -- castflow schema for MySQL 8 / MariaDB 10.11: the docker-compose mysql service runs it at first start.
--- GENERATED from common/models.py by `python -m common.schema > sql/schema.sql`; do not edit by hand.
+-- GENERATED from common/models.py by `python -m common.schema > sql/schema.sql`. Do not edit by hand.
 -- The API and the workers also create missing tables at start-up, so an empty database is enough.
 
 CREATE TABLE IF NOT EXISTS batch_errors (
