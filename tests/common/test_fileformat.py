@@ -8,7 +8,6 @@ import io
 import zipfile
 from collections.abc import Callable
 
-import openpyxl
 import pytest
 from defusedxml import EntitiesForbidden
 
@@ -21,6 +20,7 @@ from common.fileformat import (
     inspect_file,
     kind_from_name,
 )
+from tests.builders import workbook
 
 LIMIT = 1024 * 2**20
 HEADER = "Date,product_id,category,sales"
@@ -42,19 +42,6 @@ def problem(data: bytes, kind: FileKind = FileKind.CSV, max_uncompressed: int = 
     with pytest.raises(FileProblem) as caught:
         inspect(data, kind, max_uncompressed)
     return caught.value
-
-
-def workbook(*sheets: tuple[str, list[list[object]]]) -> bytes:
-    """An .xlsx written by openpyxl with the given (title, rows) sheets."""
-    book = openpyxl.Workbook()
-    book.remove(book.active)
-    for title, rows in sheets:
-        sheet = book.create_sheet(title)
-        for row in rows:
-            sheet.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
 
 
 GOOD_XLSX_ROWS = [["Date", "product_id", "category", "sales"], [dt.datetime(2023, 1, 1), "p1", "c1", 3]]

@@ -13,6 +13,7 @@ from common.models import ForecastRun, InvoiceData, UploadMetadata
 from common.queue import FORECAST_QUEUE, forecast_job_id, queue
 from common.storage import LocalUploadStore
 from services.etl import jobs
+from tests.builders import workbook
 from tests.conftest import upload
 
 HEADER = "Date,product_id,category,sales\n"
@@ -131,21 +132,15 @@ def test_gzip_file_loads(client, drain, engine):
     assert batch["status"] == "completed" and stored(engine)[("2023-01-01", "p", "c")][0] == 3
 
 
-def test_xlsx_loads_the_first_sheet_with_the_columns(client, drain, engine, tmp_path):
+def test_xlsx_loads_the_first_sheet_with_the_columns(client, drain, engine):
     """An .xlsx loads the first sheet that has the required columns; real Excel dates work."""
     import datetime as dt
 
-    import openpyxl
-    book = openpyxl.Workbook()
-    book.active.title = "Notes"
-    book.active.append(["read me first"])
-    data = book.create_sheet("Data")
-    data.append(["Date", "product_id", "category", "sales"])
-    data.append([dt.datetime(2023, 1, 1), "p", "c", 1.5])
-    data.append(["2023-01-02", 42, "c", 2])
-    book.create_sheet("Other").append(["Date", "product_id", "category", "sales"])
-    book.save(tmp_path / "book.xlsx")
-    batch = load(client, drain, (tmp_path / "book.xlsx").read_bytes(), "book.xlsx")
+    header = ["Date", "product_id", "category", "sales"]
+    book = workbook(("Notes", [["read me first"]]),
+                    ("Data", [header, [dt.datetime(2023, 1, 1), "p", "c", 1.5], ["2023-01-02", 42, "c", 2]]),
+                    ("Other", [header]))
+    batch = load(client, drain, book, "book.xlsx")
     assert batch["status"] == "completed", batch["error_log"]
     assert stored(engine) == {("2023-01-01", "p", "c"): (1.5, False, 1, 1), ("2023-01-02", "42", "c"): (2, False, 1, 1)}
 

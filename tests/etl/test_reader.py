@@ -7,13 +7,13 @@ import gzip
 import io
 import zipfile
 
-import openpyxl
 import pandas as pd
 import pytest
 
 from common.fileformat import HEADER_SCAN_BYTES, FileKind, FileLayout, FileProblem, inspect_file
 from services.etl.reader import FIELDS, Chunk, cell_text, read_chunks
 from services.etl.validate import validate
+from tests.builders import workbook
 
 HEADER = "Date,product_id,category,sales"
 LIMIT = 1024 * 2**20
@@ -49,19 +49,6 @@ def assert_lines_match_values(chunks: list[Chunk]) -> None:
     """Each row's line number equals the sales value numbered_csv wrote on that line."""
     for chunk in chunks:
         assert chunk.rows["line"].astype("int64").astype("str").tolist() == chunk.rows["sales"].tolist()
-
-
-def workbook(*sheets: tuple[str, list[list[object]]]) -> bytes:
-    """An .xlsx written by openpyxl with the given (title, rows) sheets."""
-    book = openpyxl.Workbook()
-    book.remove(book.active)
-    for title, rows in sheets:
-        sheet = book.create_sheet(title)
-        for row in rows:
-            sheet.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
 
 
 def test_small_csv_comes_out_as_text_rows_numbered_from_line_2():
