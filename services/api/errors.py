@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 logger = logging.getLogger(__name__)
@@ -45,6 +46,11 @@ def register_error_handlers(app: Flask) -> None:
         if exc.code == 413 and app.config.get("MAX_UPLOAD_MB"):
             message = f"the upload is larger than the {app.config['MAX_UPLOAD_MB']} MB limit"
         return error_response(exc.code or 500, message)
+
+    @app.errorhandler(OperationalError)
+    def _database_down(exc: OperationalError):  # noqa: ANN202
+        logger.warning("database unavailable: %s", str(exc.orig)[:200])
+        return error_response(503, "the database is unavailable; nothing was changed, try again shortly")
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):  # noqa: ANN202

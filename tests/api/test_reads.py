@@ -143,3 +143,18 @@ def test_landing_page_carries_the_upload_control(client):
     response = client.get("/")
     assert response.status_code == 200
     assert b'type="file"' in response.data
+
+
+def test_database_outage_is_a_clear_503(app, client, tmp_path):
+    """When the database cannot be reached, reads and uploads answer 503 in words, not 500."""
+    from sqlalchemy import create_engine
+
+    from common.db import make_session_factory
+    from services.api import services
+    (tmp_path / "not-a-directory").write_text("")
+    unreachable = create_engine(f"sqlite:///{tmp_path}/not-a-directory/castflow.db")
+    with app.app_context():
+        services().sessions = make_session_factory(unreachable)
+    for response in (client.get("/metadata"), client.get("/invoice-data"), upload(client, ROWS)):
+        assert response.status_code == 503
+        assert "database is unavailable" in response.json["error"]
