@@ -134,7 +134,66 @@ class ForecastRun(Base):
     batch_num: Mapped[int | None] = mapped_column(Integer, nullable=True)
     status: Mapped[str] = mapped_column(String(20), nullable=False, server_default="pending")
     horizon_days: Mapped[int] = mapped_column(Integer, nullable=False)
+    #: The holiday calendar the run used (ISO country code), null for none.
+    holiday_country: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    #: The history the run saw: first and last day of the category's daily series.
+    history_start: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    history_end: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    attempts: Mapped[int] = _count()
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, server_default=text("CURRENT_TIMESTAMP"))
     started_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     error_log: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class ForecastData(Base):
+    """One forecast day of one model in one run: the value and its interval."""
+
+    __tablename__ = "forecast_data"
+    __table_args__ = _table_args(
+        Index("ix_forecast_data_run", "run_id", "model_type", "forecast_date"),
+        Index("ix_forecast_data_category", "category", "model_type", "forecast_date"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    batch_num: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    category: Mapped[str] = mapped_column(key_column(), nullable=False)
+    model_type: Mapped[str] = mapped_column(String(20), nullable=False)
+    forecast_date: Mapped[dt.date] = mapped_column(Date, nullable=False)
+    forecast_value: Mapped[float] = mapped_column(Float, nullable=False)
+    lower_bound: Mapped[float] = mapped_column(Float, nullable=False)
+    upper_bound: Mapped[float] = mapped_column(Float, nullable=False)
+
+
+class ForecastMetric(Base):
+    """How one model did in one run's backtest (null metrics and an error when it failed)."""
+
+    __tablename__ = "forecast_metrics"
+    __table_args__ = _table_args(
+        Index("ix_forecast_metrics_run", "run_id", "model_type"),
+        Index("ix_forecast_metrics_category", "category", "run_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    category: Mapped[str] = mapped_column(key_column(), nullable=False)
+    model_type: Mapped[str] = mapped_column(String(20), nullable=False)
+    mae: Mapped[float | None] = mapped_column(Float, nullable=True)
+    rmse: Mapped[float | None] = mapped_column(Float, nullable=True)
+    smape: Mapped[float | None] = mapped_column(Float, nullable=True)
+    mase: Mapped[float | None] = mapped_column(Float, nullable=True)
+    coverage: Mapped[float | None] = mapped_column(Float, nullable=True)
+    is_best: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="0")
+    fit_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class CategorySetting(Base):
+    """Per-category overrides: the holiday calendar (a row with a null country means none)."""
+
+    __tablename__ = "category_settings"
+
+    category: Mapped[str] = mapped_column(key_column(), primary_key=True)
+    holiday_country: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, server_default=text("CURRENT_TIMESTAMP"))

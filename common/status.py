@@ -24,3 +24,12 @@ class ForecastStatus(StrEnum):
     RUNNING = "running"
     COMPLETED = "completed"
     FAILED = "failed"
+
+
+class ModelType(StrEnum):
+    """The forecast models; `ensemble` is the mean of the others that succeeded."""
+
+    HOLT_WINTERS = "holt_winters"
+    SARIMAX = "sarimax"
+    PROPHET = "prophet"
+    ENSEMBLE = "ensemble"

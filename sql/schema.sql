@@ -14,12 +14,60 @@ CREATE TABLE IF NOT EXISTS batch_errors (
 
 CREATE INDEX ix_batch_errors_batch_line ON batch_errors (batch_num, line);
 
+CREATE TABLE IF NOT EXISTS category_settings (
+	category VARCHAR(100) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+	holiday_country VARCHAR(10),
+	updated_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+	PRIMARY KEY (category)
+)ENGINE=InnoDB CHARSET=utf8mb4;
+
+CREATE TABLE IF NOT EXISTS forecast_data (
+	id INTEGER NOT NULL AUTO_INCREMENT,
+	run_id INTEGER NOT NULL,
+	batch_num INTEGER,
+	category VARCHAR(100) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+	model_type VARCHAR(20) NOT NULL,
+	forecast_date DATE NOT NULL,
+	forecast_value FLOAT NOT NULL,
+	lower_bound FLOAT NOT NULL,
+	upper_bound FLOAT NOT NULL,
+	PRIMARY KEY (id)
+)ENGINE=InnoDB CHARSET=utf8mb4;
+
+CREATE INDEX ix_forecast_data_category ON forecast_data (category, model_type, forecast_date);
+
+CREATE INDEX ix_forecast_data_run ON forecast_data (run_id, model_type, forecast_date);
+
+CREATE TABLE IF NOT EXISTS forecast_metrics (
+	id INTEGER NOT NULL AUTO_INCREMENT,
+	run_id INTEGER NOT NULL,
+	category VARCHAR(100) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+	model_type VARCHAR(20) NOT NULL,
+	mae FLOAT,
+	rmse FLOAT,
+	smape FLOAT,
+	mase FLOAT,
+	coverage FLOAT,
+	is_best BOOL NOT NULL DEFAULT '0',
+	fit_seconds FLOAT,
+	error TEXT,
+	PRIMARY KEY (id)
+)ENGINE=InnoDB CHARSET=utf8mb4;
+
+CREATE INDEX ix_forecast_metrics_category ON forecast_metrics (category, run_id);
+
+CREATE INDEX ix_forecast_metrics_run ON forecast_metrics (run_id, model_type);
+
 CREATE TABLE IF NOT EXISTS forecast_runs (
 	id INTEGER NOT NULL AUTO_INCREMENT,
 	category VARCHAR(100) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
 	batch_num INTEGER,
 	status VARCHAR(20) NOT NULL DEFAULT 'pending',
 	horizon_days INTEGER NOT NULL,
+	holiday_country VARCHAR(10),
+	history_start DATE,
+	history_end DATE,
+	attempts INTEGER NOT NULL DEFAULT '0',
 	created_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
 	started_at DATETIME,
 	finished_at DATETIME,
