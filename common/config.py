@@ -40,6 +40,11 @@ class Settings:
     #: How often the ETL job runs before its batch is marked failed (transient errors only retry).
     etl_max_attempts: int = 3
     forecast_horizon_days: int = 30
+    #: Coverage of the forecast intervals (0.95: 95% intervals).
+    forecast_interval: float = 0.95
+    #: How many times a forecast job runs before its run is marked failed (transient errors only retry).
+    forecast_max_attempts: int = 3
+    #: Default holiday calendar (a `holidays` country code); empty for none. Categories can override it.
     holiday_country: str = "US"
     #: When non-empty, every endpoint but /health and /ready needs header X-API-Key with this value.
     api_key: str = ""
@@ -71,6 +76,10 @@ class Settings:
         _check(self.etl_chunk_rows >= 1000, "ETL_CHUNK_ROWS", "must be >= 1000")
         _check(self.etl_max_attempts >= 1, "ETL_MAX_ATTEMPTS", "must be >= 1")
         _check(1 <= self.forecast_horizon_days <= 366, "FORECAST_HORIZON_DAYS", "must be 1..366")
+        _check(0.5 <= self.forecast_interval <= 0.99, "FORECAST_INTERVAL", "must be between 0.5 and 0.99")
+        _check(self.forecast_max_attempts >= 1, "FORECAST_MAX_ATTEMPTS", "must be >= 1")
+        _check(self.holiday_country == "" or self.holiday_country.upper() in supported_countries(),
+               "HOLIDAY_COUNTRY", f"{self.holiday_country!r} is not a country code the holidays package knows")
         _check(re.fullmatch(r"[A-Za-z0-9_-]*", self.queue_prefix) is not None, "QUEUE_PREFIX",
                "may hold only letters, digits, _ and - (it becomes part of RQ job ids)")
         _check(self.web_workers >= 1 and self.web_threads >= 1, "WEB_WORKERS/WEB_THREADS", "must be >= 1")
@@ -86,6 +95,13 @@ class Settings:
     def max_uncompressed_bytes(self) -> int:
         """MAX_UNCOMPRESSED_MB in bytes."""
         return self.max_uncompressed_mb * 1024 * 1024
+
+
+def supported_countries() -> frozenset[str]:
+    """ISO codes of the countries whose public holidays the `holidays` package knows."""
+    import holidays  # imported here: only validation needs it
+
+    return frozenset(holidays.list_supported_countries())
 
 
 def _check(ok: bool, name: str, why: str) -> None:

@@ -1,0 +1,189 @@
+"""The forecast job: one category's run, from its stored history to published forecasts and metrics.
+
+`run_forecast(run_id)` is what RQ calls; `process_run` does the work with injected dependencies.
+The database session is closed while the models fit (minutes, not milliseconds) and a new
+transaction publishes the run's forecasts, metrics and status at once, then rolls the batch's
+`forecast_status` up from all its runs. A run that already ended is left alone.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+
+import pandas as pd
+from rq import get_current_job
+from sqlalchemy import Connection, Engine, insert, select, update
+
+from common.config import Settings, load_settings
+from common.db import make_engine, utcnow
+from common.models import ForecastData, ForecastMetric, ForecastRun, UploadMetadata
+from common.status import ForecastStatus, ModelType
+from services.forecast.backtest import CategoryForecast, forecast_category
+from services.forecast.models import FitFunction, fitters
+from services.forecast.series import holiday_country, holiday_frame, load_series
+
+logger = logging.getLogger(__name__)
+
+_ENDED = (ForecastStatus.COMPLETED, ForecastStatus.FAILED)
+
+
+@dataclass(frozen=True)
+class RunClaim:
+    """A run this job has taken."""
+
+    run_id: int
+    category: str
+    batch_num: int | None
+    horizon: int
+    attempts: int
+
+
+def run_forecast(run_id: int) -> str:
+    """RQ entry point: forecast one run's category with settings from the environment."""
+    settings = load_settings()
+    engine = make_engine(settings.database_url)
+    job = get_current_job()
+    try:
+        status = process_run(run_id, settings=settings, engine=engine, job_id=job.id if job else "")
+        return status or "skipped"
+    finally:
+        engine.dispose()
+
+
+def process_run(run_id: int, *, settings: Settings, engine: Engine, job_id: str = "",
+                models: dict[ModelType, FitFunction] | None = None) -> str | None:
+    """Forecast one run; return its final status, or None when it had already ended."""
+    claim = claim_run(engine, run_id)
+    if claim is None:
+        logger.info("forecast skip run=%s job=%s: already ended", run_id, job_id)
+        return None
+    if claim.attempts > settings.forecast_max_attempts:
+        return finish_failed(engine, claim, f"gave up after {settings.forecast_max_attempts} attempts")
+    logger.info("forecast start run=%s category=%r batch=%s job=%s", run_id, claim.category, claim.batch_num, job_id)
+    try:
+        with engine.connect() as conn:
+            history = load_series(conn, claim.category)
+            country = holiday_country(conn, claim.category, settings.holiday_country)
+        if history.empty:
+            return finish_failed(engine, claim, f"category {claim.category!r} has no stored data")
+        holidays = holiday_frame(country, history.index[0], history.index[-1] + pd.Timedelta(days=claim.horizon))
+        result = forecast_category(history, claim.horizon, holidays, settings.forecast_interval,
+                                   models if models is not None else fitters())
+        status = publish(engine, claim, history, country, result)
+    except Exception as exc:
+        _record_crash(engine, claim, settings.forecast_max_attempts, exc, job_id)
+        raise
+    logger.info("forecast done run=%s category=%r status=%s best=%s errors=%s", run_id, claim.category, status,
+                result.best, sorted(result.errors))
+    return status
+
+
+def claim_run(engine: Engine, run_id: int) -> RunClaim | None:
+    """Mark a run running (and its batch's forecasts running); None when the run already ended."""
+    with engine.begin() as conn:
+        taken = conn.execute(
+            update(ForecastRun).where(ForecastRun.id == run_id, ForecastRun.status.not_in(_ENDED))
+            .values(status=ForecastStatus.RUNNING, started_at=utcnow(), attempts=ForecastRun.attempts + 1)
+        ).rowcount
+        if not taken:
+            return None
+        run = conn.execute(select(ForecastRun).where(ForecastRun.id == run_id)).one()
+        if run.batch_num is not None:
+            conn.execute(update(UploadMetadata).where(UploadMetadata.batch_num == run.batch_num,
+                                                      UploadMetadata.forecast_status == ForecastStatus.PENDING)
+                         .values(forecast_status=ForecastStatus.RUNNING))
+    return RunClaim(run.id, run.category, run.batch_num, run.horizon_days, run.attempts)
+
+
+def publish(engine: Engine, claim: RunClaim, history: pd.Series, country: str | None,
+            result: CategoryForecast) -> str:
+    """Write the run's forecasts and metrics and end it, in one transaction; roll the batch up."""
+    status = ForecastStatus.COMPLETED if result.forecasts else ForecastStatus.FAILED
+    with engine.connect() as conn:
+        conn.info["sqlite_begin"] = "BEGIN IMMEDIATE"
+        with conn.begin():
+            _lock_batch(conn, claim.batch_num)
+            _insert_forecasts(conn, claim, result)
+            _insert_metrics(conn, claim, result)
+            conn.execute(update(ForecastRun).where(ForecastRun.id == claim.run_id).values(
+                status=status, finished_at=utcnow(), holiday_country=country,
+                history_start=history.index[0].date(), history_end=history.index[-1].date(),
+                error_log=json.dumps({m.value: e for m, e in result.errors.items()}) if result.errors else None,
+            ))
+            roll_up(conn, claim.batch_num)
+    return status
+
+
+def _lock_batch(conn: Connection, batch_num: int | None) -> None:
+    # Runs of one batch ending at once must roll up one after the other, each seeing the others' status.
+    if batch_num is not None:
+        conn.execute(select(UploadMetadata.batch_num).where(UploadMetadata.batch_num == batch_num).with_for_update())
+
+
+def _insert_forecasts(conn: Connection, claim: RunClaim, result: CategoryForecast) -> None:
+    rows = [
+        {"run_id": claim.run_id, "batch_num": claim.batch_num, "category": claim.category, "model_type": model.value,
+         "forecast_date": day.date(), "forecast_value": float(row.value), "lower_bound": float(row.lower),
+         "upper_bound": float(row.upper)}
+        for model, frame in result.forecasts.items() for day, row in frame.iterrows()
+    ]
+    if rows:
+        conn.execute(insert(ForecastData), rows)
+
+
+def _insert_metrics(conn: Connection, claim: RunClaim, result: CategoryForecast) -> None:
+    rows = []
+    for model in ModelType:
+        if model not in result.forecasts and model not in result.errors:
+            continue
+        metrics = result.metrics.get(model)
+        rows.append({
+            "run_id": claim.run_id, "category": claim.category, "model_type": model.value,
+            "mae": metrics and metrics.mae, "rmse": metrics and metrics.rmse, "smape": metrics and metrics.smape,
+            "mase": metrics.mase if metrics else None, "coverage": metrics and metrics.coverage,
+            "is_best": model == result.best, "fit_seconds": result.seconds.get(model),
+            "error": result.errors.get(model),
+        })
+    if rows:
+        conn.execute(insert(ForecastMetric), rows)
+
+
+def roll_up(conn: Connection, batch_num: int | None) -> None:
+    """Set a batch's forecast_status from all its runs: running until the last ends, then the outcome."""
+    if batch_num is None:
+        return
+    statuses = set(conn.scalars(select(ForecastRun.status).where(ForecastRun.batch_num == batch_num)))
+    if statuses - set(_ENDED):
+        rolled = ForecastStatus.RUNNING if statuses - {ForecastStatus.PENDING} else ForecastStatus.PENDING
+    else:
+        rolled = ForecastStatus.FAILED if ForecastStatus.FAILED in statuses else ForecastStatus.COMPLETED
+    conn.execute(update(UploadMetadata).where(UploadMetadata.batch_num == batch_num).values(forecast_status=rolled))
+
+
+def finish_failed(engine: Engine, claim: RunClaim, message: str) -> str:
+    """End a run as failed with `message` and roll its batch up."""
+    with engine.connect() as conn:
+        conn.info["sqlite_begin"] = "BEGIN IMMEDIATE"
+        with conn.begin():
+            _lock_batch(conn, claim.batch_num)
+            conn.execute(update(ForecastRun).where(ForecastRun.id == claim.run_id).values(
+                status=ForecastStatus.FAILED, finished_at=utcnow(), error_log=json.dumps({"run": message})))
+            roll_up(conn, claim.batch_num)
+    logger.info("forecast failed run=%s: %s", claim.run_id, message)
+    return ForecastStatus.FAILED
+
+
+def _record_crash(engine: Engine, claim: RunClaim, max_attempts: int, exc: Exception, job_id: str) -> None:
+    what = f"{type(exc).__name__} on attempt {claim.attempts} of {max_attempts}"
+    logger.exception("forecast error run=%s job=%s: %s", claim.run_id, job_id, what)
+    try:
+        if claim.attempts >= max_attempts:
+            finish_failed(engine, claim, f"internal error ({what}); the worker log has the details")
+        else:
+            with engine.begin() as conn:
+                conn.execute(update(ForecastRun).where(ForecastRun.id == claim.run_id).values(
+                    status=ForecastStatus.PENDING, error_log=json.dumps({"run": f"{what}; it will be retried"})))
+    except Exception:  # noqa: BLE001 - the database may be what is down; the retry will tell
+        logger.warning("could not record the error run=%s", claim.run_id)
