@@ -43,8 +43,12 @@ class Platform:
     stack: Stack
 
     def pid(self, name: str) -> int:
-        """The process id of the child called `name` (api, etl, forecast)."""
-        return next(p.pid for n, p in self.stack.processes if n == name)
+        """The process id of the (first) child called `name` (api, etl, forecast)."""
+        return self.pids(name)[0]
+
+    def pids(self, name: str) -> list[int]:
+        """The process ids of every child called `name` (several forecast workers)."""
+        return [p.pid for n, p in self.stack.processes if n == name]
 
 
 @contextmanager

@@ -98,13 +98,19 @@ def claim_run(engine: Engine, run_id: int) -> RunClaim | None:
 
 
 def publish(engine: Engine, claim: RunClaim, history: pd.Series, country: str | None,
-            result: CategoryForecast) -> str:
-    """Write the run's forecasts and metrics and end it, in one transaction; roll the batch up."""
+            result: CategoryForecast) -> str | None:
+    """Write the run's forecasts and metrics and end it, in one transaction; roll the batch up.
+
+    Returns the run's status, or None when a later claim of the same run owns it (nothing written).
+    """
     status = ForecastStatus.COMPLETED if result.forecasts else ForecastStatus.FAILED
     with engine.connect() as conn:
         conn.info["sqlite_begin"] = "BEGIN IMMEDIATE"
         with conn.begin():
             _lock_batch(conn, claim.batch_num)
+            if not _still_ours(conn, claim):
+                logger.info("forecast run=%s was taken over by a later attempt; discarding", claim.run_id)
+                return None
             _insert_forecasts(conn, claim, result)
             _insert_metrics(conn, claim, result)
             conn.execute(update(ForecastRun).where(ForecastRun.id == claim.run_id).values(
@@ -120,6 +126,13 @@ def _lock_batch(conn: Connection, batch_num: int | None) -> None:
     # Runs of one batch ending at once must roll up one after the other, each seeing the others' status.
     if batch_num is not None:
         conn.execute(select(UploadMetadata.batch_num).where(UploadMetadata.batch_num == batch_num).with_for_update())
+
+
+def _still_ours(conn: Connection, claim: RunClaim) -> bool:
+    # A run queued twice (say, by reconcile while a slow worker held it) is published by its latest claim only.
+    row = conn.execute(select(ForecastRun.status, ForecastRun.attempts).where(ForecastRun.id == claim.run_id)
+                       .with_for_update()).one()
+    return row.status == ForecastStatus.RUNNING and row.attempts == claim.attempts
 
 
 def _insert_forecasts(conn: Connection, claim: RunClaim, result: CategoryForecast) -> None:

@@ -128,3 +128,16 @@ def test_holiday_frame_lists_the_country_days_in_range():
     frame = holiday_frame("US", pd.Timestamp("2023-07-01"), pd.Timestamp("2023-07-31"))
     assert frame["ds"].dt.strftime("%Y-%m-%d").tolist() == ["2023-07-04"]
     assert holiday_frame(None, pd.Timestamp("2023-07-01"), pd.Timestamp("2023-07-31")).empty
+
+
+def test_a_run_claimed_twice_is_published_by_the_latest_claim_only(engine, settings, fake_models, loaded):
+    """Two jobs for one run (a duplicate queue entry): the stale one discards its result."""
+    stale = jobs.claim_run(engine, 1)
+    assert jobs.process_run(1, settings=settings, engine=engine) == "completed"
+    with engine.connect() as conn:
+        history = jobs.load_series(conn, stale.category)
+    result = jobs.forecast_category(history, stale.horizon, holiday_frame(None, history.index[0], history.index[-1]),
+                                    0.95, fake_models)
+    assert jobs.publish(engine, stale, history, "US", result) is None
+    with Session(engine) as session:
+        assert len(session.scalars(select(ForecastData).where(ForecastData.run_id == 1)).all()) == 90
