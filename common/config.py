@@ -6,6 +6,7 @@ result down. A missing or malformed setting fails at start with its name.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Mapping
@@ -78,7 +79,7 @@ class Settings:
         _check(1 <= self.forecast_horizon_days <= 366, "FORECAST_HORIZON_DAYS", "must be 1..366")
         _check(0.5 <= self.forecast_interval <= 0.99, "FORECAST_INTERVAL", "must be between 0.5 and 0.99")
         _check(self.forecast_max_attempts >= 1, "FORECAST_MAX_ATTEMPTS", "must be >= 1")
-        _check(self.holiday_country == "" or self.holiday_country.upper() in supported_countries(),
+        _check(self.holiday_country == "" or self.holiday_country in supported_countries(),
                "HOLIDAY_COUNTRY", f"{self.holiday_country!r} is not a country code the holidays package knows")
         _check(re.fullmatch(r"[A-Za-z0-9_-]*", self.queue_prefix) is not None, "QUEUE_PREFIX",
                "may hold only letters, digits, _ and - (it becomes part of RQ job ids)")
@@ -97,6 +98,7 @@ class Settings:
         return self.max_uncompressed_mb * 1024 * 1024
 
 
+@functools.cache
 def supported_countries() -> frozenset[str]:
     """ISO codes of the countries whose public holidays the `holidays` package knows."""
     import holidays  # imported here: only validation needs it

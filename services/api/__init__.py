@@ -1,4 +1,4 @@
-"""The HTTP API: uploads in, batches, observations and categories out. `create_app()` is the factory."""
+"""The HTTP API: uploads in; batches, observations, categories and forecasts out. `create_app()` is the factory."""
 
 from __future__ import annotations
 
@@ -85,10 +85,10 @@ def create_app(
 
 def _register_views(app: Flask) -> None:
     from services.api.auth import require_api_key
-    from services.api.views import batches, categories, frontend, health, invoices, uploads
+    from services.api.views import batches, categories, forecasts, frontend, health, invoices, uploads
 
     app.before_request(require_api_key)
-    for module in (health, uploads, batches, invoices, categories, frontend):
+    for module in (health, uploads, batches, invoices, categories, forecasts, frontend):
         app.register_blueprint(module.blueprint)
 
 

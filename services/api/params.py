@@ -1,11 +1,21 @@
-"""Query-parameter parsing: a bad value is a 400 naming the parameter, never a silent default."""
+"""Query-parameter and JSON-body parsing: a bad value is a 400 naming the parameter, never a silent default."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable, Mapping
 
+from flask import Request
+
 from services.api.errors import ApiError
+
+#: Largest JSON body read: the API's bodies are a few short keys.
+MAX_JSON_BYTES = 64 * 1024
+
+
+#: Largest id a parameter may name (id columns are 32-bit signed integers).
+MAX_ID = 2**31 - 1
 
 
 def get_int(args: Mapping[str, str], name: str, default: int | None, *, minimum: int = 0,
@@ -70,3 +80,50 @@ def reject_unknown(args: Mapping[str, str], known: Iterable[str]) -> None:
     if unknown:
         raise ApiError(400, f"unknown query parameter(s): {', '.join(unknown)}; "
                             f"known: {', '.join(sorted(known))}")
+
+
+def json_object(request: Request, *, required: Iterable[str] = (), optional: Iterable[str] = (),
+                allow_empty: bool = False) -> dict[str, object]:
+    """The body as a JSON object holding every `required` key and no unknown one; 400 otherwise."""
+    raw = request.stream.read(MAX_JSON_BYTES + 1)
+    if len(raw) > MAX_JSON_BYTES:
+        raise ApiError(413, f"the JSON body is larger than {MAX_JSON_BYTES} bytes")
+    if not raw.strip():
+        if allow_empty:
+            return {}
+        raise ApiError(400, "send a JSON object as the request body")
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise ApiError(400, "the request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, f"the request body must be a JSON object, got {json_type(body)}")
+    known = [*required, *optional]
+    unknown = sorted(set(body) - set(known))
+    if unknown:
+        raise ApiError(400, f"unknown key(s): {', '.join(unknown)}; known: {', '.join(known)}")
+    missing = [key for key in required if key not in body]
+    if missing:
+        raise ApiError(400, f"missing key(s): {', '.join(missing)}")
+    return body
+
+
+def body_text(body: Mapping[str, object], name: str, *, max_length: int = 100, nullable: bool = False) -> str | None:
+    """A non-empty string value of a JSON body (or null when `nullable`); 400 otherwise."""
+    value = body.get(name)
+    if value is None and nullable:
+        return None
+    if not isinstance(value, str):
+        raise ApiError(400, f"{name} must be a string{' or null' if nullable else ''}, got {json_type(value)}")
+    if not value:
+        raise ApiError(400, f"{name} must not be empty")
+    if len(value) > max_length:
+        raise ApiError(400, f"{name} is longer than {max_length} characters")
+    return value
+
+
+def json_type(value: object) -> str:
+    """The JSON name of a decoded value's type, for error messages."""
+    names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", int: "a number",
+             float: "a number", type(None): "null"}
+    return names.get(type(value), type(value).__name__)

@@ -65,17 +65,12 @@ def invoice_page(session: Session, where: InvoiceFilter, *, page: int, limit: in
     return rows, int(total or 0)
 
 
-def category_summaries(session: Session) -> list[dict[str, object]]:
-    """Per category: distinct products, first and last day, stored rows."""
-    query = (
-        select(
-            InvoiceData.category,
-            func.count(func.distinct(InvoiceData.product_id)).label("product_count"),
-            func.min(InvoiceData.date).label("first_date"),
-            func.max(InvoiceData.date).label("last_date"),
-            func.count().label("row_count"),
-        )
-        .group_by(InvoiceData.category)
-        .order_by(InvoiceData.category)
-    )
-    return [dict(row._mapping) for row in session.execute(query)]
+def category_summary_query() -> Select:
+    """Per category: distinct products, first and last day, stored rows (one row per category)."""
+    return select(
+        InvoiceData.category,
+        func.count(func.distinct(InvoiceData.product_id)).label("product_count"),
+        func.min(InvoiceData.date).label("first_date"),
+        func.max(InvoiceData.date).label("last_date"),
+        func.count().label("row_count"),
+    ).group_by(InvoiceData.category)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from decimal import Decimal
 
 from sqlalchemy import inspect
@@ -11,13 +12,15 @@ from common.models import Base
 
 
 def jsonable(value: object) -> object:
-    """One value in its JSON form (dates as ISO 8601, decimals as floats)."""
+    """One value in its JSON form (dates as ISO 8601, decimals as floats, NaN as null)."""
     if isinstance(value, dt.datetime):
         return value.replace(microsecond=0).isoformat()
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, Decimal):
         return float(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # JSON has no NaN or infinity (a metric that could not be computed)
     return value
 
 

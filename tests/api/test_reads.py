@@ -116,7 +116,9 @@ def test_categories_summarise_what_is_stored(client, loaded):
     """Each category with product count, date range and row count."""
     body = {c["category"]: c for c in client.get("/categories").json}
     assert body["north"] == {"category": "north", "product_count": 2, "first_date": "2023-01-01",
-                             "last_date": "2023-01-11", "row_count": 21, "best_model": None}
+                             "last_date": "2023-01-11", "row_count": 21, "best_model": None,
+                             "holiday_country": "US", "holiday_country_overridden": False,
+                             "last_run_id": body["north"]["last_run_id"], "forecast_status": "pending"}
     assert body["South"]["row_count"] == 20
 
 
@@ -158,3 +160,10 @@ def test_database_outage_is_a_clear_503(app, client, tmp_path):
     for response in (client.get("/metadata"), client.get("/invoice-data"), upload(client, ROWS)):
         assert response.status_code == 503
         assert "database is unavailable" in response.json["error"]
+
+
+@pytest.mark.parametrize("path", ["/invoice-data?batch_num=99999999999999999999", "/batches/99999999999999999999",
+                                  "/batches/99999999999999999999/errors"])
+def test_ids_beyond_the_id_range_are_4xx_not_500(client, path):
+    """An id too large for the id columns is a 400 (parameter) or 404 (path), never an overflow 500."""
+    assert client.get(path).status_code in (400, 404)

@@ -10,7 +10,8 @@ from flask import Blueprint, Response, jsonify, request
 from common.status import BatchStatus
 from services.api import reads, services
 from services.api.errors import ApiError
-from services.api.params import get_choice, get_int, reject_unknown
+from services.api.export import escape_formula
+from services.api.params import MAX_ID, get_choice, get_int, reject_unknown
 from services.api.serialize import row_dict
 
 blueprint = Blueprint("batches", __name__)
@@ -42,7 +43,7 @@ def batch(batch_num: int):  # noqa: ANN201
     """One batch's status, progress, counts and error log."""
     reject_unknown(request.args, ())
     with services().sessions() as session:
-        row = reads.get_batch(session, batch_num)
+        row = reads.get_batch(session, batch_num) if batch_num <= MAX_ID else None
         if row is None:
             raise ApiError(404, f"batch {batch_num} not found")
         return jsonify(row_dict(row, BATCH_FIELDS))
@@ -54,7 +55,7 @@ def batch_errors(batch_num: int):  # noqa: ANN201
     reject_unknown(request.args, ("format",))
     fmt = get_choice(request.args, "format", ["json", "csv"], default="json")
     with services().sessions() as session:
-        if reads.get_batch(session, batch_num) is None:
+        if batch_num > MAX_ID or reads.get_batch(session, batch_num) is None:
             raise ApiError(404, f"batch {batch_num} not found")
         rows = [
             {"line": e.line, "column": e.column_name, "value": e.value, "reason": e.reason}
@@ -78,9 +79,3 @@ def to_csv(rows: list[dict[str, object]], fields: list[str]) -> str:
         writer.writerow({k: escape_formula(v) for k, v in row.items()})
     return out.getvalue()
 
-
-def escape_formula(value: object) -> object:
-    """Prefix text starting with = + - @ (or a tab/CR) with ' so spreadsheets show it, not run it."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value

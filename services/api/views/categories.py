@@ -1,11 +1,15 @@
-"""GET /categories: what is stored per category."""
+"""Categories: what is stored and forecast per category, and each category's forecast settings."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from flask import Blueprint, jsonify, request
 
-from services.api import reads, services
-from services.api.params import reject_unknown
+from common.config import supported_countries
+from services.api import forecast_reads, forecasts, services
+from services.api.errors import ApiError
+from services.api.params import body_text, json_object, reject_unknown
 from services.api.serialize import jsonable
 
 blueprint = Blueprint("categories", __name__)
@@ -13,8 +17,41 @@ blueprint = Blueprint("categories", __name__)
 
 @blueprint.get("/categories")
 def categories():  # noqa: ANN201
-    """Each category with its product count, date range, row count and best model (once forecast)."""
+    """Each category's stored data, best model, holiday calendar and latest forecast run."""
     reject_unknown(request.args, ())
-    with services().sessions() as session:
-        rows = reads.category_summaries(session)
-    return jsonify([{**{k: jsonable(v) for k, v in row.items()}, "best_model": None} for row in rows])
+    deps = services()
+    with deps.sessions() as session:
+        rows = forecast_reads.category_overview(session, forecasts.default_holiday_country(deps.settings))
+    return jsonify([{k: jsonable(v) for k, v in row.items()} for row in rows])
+
+
+@blueprint.get("/categories/<path:name>/settings")
+def category_settings(name: str):  # noqa: ANN201
+    """The category's holiday calendar: its override, else the default."""
+    reject_unknown(request.args, ())
+    deps = services()
+    with deps.sessions() as session:
+        found = forecast_reads.category_settings(session, name, forecasts.default_holiday_country(deps.settings))
+    if found is None:
+        raise _unknown(name)
+    return jsonify({k: jsonable(v) for k, v in asdict(found).items()})
+
+
+@blueprint.put("/categories/<path:name>/settings")
+def save_category_settings(name: str):  # noqa: ANN201
+    """Set the category's holiday calendar: an ISO country code the holidays package knows, or null for none."""
+    reject_unknown(request.args, ())
+    country = body_text(json_object(request, required=("holiday_country",)), "holiday_country",
+                        max_length=10, nullable=True)
+    if country is not None and country not in supported_countries():
+        raise ApiError(400, f"holiday_country {country[:20]!r} is not a country code the holidays package "
+                            "supports (use an upper-case ISO code such as 'GB', or null for none)")
+    try:
+        saved = forecasts.save_category_settings(services().sessions, name, country, services().settings)
+    except forecasts.UnknownCategory:
+        raise _unknown(name) from None
+    return jsonify({k: jsonable(v) for k, v in asdict(saved).items()})
+
+
+def _unknown(name: str) -> ApiError:
+    return ApiError(404, f"category {name[:100]!r} has no stored data")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 
 from services.api import reads, services
-from services.api.params import date_range, get_int, get_text, reject_unknown
+from services.api.params import MAX_ID, date_range, get_int, get_text, reject_unknown
 from services.api.serialize import row_dict
 
 blueprint = Blueprint("invoices", __name__)
@@ -23,7 +23,7 @@ def invoice_data():  # noqa: ANN201
     where = reads.InvoiceFilter(
         category=get_text(args, "category"),
         product_id=get_text(args, "product_id"),
-        batch_num=get_int(args, "batch_num", None, minimum=1),
+        batch_num=get_int(args, "batch_num", None, minimum=1, maximum=MAX_ID),
         start_date=start,
         end_date=end,
     )

@@ -1,0 +1,137 @@
+"""Downloads: forecasts as streamed CSV or as a workbook with one sheet and one chart per category.
+
+Every text cell goes through `escape_formula`: a category named `=cmd()` must reach a spreadsheet
+as text, never as a formula it would run.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.chart import LineChart, Reference
+from openpyxl.utils import get_column_letter
+from sqlalchemy.orm import Session, sessionmaker
+
+from common.status import ModelType
+from services.api import forecast_reads
+from services.api.forecast_reads import ForecastFilter
+from services.api.serialize import jsonable
+
+if TYPE_CHECKING:
+    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+
+#: Columns of the CSV export, in order.
+CSV_FIELDS = ["forecast_date", "category", "model_type", "forecast_value", "lower_bound", "upper_bound",
+              "run_id", "batch_num"]
+#: Days of actual sales shown before the forecast starts in each workbook sheet.
+HISTORY_DAYS = 90
+#: Excel's limit on sheet names, and the characters it refuses in them.
+SHEET_NAME_LENGTH = 31
+_SHEET_NAME_BAD = re.compile(r"[\[\]:*?/\\]")
+#: Where the data starts on a sheet: row 1 holds the category, row 2 the column headers.
+_HEADER_ROW = 2
+_SHEET_FIELDS = ["model_type", "forecast_date", "forecast_value", "lower_bound", "upper_bound"]
+
+
+def escape_formula(value: object) -> object:
+    """Prefix text starting with = + - @ (or a tab/CR) with ' so spreadsheets show it, not run it."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def forecast_csv(sessions: sessionmaker[Session], where: ForecastFilter) -> Iterator[str]:
+    """The filtered forecast rows as CSV text, chunk by chunk (for a streamed response)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_FIELDS)
+    # The generator runs after the view has returned, so it opens its own session.
+    with sessions() as session:
+        for chunk in forecast_reads.forecast_row_chunks(session, where, CSV_FIELDS):
+            writer.writerows([escape_formula(jsonable(value)) for value in row] for row in chunk)
+            yield _drain(out)
+    yield _drain(out)
+
+
+def _drain(out: io.StringIO) -> str:
+    text = out.getvalue()
+    out.seek(0)
+    out.truncate()
+    return text
+
+
+def forecast_workbook(session: Session, where: ForecastFilter) -> bytes:
+    """An .xlsx with one sheet per category: recent history, each model's forecast and bounds, a chart."""
+    workbook = Workbook(write_only=True)
+    names: set[str] = set()
+    # One category at a time: memory holds one sheet's rows, and no cursor is open during the history query.
+    for category in forecast_reads.forecast_categories(session, where):
+        rows = forecast_reads.forecast_rows(session, replace(where, category=category), _SHEET_FIELDS)
+        forecast = {(model, day): (value, lower, upper) for model, day, value, lower, upper in rows}
+        start = min(day for _, day in forecast)
+        history = forecast_reads.daily_history(session, category, start - dt.timedelta(days=HISTORY_DAYS), start)
+        _write_sheet(workbook.create_sheet(sheet_name(category, names)), category, history, forecast)
+    if not workbook.worksheets:
+        workbook.create_sheet("forecasts").append(["no forecast rows match the filters"])
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def _write_sheet(sheet: WriteOnlyWorksheet, category: str, history: dict[dt.date, float],
+                 forecast: dict[tuple[str, dt.date], tuple[float, float, float]]) -> None:
+    models = model_order({model for model, _ in forecast})
+    category = ILLEGAL_CHARACTERS_RE.sub("", category)  # control characters are not allowed in the XML
+    sheet.append(["category", escape_formula(category)])
+    sheet.append(["date", "history", *(f"{m}{suffix}" for m in models for suffix in ("", "_lower", "_upper"))])
+    days = sorted(set(history) | {day for _, day in forecast})
+    for day in days:
+        values = [v for m in models for v in forecast.get((m, day), (None, None, None))]
+        sheet.append([day, history.get(day), *values])
+    # To the right of the table (date, history, three columns per model), after one empty column.
+    sheet.add_chart(_chart(sheet, category, len(models), len(days)), f"{get_column_letter(4 + 3 * len(models))}2")
+
+
+def _chart(sheet: WriteOnlyWorksheet, category: str, n_models: int, n_days: int) -> LineChart:
+    chart = LineChart()
+    chart.title = category[:200]
+    chart.y_axis.title = "sales"
+    chart.x_axis.number_format = "yyyy-mm-dd"
+    # openpyxl 3.1 hides both axes unless told otherwise.
+    chart.x_axis.delete = False
+    chart.y_axis.delete = False
+    chart.width, chart.height = 24, 12
+    last = _HEADER_ROW + n_days
+    for column in (2, *(3 + 3 * index for index in range(n_models))):  # history, then each model's value
+        chart.add_data(Reference(sheet, min_col=column, min_row=_HEADER_ROW, max_row=last), titles_from_data=True)
+    chart.set_categories(Reference(sheet, min_col=1, min_row=_HEADER_ROW + 1, max_row=last))
+    return chart
+
+
+def model_order(models: Iterable[str]) -> list[str]:
+    """Model types in ModelType order, unknown ones after them alphabetically."""
+    known = [m.value for m in ModelType]
+    return sorted(models, key=lambda m: (known.index(m) if m in known else len(known), m))
+
+
+def sheet_name(category: str, taken: set[str]) -> str:
+    """A sheet name Excel accepts for `category`: no []:*?/\\, at most 31 characters, unique (any case)."""
+    base = ILLEGAL_CHARACTERS_RE.sub("", _SHEET_NAME_BAD.sub("_", category)).strip().strip("'")
+    base = base[:SHEET_NAME_LENGTH].strip() or "category"
+    if base.lower() == "history":  # a name Excel reserves
+        base = "history_"
+    name, number = base, 1
+    while name.lower() in taken:
+        number += 1
+        suffix = f"~{number}"
+        name = base[:SHEET_NAME_LENGTH - len(suffix)] + suffix
+    taken.add(name.lower())
+    return name

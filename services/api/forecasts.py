@@ -1,0 +1,116 @@
+"""Forecast writes the API makes: a category's holiday calendar, and fresh forecast runs on demand.
+
+A refresh records its runs in the database before it touches Redis: if Redis is away the runs are
+still there, pending, and the workers' reconcile step queues them (the same way ETL-created runs are).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from redis import Redis
+from redis.exceptions import RedisError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from common.config import Settings
+from common.db import utcnow
+from common.models import CategorySetting, ForecastRun, InvoiceData
+from common.queue import enqueue_forecast, forecast_job_id
+from common.status import ForecastStatus
+from services.api.forecast_reads import CategorySettings, category_exists, category_settings
+
+logger = logging.getLogger(__name__)
+
+
+class UnknownCategory(LookupError):
+    """The category has no stored observations."""
+
+
+def default_holiday_country(settings: Settings) -> str | None:
+    """HOLIDAY_COUNTRY, None when it is empty (no holidays)."""
+    return settings.holiday_country or None
+
+
+def save_category_settings(sessions: sessionmaker[Session], category: str, holiday_country: str | None,
+                           settings: Settings) -> CategorySettings:
+    """Set the category's holiday calendar (None: no holidays); UnknownCategory when it has no data."""
+    try:
+        saved = _save_setting(sessions, category, holiday_country, settings)
+    except IntegrityError:
+        # Another request inserted the row between our select and our insert: this second pass updates it.
+        saved = _save_setting(sessions, category, holiday_country, settings)
+    logger.info("category settings saved category=%r holiday_country=%s", category, holiday_country)
+    return saved
+
+
+def _save_setting(sessions: sessionmaker[Session], category: str, holiday_country: str | None,
+                  settings: Settings) -> CategorySettings:
+    with sessions.begin() as session:
+        if not category_exists(session, category):
+            raise UnknownCategory(category)
+        _upsert_setting(session, category, holiday_country)
+        session.flush()
+        return category_settings(session, category, default_holiday_country(settings))
+
+
+def _upsert_setting(session: Session, category: str, holiday_country: str | None) -> None:
+    row = session.get(CategorySetting, category, with_for_update=True)
+    if row is None:
+        session.add(CategorySetting(category=category, holiday_country=holiday_country, updated_at=utcnow()))
+    else:
+        row.holiday_country = holiday_country
+        row.updated_at = utcnow()
+
+
+@dataclass(frozen=True)
+class QueuedRun:
+    """A forecast run the API created, and the RQ job id it is (or will be) queued under."""
+
+    run_id: int
+    category: str
+    job_id: str
+
+
+@dataclass(frozen=True)
+class Refresh:
+    """The runs a refresh created; `queued` is False when Redis was away (reconcile queues them later)."""
+
+    runs: list[QueuedRun]
+    queued: bool
+
+
+def refresh_forecasts(sessions: sessionmaker[Session], redis: Redis, settings: Settings,
+                      category: str | None = None) -> Refresh:
+    """Create a pending run for `category` (None: every category with data) and queue it."""
+    with sessions.begin() as session:
+        categories = _categories_to_refresh(session, category)
+        now = utcnow()
+        runs = [ForecastRun(category=c, batch_num=None, status=ForecastStatus.PENDING,
+                            horizon_days=settings.forecast_horizon_days, created_at=now) for c in categories]
+        session.add_all(runs)
+        session.flush()
+        created = [QueuedRun(run.id, run.category, forecast_job_id(run.id, settings.queue_prefix)) for run in runs]
+    logger.info("forecast refresh category=%r runs=%d first_run=%s", category, len(created),
+                created[0].run_id if created else None)
+    return Refresh(created, _enqueue(redis, created, settings))
+
+
+def _categories_to_refresh(session: Session, category: str | None) -> list[str]:
+    if category is not None:
+        if not category_exists(session, category):
+            raise UnknownCategory(category)
+        return [category]
+    return list(session.scalars(select(InvoiceData.category).distinct().order_by(InvoiceData.category)))
+
+
+def _enqueue(redis: Redis, runs: list[QueuedRun], settings: Settings) -> bool:
+    try:
+        for run in runs:
+            enqueue_forecast(redis, run.run_id, prefix=settings.queue_prefix)
+    except RedisError:
+        logger.warning("redis unavailable; %d forecast runs left for reconcile", len(runs))
+        return False
+    return True

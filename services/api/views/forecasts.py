@@ -1,0 +1,120 @@
+"""Forecasts: rows, backtest metrics, downloads, and asking for a fresh run."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from flask import Blueprint, Response, jsonify, request
+from sqlalchemy.orm import Session
+
+from common.status import ModelType
+from services.api import export, forecast_reads, forecasts, services
+from services.api.errors import ApiError
+from services.api.forecast_reads import ForecastFilter
+from services.api.params import (
+    MAX_ID,
+    body_text,
+    date_range,
+    get_choice,
+    get_int,
+    get_text,
+    json_object,
+    reject_unknown,
+)
+from services.api.serialize import row_dict
+
+blueprint = Blueprint("forecasts", __name__)
+
+FORECAST_FIELDS = ["id", "forecast_date", "category", "model_type", "forecast_value", "lower_bound", "upper_bound",
+                   "batch_num", "run_id"]
+METRIC_FIELDS = ["category", "model_type", "run_id", "mae", "rmse", "smape", "mase", "coverage", "is_best", "error"]
+FILTERS = ("category", "model_type", "run_id", "start_date", "end_date")
+MAX_LIMIT = 100_000
+#: Most rows one export may hold; a larger one is refused with a request to filter.
+MAX_EXPORT_ROWS = 1_000_000
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@blueprint.get("/forecast-data")
+def forecast_data():  # noqa: ANN201
+    """Forecast rows of each category's latest completed run (or of run_id), paginated."""
+    args = request.args
+    reject_unknown(args, (*FILTERS, "limit", "offset"))
+    where = _forecast_filter(args)
+    limit = get_int(args, "limit", 1000, minimum=1, maximum=MAX_LIMIT)
+    offset = get_int(args, "offset", 0, maximum=10**9)
+    with services().sessions() as session:
+        _require_run(session, where.run_id)
+        rows = forecast_reads.forecast_page(session, where, limit=limit, offset=offset)
+        return jsonify([row_dict(row, FORECAST_FIELDS) for row in rows])
+
+
+@blueprint.get("/forecast-metrics")
+def forecast_metrics():  # noqa: ANN201
+    """Backtest metrics per category and model of each category's latest completed run (or of run_id)."""
+    args = request.args
+    reject_unknown(args, ("category", "model_type", "run_id"))
+    where = _forecast_filter(args)
+    with services().sessions() as session:
+        _require_run(session, where.run_id)
+        rows = forecast_reads.forecast_metrics(session, where)
+        return jsonify([row_dict(row, METRIC_FIELDS) for row in rows])
+
+
+@blueprint.get("/forecast-data/export")
+def export_forecasts():  # noqa: ANN201
+    """The /forecast-data rows (all of them, same filters) as a CSV or an .xlsx with a chart per category."""
+    args = request.args
+    reject_unknown(args, (*FILTERS, "format"))
+    fmt = get_choice(args, "format", ["csv", "xlsx"], default="csv")
+    where = _forecast_filter(args)
+    deps = services()
+    with deps.sessions() as session:
+        _require_run(session, where.run_id)
+        total = forecast_reads.count_forecast_rows(session, where)
+        if total > MAX_EXPORT_ROWS:
+            raise ApiError(400, f"the export would hold {total} rows, more than {MAX_EXPORT_ROWS}; "
+                                "narrow it with category, model_type, run_id, start_date or end_date")
+        if fmt == "xlsx":
+            return Response(export.forecast_workbook(session, where), mimetype=XLSX_MIMETYPE,
+                            headers=_attachment("forecasts.xlsx"))
+    return Response(export.forecast_csv(deps.sessions, where), mimetype="text/csv",
+                    headers=_attachment("forecasts.csv"))
+
+
+@blueprint.post("/forecasts/refresh")
+def refresh():  # noqa: ANN201
+    """202 with a new pending run per category (one category, or all with data), queued for the workers."""
+    reject_unknown(request.args, ())
+    body = json_object(request, optional=("category",), allow_empty=True)
+    category = body_text(body, "category") if "category" in body else None
+    deps = services()
+    try:
+        done = forecasts.refresh_forecasts(deps.sessions, deps.redis, deps.settings, category)
+    except forecasts.UnknownCategory:
+        raise ApiError(404, f"category {category[:100]!r} has no stored data") from None
+    answer = {"runs": [{"run_id": r.run_id, "category": r.category, "job_id": r.job_id} for r in done.runs],
+              "queued": done.queued}
+    if not done.queued:
+        answer["message"] = "the runs are recorded but Redis is unavailable; the workers will queue them"
+    return jsonify(answer), 202
+
+
+def _forecast_filter(args: Mapping[str, str]) -> ForecastFilter:
+    start, end = date_range(args)
+    return ForecastFilter(
+        category=get_text(args, "category"),
+        model_type=get_choice(args, "model_type", [m.value for m in ModelType]),
+        run_id=get_int(args, "run_id", None, minimum=1, maximum=MAX_ID),
+        start_date=start,
+        end_date=end,
+    )
+
+
+def _require_run(session: Session, run_id: int | None) -> None:
+    if run_id is not None and not forecast_reads.run_exists(session, run_id):
+        raise ApiError(404, f"forecast run {run_id} not found")
+
+
+def _attachment(filename: str) -> dict[str, str]:
+    return {"Content-Disposition": f'attachment; filename="{filename}"'}
