@@ -1,0 +1,105 @@
+"""Prophet: a piecewise-linear trend with weekly and (given enough history) yearly seasonality and country holidays.
+
+Prophet is imported inside `fit`: importing it loads cmdstanpy and probes for plotting libraries, which takes
+seconds and is not needed by the API or the ETL worker that import this package.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import numpy as np
+import pandas as pd
+
+from services.forecast.models import ModelError, finish, future_index
+
+MIN_DAYS = 2
+"""Prophet needs two observed days to place a trend line."""
+
+WEEKLY_MIN_DAYS = 14
+"""A weekly season needs two full weeks to be told apart from noise (Prophet's own 'auto' rule)."""
+
+YEARLY_MIN_DAYS = 730
+"""Yearly seasonality only from two years of history: with less, each calendar day is seen once and the
+yearly curve cannot be told apart from the trend, so it would extrapolate noise."""
+
+YEARLY_FOURIER_ORDER = 20
+"""Fourier terms of the yearly curve. Prophet's default 10 smooths over month-to-month steps in retail
+demand (e.g. November up, December down); 20 follows them, and Prophet's prior on the coefficients keeps the
+extra terms near zero where the data do not call for them."""
+
+WINDOW_DAYS = 3 * 365
+"""Fit on at most the last three years: each calendar day is seen three times, which steadies the yearly curve;
+older years mostly pull the trend towards a level the series has left (and fit time grows with length)."""
+
+UNCERTAINTY_SAMPLES = 1000
+"""Simulated trend/noise paths behind the interval (Prophet's default)."""
+
+SEED = 7
+"""Fixed seed for the optimiser and the interval's sampling, so one history always gives one forecast."""
+
+
+def fit(history: pd.Series, horizon: int, holidays: pd.DataFrame, level: float) -> pd.DataFrame:
+    """Forecast `horizon` days with Prophet, using the country holidays when there are any."""
+    frame = _observed(history)
+    # Prophet logs an error on import when plotly is missing; this worker never plots.
+    logging.getLogger("prophet.plot").setLevel(logging.CRITICAL)
+    from cmdstanpy.utils import get_logger
+    from prophet import Prophet  # slow import: see the module docstring
+
+    # cmdstanpy logs two INFO lines per fit; keep its warnings and errors. Its logger is set up (level DEBUG) on
+    # first use, so take it through cmdstanpy's getter, or that first set-up would undo the level.
+    get_logger().setLevel(logging.WARNING)
+    model = Prophet(
+        growth="linear",
+        weekly_seasonality=len(frame) >= WEEKLY_MIN_DAYS,
+        yearly_seasonality=YEARLY_FOURIER_ORDER if _span_days(frame) >= YEARLY_MIN_DAYS else False,
+        daily_seasonality=False,
+        holidays=_holiday_frame(holidays),
+        interval_width=level,
+        uncertainty_samples=UNCERTAINTY_SAMPLES,
+    )
+    index = future_index(history, horizon)
+    with _numpy_seed(SEED):
+        model.fit(frame, seed=SEED)
+        predicted = model.predict(pd.DataFrame({"ds": index}))
+    columns = [predicted[name].to_numpy() for name in ("yhat", "yhat_lower", "yhat_upper")]
+    return finish(index, *columns)
+
+
+def _observed(history: pd.Series) -> pd.DataFrame:
+    """The last WINDOW_DAYS of history as Prophet's (ds, y) frame, without missing values."""
+    recent = history.iloc[-WINDOW_DAYS:].astype("float64").dropna()
+    if len(recent) < MIN_DAYS:
+        raise ModelError(f"Prophet needs at least {MIN_DAYS} days with values; this category has {len(recent)}.")
+    return pd.DataFrame({"ds": recent.index, "y": recent.to_numpy()})
+
+
+def _span_days(frame: pd.DataFrame) -> int:
+    """Days from the first to the last observed day."""
+    return int((frame["ds"].iloc[-1] - frame["ds"].iloc[0]).days) + 1
+
+
+def _holiday_frame(holidays: pd.DataFrame) -> pd.DataFrame | None:
+    """Prophet's (ds, holiday) frame with one row per holiday and day, or None for no calendar."""
+    if holidays is None or holidays.empty:
+        return None
+    frame = pd.DataFrame({"ds": pd.to_datetime(holidays["ds"]).dt.normalize(), "holiday": holidays["holiday"]})
+    return frame.dropna().drop_duplicates().reset_index(drop=True)
+
+
+@contextmanager
+def _numpy_seed(seed: int) -> Iterator[None]:
+    """Seed numpy's global generator for the block and restore it after.
+
+    Prophet draws its uncertainty paths from `np.random` directly and takes no generator, so the seed has to be
+    global; restoring the state keeps the rest of the process unaffected.
+    """
+    state = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        yield
+    finally:
+        np.random.set_state(state)
