@@ -431,10 +431,8 @@ def test_etl_worker_module_runs_the_etl_queue():
 
 def test_forecast_worker_module_runs_the_forecast_queue():
     """`python -m services.forecast` runs the shared RQ worker on queue `forecast`."""
-    if importlib.util.find_spec("services.forecast") is None:
-        pytest.skip("services.forecast does not exist yet: the forecast issue builds it")
     assert FORECAST_QUEUE == "forecast"
-    assert worker_main_call("services.forecast") == "run_worker(FORECAST_QUEUE)"
+    assert worker_main_call("services.forecast").splitlines()[-1] == "run_worker(FORECAST_QUEUE)"
 
 
 # sql/

@@ -116,7 +116,7 @@ def publish(engine: Engine, claim: RunClaim, history: pd.Series, country: str | 
             conn.execute(update(ForecastRun).where(ForecastRun.id == claim.run_id).values(
                 status=status, finished_at=utcnow(), holiday_country=country,
                 history_start=history.index[0].date(), history_end=history.index[-1].date(),
-                error_log=json.dumps({m.value: e for m, e in result.errors.items()}) if result.errors else None,
+                error_log=_error_log(result),
             ))
             roll_up(conn, claim.batch_num)
     return status
@@ -126,6 +126,13 @@ def _lock_batch(conn: Connection, batch_num: int | None) -> None:
     # Runs of one batch ending at once must roll up one after the other, each seeing the others' status.
     if batch_num is not None:
         conn.execute(select(UploadMetadata.batch_num).where(UploadMetadata.batch_num == batch_num).with_for_update())
+
+
+def _error_log(result: CategoryForecast) -> str | None:
+    """Per-model failures, and backtests that could not run, as a JSON object (None when all went well)."""
+    log = {m.value: reason for m, reason in result.errors.items()}
+    log.update({f"{m.value} backtest": reason for m, reason in result.backtest_errors.items()})
+    return json.dumps(log) if log else None
 
 
 def _still_ours(conn: Connection, claim: RunClaim) -> bool:

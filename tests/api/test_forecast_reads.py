@@ -170,7 +170,7 @@ def test_forecast_metrics_have_the_contract_shape(client, runs):
     rows = {r["model_type"]: r for r in get(client, "/forecast-metrics?category=north")}
     assert rows["sarimax"] == {"category": "north", "model_type": "sarimax", "run_id": runs["north"], "mae": 1.5,
                                "rmse": 2.0, "smape": 0.1, "mase": 0.8, "coverage": 0.95, "is_best": True,
-                               "error": None}
+                               "error": None, "fit_seconds": None}
     assert rows["prophet"]["mae"] is None and rows["prophet"]["error"] == "prophet failed: boom"
 
 

@@ -27,7 +27,8 @@ blueprint = Blueprint("forecasts", __name__)
 
 FORECAST_FIELDS = ["id", "forecast_date", "category", "model_type", "forecast_value", "lower_bound", "upper_bound",
                    "batch_num", "run_id"]
-METRIC_FIELDS = ["category", "model_type", "run_id", "mae", "rmse", "smape", "mase", "coverage", "is_best", "error"]
+METRIC_FIELDS = ["category", "model_type", "run_id", "mae", "rmse", "smape", "mase", "coverage", "is_best", "error",
+                 "fit_seconds"]
 FILTERS = ("category", "model_type", "run_id", "start_date", "end_date")
 MAX_LIMIT = 100_000
 #: Most rows one export may hold; a larger one is refused with a request to filter.

@@ -35,6 +35,15 @@ def fitters() -> dict[ModelType, FitFunction]:
     return {ModelType.HOLT_WINTERS: holt_winters.fit, ModelType.SARIMAX: sarimax.fit, ModelType.PROPHET: prophet.fit}
 
 
+def preload() -> None:
+    """Import the model libraries once in the worker, so each forked job does not pay seconds for it."""
+    import prophet  # noqa: F401
+    import statsmodels.tsa.holtwinters  # noqa: F401
+    import statsmodels.tsa.statespace.sarimax  # noqa: F401
+
+    fitters()
+
+
 def future_index(history: pd.Series, horizon: int) -> pd.DatetimeIndex:
     """The `horizon` days after the history's last day."""
     return pd.date_range(history.index[-1] + pd.Timedelta(days=1), periods=horizon, freq="D")

@@ -15,9 +15,13 @@ from statsmodels.tools.sm_exceptions import ConvergenceWarning
 from statsmodels.tsa.holtwinters import ExponentialSmoothing, HoltWintersResults
 
 from services.forecast.models import ModelError, finish, future_index
+from services.forecast.models.seasonality import yearly_curve
 
 SEASON_DAYS = 7
 """The season length: one week of daily totals."""
+
+YEARLY_WINDOW_DAYS = 1095
+"""Days the yearly curve is estimated from (up to three years: each calendar day seen up to three times)."""
 
 WINDOW_DAYS = 365
 """Fit on at most the last year: level and season adapt within weeks, and on the benchmark a two- or four-year
@@ -38,11 +42,15 @@ SEED = 7
 
 def fit(history: pd.Series, horizon: int, holidays: pd.DataFrame, level: float) -> pd.DataFrame:
     """Forecast `horizon` days with Holt-Winters (holidays are not used by this model)."""
-    y = _recent(history)
     index = future_index(history, horizon)
+    # The yearly curve (from two years of history) is taken out first: exponential smoothing only follows
+    # the weekly season and the level, and would miss a seasonal ramp such as November's.
+    yearly_past, yearly_future = yearly_curve(history.iloc[-YEARLY_WINDOW_DAYS:].astype("float64"), index)
+    y = _recent(history - yearly_past.reindex(history.index, fill_value=0.0))
     if np.ptp(y) == 0.0:
         # A flat history has zero residual variance: the fit is exact, and the honest forecast is that value.
-        return finish(index, np.full(horizon, y[-1]), y[-1], y[-1])
+        flat = np.full(horizon, y[-1]) + yearly_future
+        return finish(index, flat, flat, flat)
     results = _best_fit(y)
     value = results.forecast(horizon)
     if not np.isfinite(value).all():
@@ -51,7 +59,7 @@ def fit(history: pd.Series, horizon: int, holidays: pd.DataFrame, level: float) 
         horizon, anchor="end", repetitions=SIMULATIONS, error="add", rng=np.random.default_rng(SEED)
     )
     lower, upper = np.quantile(paths, [(1.0 - level) / 2.0, (1.0 + level) / 2.0], axis=1)
-    return finish(index, value, lower, upper)
+    return finish(index, value + yearly_future, lower + yearly_future, upper + yearly_future)
 
 
 def _recent(history: pd.Series) -> np.ndarray:

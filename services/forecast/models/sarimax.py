@@ -18,6 +18,7 @@ from statsmodels.tools.sm_exceptions import ConvergenceWarning
 from statsmodels.tsa.statespace.sarimax import SARIMAX, SARIMAXResults
 
 from services.forecast.models import ModelError, finish, future_index
+from services.forecast.models.seasonality import yearly_curve
 
 ORDER = (1, 0, 1)
 """Non-seasonal (p, d, q): AR and MA terms carry day-to-day shocks; the weekly difference already removes the
@@ -33,13 +34,6 @@ WINDOW_DAYS = 730
 MIN_DAYS = 21
 """Three weeks: the weekly difference leaves two weeks to estimate the ARMA terms from."""
 
-YEARLY_MIN_DAYS = 730
-"""The yearly curve only from two full years, so each calendar day is seen twice and noise is not mistaken
-for a season."""
-
-YEARLY_FOURIER_ORDER = 10
-"""Sine/cosine pairs of the yearly curve: enough to follow month-to-month steps, few enough for two years."""
-
 MAXITER = 50
 """L-BFGS iterations; the likelihood is flat near the optimum, and more iterations barely move the forecast."""
 
@@ -51,7 +45,7 @@ def fit(history: pd.Series, horizon: int, holidays: pd.DataFrame, level: float) 
     if np.nanmax(y) == np.nanmin(y):
         # A flat history has zero variance, which the likelihood cannot handle; the honest forecast is that value.
         return finish(index, np.full(horizon, np.nanmax(y)), np.nanmax(y), np.nanmax(y))
-    yearly_past, yearly_future = _yearly_curve(y, index)
+    yearly_past, yearly_future = yearly_curve(y, index)
     past_exog, future_exog = _holiday_exog(y, index, holidays)
     results = _fit_arima(y - yearly_past, past_exog)
     predicted = results.get_forecast(horizon, exog=future_exog)
@@ -69,25 +63,6 @@ def _recent(history: pd.Series) -> pd.Series:
     if observed < MIN_DAYS:
         raise ModelError(f"SARIMAX needs at least {MIN_DAYS} days of history; this category has {observed}.")
     return y
-
-
-def _fourier(days: pd.DatetimeIndex) -> np.ndarray:
-    """Yearly sine/cosine columns for the given days, on a fixed calendar origin so past and future agree."""
-    years = (days - pd.Timestamp("2000-01-01")).days.to_numpy() / 365.25
-    angles = 2.0 * np.pi * np.outer(years, np.arange(1, YEARLY_FOURIER_ORDER + 1))
-    return np.hstack([np.sin(angles), np.cos(angles)])
-
-
-def _yearly_curve(y: pd.Series, future: pd.DatetimeIndex) -> tuple[pd.Series, np.ndarray]:
-    """The least-squares yearly curve over the history and the horizon (zeros when history is under two years)."""
-    if len(y) < YEARLY_MIN_DAYS:
-        return pd.Series(0.0, index=y.index), np.zeros(len(future))
-    observed = y.notna().to_numpy()
-    # An intercept and a linear trend soak up the level and its drift, so the sines only carry the season.
-    steps = np.arange(len(y), dtype="float64")
-    design = np.column_stack([np.ones(len(y)), steps, _fourier(y.index)])
-    coefficients = np.linalg.lstsq(design[observed], y.to_numpy()[observed], rcond=None)[0][2:]
-    return pd.Series(_fourier(y.index) @ coefficients, index=y.index), _fourier(future) @ coefficients
 
 
 def _holiday_exog(

@@ -1,0 +1,37 @@
+"""A yearly curve for the models that cannot carry a 365-day season themselves (SARIMAX, Holt-Winters).
+
+The curve is a few Fourier terms fitted by least squares and taken out before the model's fit, then
+added back to its forecast (a "dynamic harmonic regression" with its coefficients fixed): a 365-day
+seasonal ARIMA or Holt-Winters would be far too slow and needs many more years of data.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+YEARLY_MIN_DAYS = 730
+"""The yearly curve only from two full years, so each calendar day is seen twice and noise is not mistaken
+for a season."""
+
+YEARLY_FOURIER_ORDER = 10
+"""Sine/cosine pairs of the yearly curve: enough to follow month-to-month steps, few enough for two years."""
+
+
+def fourier(days: pd.DatetimeIndex, order: int = YEARLY_FOURIER_ORDER) -> np.ndarray:
+    """Yearly sine/cosine columns for the given days, on a fixed calendar origin so past and future agree."""
+    years = (days - pd.Timestamp("2000-01-01")).days.to_numpy() / 365.25
+    angles = 2.0 * np.pi * np.outer(years, np.arange(1, order + 1))
+    return np.hstack([np.sin(angles), np.cos(angles)])
+
+
+def yearly_curve(y: pd.Series, future: pd.DatetimeIndex) -> tuple[pd.Series, np.ndarray]:
+    """The least-squares yearly curve over the history and the horizon (zeros when history is under two years)."""
+    if len(y) < YEARLY_MIN_DAYS:
+        return pd.Series(0.0, index=y.index), np.zeros(len(future))
+    observed = y.notna().to_numpy()
+    # An intercept and a linear trend soak up the level and its drift, so the sines only carry the season.
+    steps = np.arange(len(y), dtype="float64")
+    design = np.column_stack([np.ones(len(y)), steps, fourier(y.index)])
+    coefficients = np.linalg.lstsq(design[observed], y.to_numpy()[observed], rcond=None)[0][2:]
+    return pd.Series(fourier(y.index) @ coefficients, index=y.index), fourier(future) @ coefficients
