@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from common.models import CategorySetting, ForecastData, ForecastMetric, ForecastRun, InvoiceData
 from common.status import ForecastStatus
-from services.api.reads import category_summary_query
+from services.api.reads import category_summary_query, narrow
 
 #: Rows fetched from the database at a time when streaming an export.
 CHUNK_ROWS = 5000
@@ -50,14 +50,9 @@ class ForecastFilter:
         else:
             latest = latest_completed_runs(self.category).subquery()
             query = query.where(table.run_id.in_(select(latest.c.run_id)))
-        if self.category is not None:
-            query = query.where(table.category == self.category)
-        if self.model_type is not None:
-            query = query.where(table.model_type == self.model_type)
-        if self.start_date is not None:
-            query = query.where(table.forecast_date >= self.start_date)
-        if self.end_date is not None:
-            query = query.where(table.forecast_date <= self.end_date)
+        day = getattr(table, "forecast_date", None)
+        query = narrow(query, [(table.category, self.category), (table.model_type, self.model_type)], day,
+                       self.start_date, self.end_date)
         return query
 
 

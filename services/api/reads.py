@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
 from common.models import BatchError, InvoiceData, UploadMetadata
@@ -42,17 +42,22 @@ class InvoiceFilter:
 
     def apply(self, query: Select) -> Select:
         """Add this filter's WHERE clauses to `query`."""
-        if self.category is not None:
-            query = query.where(InvoiceData.category == self.category)
-        if self.product_id is not None:
-            query = query.where(InvoiceData.product_id == self.product_id)
-        if self.batch_num is not None:
-            query = query.where(InvoiceData.batch_num == self.batch_num)
-        if self.start_date is not None:
-            query = query.where(InvoiceData.date >= self.start_date)
-        if self.end_date is not None:
-            query = query.where(InvoiceData.date <= self.end_date)
-        return query
+        equal = [(InvoiceData.category, self.category), (InvoiceData.product_id, self.product_id),
+                 (InvoiceData.batch_num, self.batch_num)]
+        return narrow(query, equal, InvoiceData.date, self.start_date, self.end_date)
+
+
+def narrow(query: Select, equal: list[tuple[ColumnElement, object]], day: ColumnElement | None = None,
+           start: dt.date | None = None, end: dt.date | None = None) -> Select:
+    """`query` with `column == value` for each given value, and `day` within [start, end] where given."""
+    for column, value in equal:
+        if value is not None:
+            query = query.where(column == value)
+    if start is not None:
+        query = query.where(day >= start)
+    if end is not None:
+        query = query.where(day <= end)
+    return query
 
 
 def invoice_page(session: Session, where: InvoiceFilter, *, page: int, limit: int) -> tuple[list[InvoiceData], int]:
