@@ -127,6 +127,12 @@ def test_ten_days_are_forecast_without_a_season(fit):
     assert np.allclose(forecast["value"], history.mean(), rtol=0.3)
 
 
+def test_prophet_refuses_less_than_a_week():
+    """Prophet on a few days would give a zero-width interval; it says it needs a week instead."""
+    with pytest.raises(ModelError, match="at least 7 days"):
+        prophet.fit(weekly_series(days=3), 7, no_holidays(), LEVEL)
+
+
 def test_sarimax_refuses_ten_days():
     """SARIMAX needs three weeks; ten days give a readable ModelError."""
     with pytest.raises(ModelError, match="at least 21 days"):

@@ -15,8 +15,9 @@ import pandas as pd
 
 from services.forecast.models import ModelError, finish, future_index
 
-MIN_DAYS = 2
-"""Prophet needs two observed days to place a trend line."""
+MIN_DAYS = 7
+"""A week of observed days: with fewer, Prophet measures no noise and its interval collapses to zero width
+(seen with two days), which would claim a certainty the data cannot give."""
 
 WEEKLY_MIN_DAYS = 14
 """A weekly season needs two full weeks to be told apart from noise (Prophet's own 'auto' rule)."""
