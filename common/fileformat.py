@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import codecs
 import csv
+import dataclasses
 import gzip
 import zipfile
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import BinaryIO
 
-#: Canonical field -> the column name DESIGN.md requires (matched case-insensitively, spaces ignored).
-REQUIRED_COLUMNS = {"date": "Date", "product_id": "product_id", "category": "category", "sales": "sales"}
+from common.mapping import Mapping
+
+#: Other names a field is found under when the upload has no mapping; used only when exactly one is present.
+ALIASES = {"date": ("date", "ds", "day"), "sales": ("sales", "qty", "quantity", "value", "y")}
 #: How many bytes of a CSV are read to find the header line.
 HEADER_SCAN_BYTES = 1024 * 1024
 #: Largest compression ratio accepted for one member of an .xlsx archive (real sheets stay far below).
@@ -58,6 +61,7 @@ class FileLayout:
     delimiter: str = ","
     encoding: str = "utf-8"
     sheet: str | None = None
+    mapping: Mapping = dataclasses.field(default_factory=Mapping)
 
 
 def kind_from_name(filename: str) -> FileKind:
@@ -71,7 +75,8 @@ def kind_from_name(filename: str) -> FileKind:
     raise FileProblem("unsupported file type: upload a .csv, .csv.gz or .xlsx file", 415)
 
 
-def inspect_file(fileobj: BinaryIO, kind: FileKind, max_uncompressed: int) -> FileLayout:
+def inspect_file(fileobj: BinaryIO, kind: FileKind, max_uncompressed: int,
+                 mapping: Mapping | None = None) -> FileLayout:
     """Check the file's format and header; FileProblem (400/415) says what is wrong."""
     head = fileobj.read(8)
     fileobj.seek(0)
@@ -80,8 +85,8 @@ def inspect_file(fileobj: BinaryIO, kind: FileKind, max_uncompressed: int) -> Fi
     _check_magic(kind, head)
     try:
         if kind is FileKind.XLSX:
-            return _inspect_xlsx(fileobj, max_uncompressed)
-        return _inspect_csv_head(_read_head(fileobj, kind), kind)
+            return _inspect_xlsx(fileobj, max_uncompressed, mapping or Mapping())
+        return _inspect_csv_head(_read_head(fileobj, kind), kind, mapping or Mapping())
     finally:
         fileobj.seek(0)
 
@@ -106,7 +111,7 @@ def _read_head(fileobj: BinaryIO, kind: FileKind) -> bytes:
         raise FileProblem(f"the gzip stream is damaged ({exc})") from None
 
 
-def _inspect_csv_head(raw: bytes, kind: FileKind) -> FileLayout:
+def _inspect_csv_head(raw: bytes, kind: FileKind, mapping: Mapping) -> FileLayout:
     utf16 = raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
     if b"\x00" in raw and not utf16:
         raise FileProblem("the file is binary, not CSV text", 415)
@@ -117,11 +122,12 @@ def _inspect_csv_head(raw: bytes, kind: FileKind) -> FileLayout:
     header_line = lines[0]
     if len(lines) == 1 and len(raw) >= HEADER_SCAN_BYTES:
         raise FileProblem("the header line is longer than 1 MB")
-    delimiter, header = _split_header(header_line)
-    columns = match_columns(header)
+    delimiter, header = _split_header(header_line, mapping)
+    columns = match_columns(header, mapping)
     if not any(line.strip() for line in lines[1:]):
         raise FileProblem("the file has a header but no data rows")
-    return FileLayout(kind=kind, columns=columns, header=tuple(header), delimiter=delimiter, encoding=encoding)
+    return FileLayout(kind=kind, columns=columns, header=tuple(header), delimiter=delimiter, encoding=encoding,
+                      mapping=mapping)
 
 
 def _decode_head(raw: bytes) -> tuple[str, str]:
@@ -140,11 +146,11 @@ def _decode_head(raw: bytes) -> tuple[str, str]:
         ) from None
 
 
-def _split_header(line: str) -> tuple[str, list[str]]:
+def _split_header(line: str, mapping: Mapping) -> tuple[str, list[str]]:
     best: tuple[str, list[str]] | None = None
     for delimiter in _DELIMITERS:
         header = next(csv.reader([line], delimiter=delimiter))
-        if _missing(header) == []:
+        if _missing(header, mapping) == []:
             return delimiter, header
         if best is None or len(header) > len(best[1]):
             best = (delimiter, header)
@@ -155,23 +161,37 @@ def _normalise(name: object) -> str:
     return str(name).strip().lstrip("\ufeff").strip().lower() if name is not None else ""
 
 
-def _missing(header: list[object]) -> list[str]:
-    present = {_normalise(name) for name in header}
-    return [name for name in REQUIRED_COLUMNS.values() if name.lower() not in present]
+def _candidates(header: list[object], mapping: Mapping) -> dict[str, list[int]]:
+    """For each field the mapping reads, the header positions that could hold it."""
+    names = [_normalise(h) for h in header]
+    found = {}
+    for key, source in mapping.source_columns().items():
+        hits = [i for i, name in enumerate(names) if name == source.lower()]
+        if not hits and mapping.is_default and key in ALIASES:
+            hits = [i for i, name in enumerate(names) if name in ALIASES[key]]
+        found[key] = hits
+    return found
 
 
-def match_columns(header: list[object]) -> dict[str, int]:
-    """Map each required field to its column index; FileProblem naming missing or ambiguous columns."""
-    missing = _missing(header)
+def _missing(header: list[object], mapping: Mapping) -> list[str]:
+    sources = mapping.source_columns()
+    return [sources[field] for field, hits in _candidates(header, mapping).items() if not hits]
+
+
+def match_columns(header: list[object], mapping: Mapping | None = None) -> dict[str, int]:
+    """Map each field the mapping reads to its column index; FileProblem naming missing or ambiguous columns."""
+    mapping = mapping or Mapping()
+    missing = _missing(header, mapping)
     if missing:
         found = ", ".join(repr(str(h)) for h in header[:20] if h is not None) or "none"
-        raise FileProblem(f"missing required column(s): {', '.join(missing)} (found: {found})")
+        what = "missing required column(s)" if mapping.is_default else "the mapping names column(s) not in the file"
+        raise FileProblem(f"{what}: {', '.join(missing)} (found: {found})")
     columns: dict[str, int] = {}
-    for field, name in REQUIRED_COLUMNS.items():
-        hits = [i for i, h in enumerate(header) if _normalise(h) == name.lower()]
+    for key, hits in _candidates(header, mapping).items():
         if len(hits) > 1:
-            raise FileProblem(f"column {name!r} appears {len(hits)} times in the header")
-        columns[field] = hits[0]
+            names = " and ".join(repr(str(header[i]).strip()) for i in hits)
+            raise FileProblem(f"columns {names} could each be {key}; rename one or send a mapping")
+        columns[key] = hits[0]
     return columns
 
 
@@ -217,7 +237,7 @@ def describe_xlsx_error(exc: BaseException) -> str:
     return f"the workbook could not be read ({type(exc).__name__}: {first_line})"
 
 
-def _inspect_xlsx(fileobj: BinaryIO, max_uncompressed: int) -> FileLayout:
+def _inspect_xlsx(fileobj: BinaryIO, max_uncompressed: int, mapping: Mapping) -> FileLayout:
     check_xlsx_archive(fileobj, max_uncompressed)
     workbook = open_workbook(fileobj)
     try:
@@ -226,18 +246,18 @@ def _inspect_xlsx(fileobj: BinaryIO, max_uncompressed: int) -> FileLayout:
             rows = sheet.iter_rows(values_only=True, max_row=1 + _XLSX_DATA_SCAN_ROWS)
             header = list(next(rows, ()) or ())
             seen.append(sheet.title)
-            if _missing(header):
+            if _missing(header, mapping):
                 continue
-            columns = match_columns(header)
+            columns = match_columns(header, mapping)
             if not any(any(v not in (None, "") for v in row) for row in rows):
                 raise FileProblem(f"sheet {sheet.title!r} has a header but no data rows")
-            return FileLayout(kind=FileKind.XLSX, columns=columns,
+            return FileLayout(kind=FileKind.XLSX, columns=columns, mapping=mapping,
                               header=tuple(_normalise(h) for h in header), sheet=sheet.title)
         first = list(next(workbook.worksheets[0].iter_rows(values_only=True, max_row=1), ()) or ()) \
             if workbook.worksheets else []
         if not any(h not in (None, "") for h in first) and len(seen) <= 1:
             raise FileProblem("the workbook is empty")
-        missing = ", ".join(_missing(first))
+        missing = ", ".join(_missing(first, mapping))
         raise FileProblem(f"no sheet has the required columns (looked at {', '.join(map(repr, seen))}; "
                           f"the first lacks {missing})")
     except FileProblem:

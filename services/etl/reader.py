@@ -162,7 +162,8 @@ def _first_record_end(buffer: bytes) -> int:
 def _parse_piece(piece: bytes, layout: FileLayout, first_line: int) -> tuple[pd.DataFrame, list[tuple[int, str]]]:
     """Parse one piece of records; `first_line` is the file line its first record starts on."""
     names = [f"c{i}" for i in range(len(layout.header))]
-    wanted = [names[layout.columns[f]] for f in FIELDS]
+    read = list(layout.columns)
+    wanted = [names[layout.columns[f]] for f in read]
     malformed: list[tuple[int, str]] = []
 
     def on_invalid(row: pacsv.InvalidRow) -> str:
@@ -182,10 +183,20 @@ def _parse_piece(piece: bytes, layout: FileLayout, first_line: int) -> tuple[pd.
         )
     except pa.ArrowInvalid as exc:
         raise FileProblem(_describe_arrow_error(exc, first_line)) from None
-    rows = pd.DataFrame({f: table.column(names[layout.columns[f]]).to_pandas() for f in FIELDS})
+    rows = _with_fields({f: table.column(names[layout.columns[f]]).to_pandas() for f in read}, layout)
     lines, _ = _assign_lines(len(rows), first_line, sorted(line for line, _ in malformed))
     rows.insert(0, "line", lines)
     return rows, malformed
+
+
+def _with_fields(columns: dict[str, pd.Series], layout: FileLayout) -> pd.DataFrame:
+    """The chunk frame in FIELDS order (plus sales_2 when sales is a product), a constant category filled in."""
+    const = layout.mapping.category_const
+    size = len(next(iter(columns.values())))
+    if const is not None:
+        columns["category"] = pd.Series([const] * size, dtype="str")
+    order = [*FIELDS, *(["sales_2"] if "sales_2" in columns else [])]
+    return pd.DataFrame({f: columns[f] for f in order})
 
 
 def _assign_lines(count: int, next_line: int, skipped: list[int]) -> tuple[np.ndarray, int]:
@@ -219,18 +230,19 @@ def _xlsx_chunks(fileobj: BinaryIO, layout: FileLayout, chunk_rows: int) -> Iter
     try:
         sheet = workbook[layout.sheet]
         total = max((sheet.max_row or 0) - 1, 1)
-        positions = [layout.columns[f] for f in FIELDS]
+        read = list(layout.columns)
+        positions = [layout.columns[f] for f in read]
         lines: list[int] = []
-        values: list[list[str]] = [[] for _ in FIELDS]
+        values: list[list[str]] = [[] for _ in read]
         for number, row in enumerate(sheet.iter_rows(min_row=2, values_only=True), start=2):
             lines.append(number)
             for slot, position in zip(values, positions, strict=True):
                 slot.append(cell_text(row[position] if position < len(row) else None))
             if len(lines) >= chunk_rows:
-                yield Chunk(_xlsx_frame(lines, values), [], min((number - 1) / total, 1.0))
-                lines, values = [], [[] for _ in FIELDS]
+                yield Chunk(_xlsx_frame(lines, read, values, layout), [], min((number - 1) / total, 1.0))
+                lines, values = [], [[] for _ in read]
         if lines:
-            yield Chunk(_xlsx_frame(lines, values), [], 1.0)
+            yield Chunk(_xlsx_frame(lines, read, values, layout), [], 1.0)
     except FileProblem:
         raise
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many types for damaged files
@@ -239,8 +251,8 @@ def _xlsx_chunks(fileobj: BinaryIO, layout: FileLayout, chunk_rows: int) -> Iter
         workbook.close()
 
 
-def _xlsx_frame(lines: list[int], values: list[list[str]]) -> pd.DataFrame:
-    frame = pd.DataFrame({f: pd.Series(v, dtype="str") for f, v in zip(FIELDS, values, strict=True)})
+def _xlsx_frame(lines: list[int], read: list[str], values: list[list[str]], layout: FileLayout) -> pd.DataFrame:
+    frame = _with_fields({f: pd.Series(v, dtype="str") for f, v in zip(read, values, strict=True)}, layout)
     frame.insert(0, "line", np.asarray(lines, dtype=np.int64))
     return frame
 

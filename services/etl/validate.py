@@ -19,6 +19,8 @@ from common.models import KEY_LENGTH, MAX_SALES_CENTS
 MISSING_TOKENS = ("", "na", "nan", "null")
 #: Dates outside this range are rejected as implausible for daily sales.
 MIN_DATE, MAX_DATE = "1900-01-01", "2099-12-31"
+#: Why a date that is not ISO is rejected: castflow never guesses day-first or month-first.
+NOT_A_DATE = "not a date (expected YYYY-MM-DD; for other layouts give the mapping's date_format)"
 #: Longest value echoed back in an error report.
 VALUE_ECHO = 200
 
@@ -38,11 +40,17 @@ class Validated:
     good: pd.DataFrame  # line, date ('YYYY-MM-DD'), product_id, category, cents (Int64, <NA> when missing)
     rejected: pd.DataFrame  # line, column, value, reason
     blank: int  # lines with nothing in any required column (not counted as data)
+    filtered: int = 0  # rows set aside by drop_negative_sales (counted, neither stored nor rejected)
 
 
-def validate(rows: pd.DataFrame) -> Validated:
-    """Check every row of `rows` (line, date, product_id, category, sales as text)."""
-    text = {c: rows[c].astype("str").str.strip() for c in ("date", "product_id", "category", "sales")}
+def validate(rows: pd.DataFrame, *, date_format: str | None = None, drop_negative: bool = False) -> Validated:
+    """Check every row of `rows` (line, date, product_id, category, sales [, sales_2] as text).
+
+    With `date_format` dates are read with it instead of as ISO; with `drop_negative` rows whose value
+    is negative are set aside as filtered (returns, cancellations) instead of rejected. When `sales_2`
+    is present the value is sales * sales_2 (a mapping's "A * B").
+    """
+    text = {c: rows[c].astype("str").str.strip() for c in rows.columns if c != "line"}
     blank = (text["date"] == "") & (text["product_id"] == "") & (text["category"] == "") & (text["sales"] == "")
     reason = pd.Series(pd.NA, index=rows.index, dtype="object")
     column = pd.Series(pd.NA, index=rows.index, dtype="object")
@@ -52,43 +60,67 @@ def validate(rows: pd.DataFrame) -> Validated:
         reason[hit] = why
         column[hit] = name
 
-    date_text = text["date"].str.slice(0, 10)
-    flag(~text["date"].str.fullmatch(_DATE), "date", "not a date (expected YYYY-MM-DD)")
-    flag((date_text < MIN_DATE) | (date_text > MAX_DATE), "date", f"date outside {MIN_DATE}..{MAX_DATE}")
-    parsed = pd.to_datetime(date_text.where(reason.isna() & ~blank), format="%Y-%m-%d", errors="coerce")
-    flag(parsed.isna(), "date", "impossible date")
+    date_text = _dates(text["date"], date_format, flag, lambda: reason.isna() & ~blank)
     for key in ("product_id", "category"):
         flag(text[key] == "", key, f"empty {key}")
         flag(text[key].str.len() > KEY_LENGTH, key, f"{key} longer than {KEY_LENGTH} characters")
-    cents, missing = _sales(text["sales"], flag)
+    values = _number(text["sales"], "sales", flag)
+    exact = "sales_2" not in text
+    if not exact:
+        values = values * _number(text["sales_2"], "sales", flag)
+    negative = values < 0
+    filtered = negative & reason.isna() & ~blank if drop_negative else pd.Series(False, index=rows.index)
+    flag(negative & ~filtered, "sales", "negative sales")
+    cents = _cents(text["sales"] if exact else None, values, flag)
 
     bad = reason.notna()
+    keep = ~bad & ~blank & ~filtered
     good = pd.DataFrame({
         "line": rows["line"], "date": date_text, "product_id": text["product_id"],
         "category": text["category"], "cents": cents,
-    })[~bad & ~blank].reset_index(drop=True)
+    })[keep].reset_index(drop=True)
     rejected = pd.DataFrame({
         "line": rows["line"][bad], "column": column[bad],
         "value": _echo(rows, column, bad), "reason": reason[bad],
     }).reset_index(drop=True)
-    return Validated(good=good, rejected=rejected, blank=int(blank.sum()))
+    return Validated(good=good, rejected=rejected, blank=int(blank.sum()), filtered=int(filtered.sum()))
 
 
-def _sales(sales: pd.Series, flag) -> tuple[pd.Series, pd.Series]:  # noqa: ANN001
+def _dates(dates: pd.Series, date_format: str | None, flag, pending) -> pd.Series:  # noqa: ANN001
+    """ISO day texts ('YYYY-MM-DD'); flags unparseable, impossible and out-of-range dates."""
+    if date_format is None:
+        flag(~dates.str.fullmatch(_DATE), "date", NOT_A_DATE)
+        date_text = dates.str.slice(0, 10)
+    else:
+        parsed = pd.to_datetime(dates.where(pending()), format=date_format, errors="coerce")
+        flag(parsed.isna(), "date", f"date does not match date_format {date_format!r}")
+        date_text = parsed.dt.strftime("%Y-%m-%d").astype("str").where(parsed.notna(), "")
+    flag((date_text < MIN_DATE) | (date_text > MAX_DATE), "date", f"date outside {MIN_DATE}..{MAX_DATE}")
+    parsed = pd.to_datetime(date_text.where(pending()), format="%Y-%m-%d", errors="coerce")
+    flag(parsed.isna(), "date", "impossible date")
+    return date_text
+
+
+def _number(sales: pd.Series, name: str, flag) -> pd.Series:  # noqa: ANN001
+    """The texts as floats (NaN when missing); flags non-numbers and non-finite values."""
     lowered = sales.str.lower()
     missing = lowered.isin(MISSING_TOKENS)
     numeric = sales.str.fullmatch(_NUMBER)
-    flag(~missing & lowered.str.fullmatch(_INFINITE), "sales", "sales is not a finite number")
-    flag(~missing & ~numeric, "sales", "sales is not a number")
+    flag(~missing & lowered.str.fullmatch(_INFINITE), name, f"{name} is not a finite number")
+    flag(~missing & ~numeric, name, f"{name} is not a number")
     values = pd.to_numeric(sales.where(numeric & ~missing), errors="coerce").astype("float64")
-    flag(~missing & numeric & ~np.isfinite(values.fillna(0.0)), "sales", "sales is not a finite number")
-    flag(values < 0, "sales", "negative sales")
-    scaled = _exact_cents(sales, values * 100)
+    flag(~missing & numeric & ~np.isfinite(values.fillna(0.0)), name, f"{name} is not a finite number")
+    return values.where(np.isfinite(values.fillna(0.0)))
+
+
+def _cents(sales: pd.Series | None, values: pd.Series, flag) -> pd.Series:  # noqa: ANN001
+    """Whole cents of the valid values (<NA> where missing); flags values beyond DECIMAL(12,2)."""
+    scaled = _exact_cents(sales, values * 100) if sales is not None else (values * 100).round()
     flag(scaled > MAX_SALES_CENTS, "sales", "sales larger than DECIMAL(12,2) allows (9999999999.99)")
-    ok = numeric & ~missing & np.isfinite(scaled.fillna(0.0)) & (scaled.fillna(0.0) <= MAX_SALES_CENTS)
-    cents = pd.Series(pd.NA, index=sales.index, dtype="Int64")
-    cents[ok & (values >= 0)] = scaled[ok & (values >= 0)].astype("int64")
-    return cents, missing
+    ok = scaled.notna() & (scaled <= MAX_SALES_CENTS) & (values >= 0)
+    cents = pd.Series(pd.NA, index=values.index, dtype="Int64")
+    cents[ok] = scaled[ok].astype("int64")
+    return cents
 
 
 def _exact_cents(sales: pd.Series, raw: pd.Series) -> pd.Series:

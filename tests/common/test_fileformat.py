@@ -140,7 +140,7 @@ def test_duplicate_column_is_400():
     """A required column appearing twice (after normalising names) is ambiguous and refused."""
     found = problem(b"Date,product_id,category,sales, SALES \n2023-01-01,a,b,1,2\n")
     assert found.status == 400
-    assert found.message == "column 'sales' appears 2 times in the header"
+    assert found.message == "columns 'sales' and 'SALES' could each be sales; rename one or send a mapping"
 
 
 def test_header_names_are_matched_case_insensitively_and_trimmed():

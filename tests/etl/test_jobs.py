@@ -13,6 +13,7 @@ from common.models import ForecastRun, InvoiceData, UploadMetadata
 from common.queue import FORECAST_QUEUE, forecast_job_id, queue
 from common.storage import LocalUploadStore
 from services.etl import jobs
+from services.etl.validate import NOT_A_DATE
 from tests.builders import workbook
 from tests.conftest import upload
 
@@ -110,7 +111,7 @@ def test_errors_download_as_csv_with_formulas_escaped(client, drain):
     response = client.get(f"/batches/{batch['batch_num']}/errors?format=csv")
     assert response.mimetype == "text/csv"
     assert response.data.decode().splitlines() == [
-        "line,column,value,reason", "2,date,'=cmd(),not a date (expected YYYY-MM-DD)"]
+        "line,column,value,reason", f"2,date,'=cmd(),{NOT_A_DATE}"]
 
 
 @pytest.mark.parametrize(("body", "filename"), [

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from services.etl.reader import FIELDS
-from services.etl.validate import VALUE_ECHO, Validated, validate
+from services.etl.validate import NOT_A_DATE, VALUE_ECHO, Validated, validate
 
 GOOD_ROW = {"date": "2023-01-01", "product_id": "p1", "category": "c1", "sales": "1"}
 
@@ -48,7 +48,7 @@ def test_unparseable_date_is_rejected(text):
     """A date that is not YYYY-MM-DD is rejected on the date column."""
     column, reason = the_reject(check_one(date=text))
     assert column == "date"
-    assert reason == "not a date (expected YYYY-MM-DD)"
+    assert reason == NOT_A_DATE
 
 
 @pytest.mark.parametrize("text", ["2023-02-30", "2023-02-29", "2023-13-01", "2023-00-10", "2023-04-31"])
@@ -201,7 +201,7 @@ def test_sales_is_rounded_to_cents(text, cents):
 
 @pytest.mark.parametrize(("row", "column", "reason"), [
     (("2023-02-30", "", "", "-1"), "date", "impossible date"),
-    (("bad", "p", "c", "abc"), "date", "not a date (expected YYYY-MM-DD)"),
+    (("bad", "p", "c", "abc"), "date", NOT_A_DATE),
     (("2023-01-01", "", "x" * 101, "abc"), "product_id", "empty product_id"),
     (("2023-01-01", "x" * 101, "", "abc"), "product_id", "product_id longer than 100 characters"),
     (("2023-01-01", "p", "", "inf"), "category", "empty category"),
@@ -226,7 +226,7 @@ def test_line_with_only_a_missing_token_is_not_blank():
     """'NA' alone in sales makes a data line (rejected for its date), not a blank one."""
     checked = validate(chunk(("", "", "", "NA")))
     assert checked.blank == 0
-    assert the_reject(checked) == ("date", "not a date (expected YYYY-MM-DD)")
+    assert the_reject(checked) == ("date", NOT_A_DATE)
 
 
 def test_line_numbers_are_carried_through():
@@ -271,7 +271,7 @@ def test_non_ascii_digits_in_sales_are_not_taken_as_missing(text):
 
 def test_non_ascii_digits_in_date_are_not_a_date():
     """A date written with full-width digits is reported as not a date."""
-    assert the_reject(check_one(date="２０２３-01-01")) == ("date", "not a date (expected YYYY-MM-DD)")
+    assert the_reject(check_one(date="２０２３-01-01")) == ("date", NOT_A_DATE)
 
 
 @pytest.mark.parametrize(("text", "cents"), [
