@@ -15,6 +15,7 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.dialects import mysql
@@ -44,7 +45,7 @@ class Base(DeclarativeBase):
     __table_args__ = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4"}
 
 
-def _table_args(*indexes: Index, **options: object) -> tuple:
+def _table_args(*indexes: Index | UniqueConstraint, **options: object) -> tuple:
     return (*indexes, {**Base.__table_args__, **options})
 
 
@@ -56,12 +57,21 @@ class UploadMetadata(Base):
     """One uploaded file (a batch): where it is stored, how far the ETL got, what it counted."""
 
     __tablename__ = "upload_metadata"
-    __table_args__ = _table_args(Index("ix_upload_status", "status"), sqlite_autoincrement=True)
+    __table_args__ = _table_args(
+        Index("ix_upload_status", "status"),
+        # The same bytes are one batch per mapping: uploading them again with the same mapping is a duplicate.
+        UniqueConstraint("file_hash", "mapping_digest", name="uq_upload_file_mapping"),
+        sqlite_autoincrement=True,
+    )
 
     batch_num: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     original_filename: Mapped[str] = mapped_column(String(255), nullable=False)
     stored_filename: Mapped[str] = mapped_column(String(255), nullable=False)
-    file_hash: Mapped[str] = mapped_column(hash_column(), nullable=False, unique=True)
+    file_hash: Mapped[str] = mapped_column(hash_column(), nullable=False)
+    #: The column mapping the batch was uploaded with (canonical JSON), null for the original columns.
+    mapping: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: SHA-256 of that mapping, empty for none: part of what makes an upload a duplicate.
+    mapping_digest: Mapped[str] = mapped_column(String(64), nullable=False, server_default="")
     file_size: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0, server_default="0")
     uploaded_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, server_default=text("CURRENT_TIMESTAMP"))
     num_total_rows: Mapped[int] = _count()
@@ -71,6 +81,8 @@ class UploadMetadata(Base):
     num_updated_rows: Mapped[int] = _count()
     num_unchanged_rows: Mapped[int] = _count()
     num_rejected_rows: Mapped[int] = _count()
+    #: Rows set aside by the mapping's drop_negative_sales (returns, cancellations): neither stored nor rejected.
+    num_filtered_rows: Mapped[int] = _count()
     status: Mapped[str] = mapped_column(String(20), nullable=False, server_default="uploaded")
     progress: Mapped[float] = mapped_column(Float, nullable=False, default=0.0, server_default="0")
     #: Null until the batch is loaded; then pending -> running -> completed | failed.
@@ -196,4 +208,15 @@ class CategorySetting(Base):
 
     category: Mapped[str] = mapped_column(key_column(), primary_key=True)
     holiday_country: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, server_default=text("CURRENT_TIMESTAMP"))
+
+
+class MappingProfile(Base):
+    """A named column mapping, for uploads that name it instead of sending the mapping each time."""
+
+    __tablename__ = "mapping_profiles"
+
+    name: Mapped[str] = mapped_column(key_column(), primary_key=True)
+    mapping: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, server_default=text("CURRENT_TIMESTAMP"))
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, server_default=text("CURRENT_TIMESTAMP"))

@@ -95,11 +95,21 @@ CREATE TABLE IF NOT EXISTS invoice_data (
 
 CREATE INDEX ix_invoice_category_date ON invoice_data (category, date);
 
+CREATE TABLE IF NOT EXISTS mapping_profiles (
+	name VARCHAR(100) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+	mapping TEXT NOT NULL,
+	created_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+	updated_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+	PRIMARY KEY (name)
+)ENGINE=InnoDB CHARSET=utf8mb4;
+
 CREATE TABLE IF NOT EXISTS upload_metadata (
 	batch_num INTEGER NOT NULL AUTO_INCREMENT,
 	original_filename VARCHAR(255) NOT NULL,
 	stored_filename VARCHAR(255) NOT NULL,
 	file_hash CHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+	mapping TEXT,
+	mapping_digest VARCHAR(64) NOT NULL DEFAULT '',
 	file_size BIGINT NOT NULL DEFAULT '0',
 	uploaded_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
 	num_total_rows INTEGER NOT NULL DEFAULT '0',
@@ -109,6 +119,7 @@ CREATE TABLE IF NOT EXISTS upload_metadata (
 	num_updated_rows INTEGER NOT NULL DEFAULT '0',
 	num_unchanged_rows INTEGER NOT NULL DEFAULT '0',
 	num_rejected_rows INTEGER NOT NULL DEFAULT '0',
+	num_filtered_rows INTEGER NOT NULL DEFAULT '0',
 	status VARCHAR(20) NOT NULL DEFAULT 'uploaded',
 	progress FLOAT NOT NULL DEFAULT '0',
 	forecast_status VARCHAR(20),
@@ -117,7 +128,7 @@ CREATE TABLE IF NOT EXISTS upload_metadata (
 	started_at DATETIME,
 	finished_at DATETIME,
 	PRIMARY KEY (batch_num),
-	UNIQUE (file_hash)
+	CONSTRAINT uq_upload_file_mapping UNIQUE (file_hash, mapping_digest)
 )ENGINE=InnoDB CHARSET=utf8mb4;
 
 CREATE INDEX ix_upload_status ON upload_metadata (status);

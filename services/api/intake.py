@@ -1,11 +1,14 @@
 """Accepting an upload: check the received file, record the batch, queue its ETL.
 
-The database's UNIQUE(file_hash) decides duplicates: two identical uploads racing each other both
-try to insert, one wins, the other gets the winner's batch_num back (no check-then-insert).
+The database's UNIQUE(file_hash, mapping_digest) decides duplicates: the same bytes with the same
+mapping are one batch (the same file with another mapping is another batch). Two identical uploads
+racing each other both try to insert, one wins, the other gets the winner's batch_num back (no
+check-then-insert).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 
@@ -18,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from common.config import Settings
 from common.db import utcnow
 from common.fileformat import FileProblem, inspect_file, kind_from_name
+from common.mapping import Mapping
 from common.models import UploadMetadata
 from common.queue import enqueue_etl
 from common.status import BatchStatus
@@ -38,6 +42,7 @@ def accept_upload(
     pending: PendingUpload,
     filename: str,
     *,
+    mapping: Mapping,
     settings: Settings,
     store: UploadStore,
     sessions: sessionmaker[Session],
@@ -49,11 +54,11 @@ def accept_upload(
     if pending.size == 0:
         raise FileProblem("the file is empty")
     with open(pending.path, "rb") as fileobj:
-        inspect_file(fileobj, kind, settings.max_uncompressed_bytes)
+        inspect_file(fileobj, kind, settings.max_uncompressed_bytes, mapping)
     name = stored_name(pending.sha256, kind.suffix)
     # Content-addressed: a racing identical upload publishes the same bytes under the same name.
     store.finish(pending, name)
-    batch_num, created = _record(sessions, filename, name, pending)
+    batch_num, created = _record(sessions, filename, name, pending, mapping)
     if created:
         logger.info("upload accepted batch=%s bytes=%d kind=%s", batch_num, pending.size, kind.value)
         try:
@@ -64,11 +69,15 @@ def accept_upload(
     return Accepted(batch_num, created)
 
 
-def _record(sessions: sessionmaker[Session], filename: str, name: str, pending: PendingUpload) -> tuple[int, bool]:
+def _record(sessions: sessionmaker[Session], filename: str, name: str, pending: PendingUpload,
+            mapping: Mapping) -> tuple[int, bool]:
+    digest = "" if mapping.is_default else mapping.digest()
     row = UploadMetadata(
         original_filename=safe_display_name(filename),
         stored_filename=name,
         file_hash=pending.sha256,
+        mapping=None if mapping.is_default else json.dumps(mapping.to_json(), sort_keys=True),
+        mapping_digest=digest,
         file_size=pending.size,
         status=BatchStatus.UPLOADED,
         uploaded_at=utcnow(),
@@ -81,7 +90,8 @@ def _record(sessions: sessionmaker[Session], filename: str, name: str, pending: 
     except IntegrityError:
         with sessions() as session:
             existing = session.scalar(
-                select(UploadMetadata.batch_num).where(UploadMetadata.file_hash == pending.sha256)
+                select(UploadMetadata.batch_num).where(UploadMetadata.file_hash == pending.sha256,
+                                                       UploadMetadata.mapping_digest == digest)
             )
         if existing is None:  # the integrity error was something else
             raise

@@ -9,6 +9,7 @@ while this one worked is detected under a row lock before anything is written.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from sqlalchemy import Connection, Engine, delete, insert, select, update
 from common.config import Settings, load_settings
 from common.db import make_engine, utcnow
 from common.fileformat import FileKind, FileProblem, inspect_file
+from common.mapping import Mapping, parse_mapping
 from common.models import MAX_SALES_CENTS, BatchError, ForecastRun, UploadMetadata
 from common.queue import connect, enqueue_forecast
 from common.status import BatchStatus, ForecastStatus
@@ -45,6 +47,7 @@ class Claim:
     stored_filename: str
     file_hash: str
     attempts: int
+    mapping: Mapping = Mapping()
 
 
 @dataclass(frozen=True)
@@ -113,10 +116,12 @@ def claim_batch(engine: Engine, batch_num: int) -> Claim | None:
         if not taken:
             return None
         row = conn.execute(
-            select(UploadMetadata.stored_filename, UploadMetadata.file_hash, UploadMetadata.attempts)
+            select(UploadMetadata.stored_filename, UploadMetadata.file_hash, UploadMetadata.attempts,
+                   UploadMetadata.mapping)
             .where(UploadMetadata.batch_num == batch_num)
         ).one()
-    return Claim(batch_num, row.stored_filename, row.file_hash, row.attempts)
+    mapping = parse_mapping(json.loads(row.mapping)) if row.mapping else Mapping()
+    return Claim(batch_num, row.stored_filename, row.file_hash, row.attempts, mapping)
 
 
 def load_batch(claim: Claim, *, settings: Settings, engine: Engine, store: UploadStore) -> Outcome | None:
@@ -148,11 +153,12 @@ def _stage_file(claim: Claim, loader: BatchLoader, tally: Tally, settings: Setti
     kind = FileKind(claim.stored_filename.split(".", 1)[1])
     try:
         with store.open(claim.stored_filename) as fileobj, ThreadPoolExecutor(1) as db_thread:
-            layout = inspect_file(fileobj, kind, settings.max_uncompressed_bytes)
+            layout = inspect_file(fileobj, kind, settings.max_uncompressed_bytes, claim.mapping)
             pending: Future | None = None
             for chunk in read_chunks(fileobj, layout, chunk_rows=settings.etl_chunk_rows,
                                      max_uncompressed=settings.max_uncompressed_bytes):
-                checked = validate(chunk.rows)
+                checked = validate(chunk.rows, date_format=claim.mapping.date_format,
+                                   drop_negative=claim.mapping.drop_negative_sales)
                 tally.add(chunk, checked)
                 if pending is not None:
                     pending.result()

@@ -28,6 +28,7 @@ class Tally:
     total: int = 0
     missing: int = 0
     rejected: int = 0
+    filtered: int = 0
     #: Sum of every staged value: while it fits DECIMAL(12,2), no key's sum can overflow it.
     cents_total: int = 0
     errors: list[tuple[int, str, str, str]] = field(default_factory=list)  # line, column, value, reason
@@ -38,6 +39,7 @@ class Tally:
         self.missing += int(checked.good["cents"].isna().sum())
         self.cents_total += int(checked.good["cents"].sum())
         self.rejected += len(checked.rejected) + len(chunk.malformed)
+        self.filtered += checked.filtered
         room = self.keep - len(self.errors)
         if room > 0:
             found = [(line, "(row)", "", reason) for line, reason in chunk.malformed]
@@ -66,7 +68,7 @@ class Tally:
     def columns(self) -> dict[str, int]:
         """The upload_metadata counters this tally owns."""
         return {"num_total_rows": self.total, "num_missing_rows": self.missing,
-                "num_rejected_rows": self.rejected}
+                "num_rejected_rows": self.rejected, "num_filtered_rows": self.filtered}
 
     def error_rows(self, batch_num: int) -> list[dict[str, object]]:
         """Rows for the batch_errors table."""

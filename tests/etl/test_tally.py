@@ -41,14 +41,16 @@ def test_counts_rows_missing_and_rejected(tally):
     """Total counts data rows (kept, rejected, malformed) but not blank lines; missing and rejected are split out."""
     add(tally, GOOD, MISSING, BLANK, NEGATIVE, MISSING, BAD_DATE, malformed=((9, "expected 4 fields, found 3"),))
     assert (tally.total, tally.missing, tally.rejected) == (6, 2, 3)
-    assert tally.columns() == {"num_total_rows": 6, "num_missing_rows": 2, "num_rejected_rows": 3}
+    assert tally.columns() == {"num_total_rows": 6, "num_missing_rows": 2, "num_rejected_rows": 3,
+                               "num_filtered_rows": 0}
 
 
 def test_counts_accumulate_over_chunks(tally):
     """Each chunk adds to the running counts."""
     add(tally, GOOD, MISSING)
     add(tally, NEGATIVE, GOOD, first_line=4)
-    assert tally.columns() == {"num_total_rows": 4, "num_missing_rows": 1, "num_rejected_rows": 1}
+    assert tally.columns() == {"num_total_rows": 4, "num_missing_rows": 1, "num_rejected_rows": 1,
+                               "num_filtered_rows": 0}
 
 
 def test_cents_total_sums_the_staged_values(tally):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 
 from flask import Blueprint, Response, jsonify, request
 
@@ -20,8 +21,8 @@ blueprint = Blueprint("batches", __name__)
 BATCH_FIELDS = [
     "batch_num", "original_filename", "status", "progress", "forecast_status", "error_log",
     "num_total_rows", "num_missing_rows", "num_imputed_rows", "num_inserted_rows", "num_updated_rows",
-    "num_unchanged_rows", "num_rejected_rows", "file_size", "attempts", "uploaded_at", "started_at",
-    "finished_at",
+    "num_unchanged_rows", "num_rejected_rows", "num_filtered_rows", "mapping", "file_size", "attempts",
+    "uploaded_at", "started_at", "finished_at",
 ]
 ERROR_FIELDS = ["line", "column", "value", "reason"]
 
@@ -46,7 +47,9 @@ def batch(batch_num: int):  # noqa: ANN201
         row = reads.get_batch(session, batch_num) if batch_num <= MAX_ID else None
         if row is None:
             raise ApiError(404, f"batch {batch_num} not found")
-        return jsonify(row_dict(row, BATCH_FIELDS))
+        batch = row_dict(row, BATCH_FIELDS)
+        batch["mapping"] = json.loads(row.mapping) if row.mapping else None
+        return jsonify(batch)
 
 
 @blueprint.get("/batches/<int:batch_num>/errors")

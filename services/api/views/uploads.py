@@ -7,17 +7,22 @@ import errno
 from flask import Blueprint, jsonify, request
 
 from common.fileformat import FileProblem
+from common.mapping import MappingError
 from common.storage import PendingUpload, UploadTooLarge
 from services.api import services
 from services.api.errors import ApiError
 from services.api.intake import accept_upload
+from services.api.mappings import upload_mapping
 
 blueprint = Blueprint("uploads", __name__)
 
 
 @blueprint.post("/upload")
 def upload():  # noqa: ANN201
-    """202 with the new batch_num; 409 with the original batch_num for an exact duplicate."""
+    """202 with the new batch_num; 409 with the original batch_num for an exact duplicate.
+
+    Optional form fields: `mapping` (a JSON column mapping) or `mapping_name` (a saved profile).
+    """
     deps = services()
     try:
         received = request.files.get("file")
@@ -30,8 +35,12 @@ def upload():  # noqa: ANN201
     if not isinstance(received.stream, PendingUpload):
         raise ApiError(400, "send the file as multipart/form-data field 'file'")
     try:
-        accepted = accept_upload(received.stream, received.filename, settings=deps.settings,
+        with deps.sessions() as session:
+            mapping = upload_mapping(session, request.form.get("mapping"), request.form.get("mapping_name"))
+        accepted = accept_upload(received.stream, received.filename, mapping=mapping, settings=deps.settings,
                                  store=deps.store, sessions=deps.sessions, redis=deps.redis)
+    except MappingError as exc:
+        raise ApiError(400, str(exc)) from None
     except FileProblem as exc:
         raise ApiError(exc.status, exc.message) from None
     except OSError as exc:
