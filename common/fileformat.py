@@ -11,6 +11,7 @@ import codecs
 import csv
 import dataclasses
 import gzip
+import math
 import zipfile
 from dataclasses import dataclass
 from enum import StrEnum
@@ -25,6 +26,8 @@ HEADER_SCAN_BYTES = 1024 * 1024
 #: Largest compression ratio accepted for one member of an .xlsx archive (real sheets stay far below).
 MAX_XLSX_RATIO = 200
 _DELIMITERS = (",", ";", "\t", "|")
+#: Data rows sampled at upload time to tell a numeric column from a text one.
+_SAMPLE_ROWS = 200
 #: Rows below an .xlsx header searched for data at upload time (blank rows may come first).
 _XLSX_DATA_SCAN_ROWS = 1000
 
@@ -126,6 +129,8 @@ def _inspect_csv_head(raw: bytes, kind: FileKind, mapping: Mapping) -> FileLayou
     columns = match_columns(header, mapping)
     if not any(line.strip() for line in lines[1:]):
         raise FileProblem("the file has a header but no data rows")
+    complete = lines[1:-1] if len(raw) >= HEADER_SCAN_BYTES else lines[1:]  # the last may be cut off
+    check_value_columns(list(csv.reader(complete[:_SAMPLE_ROWS], delimiter=delimiter)), columns, header)
     return FileLayout(kind=kind, columns=columns, header=tuple(header), delimiter=delimiter, encoding=encoding,
                       mapping=mapping)
 
@@ -195,6 +200,26 @@ def match_columns(header: list[object], mapping: Mapping | None = None) -> dict[
     return columns
 
 
+def check_value_columns(rows: list[list[object]], columns: dict[str, int], header: list[object]) -> None:
+    """400 when a column mapped to sales holds no number at all in the sampled rows (a wrong mapping)."""
+    for key in ("sales", "sales_2"):
+        if key not in columns:
+            continue
+        position = columns[key]
+        values = [str(row[position]).strip() for row in rows if position < len(row) and row[position] is not None]
+        values = [v for v in values if v.lower() not in ("", "na", "nan", "null")]
+        if values and not any(_is_number(v) for v in values):
+            raise FileProblem(f"column {str(header[position]).strip()!r} holds no numbers in the first {len(rows)} "
+                              f"rows (e.g. {values[0][:40]!r}); sales must map to a numeric column")
+
+
+def _is_number(text: str) -> bool:
+    try:
+        return math.isfinite(float(text))
+    except ValueError:
+        return False
+
+
 def check_xlsx_archive(fileobj: BinaryIO, max_uncompressed: int) -> None:
     """Refuse a damaged .xlsx or a decompression bomb by reading only the archive's directory."""
     try:
@@ -249,8 +274,10 @@ def _inspect_xlsx(fileobj: BinaryIO, max_uncompressed: int, mapping: Mapping) ->
             if _missing(header, mapping):
                 continue
             columns = match_columns(header, mapping)
-            if not any(any(v not in (None, "") for v in row) for row in rows):
+            sample = [row for row in rows if any(v not in (None, "") for v in row)][:_SAMPLE_ROWS]
+            if not sample:
                 raise FileProblem(f"sheet {sheet.title!r} has a header but no data rows")
+            check_value_columns(sample, columns, header)
             return FileLayout(kind=FileKind.XLSX, columns=columns, mapping=mapping,
                               header=tuple(_normalise(h) for h in header), sheet=sheet.title)
         first = list(next(workbook.worksheets[0].iter_rows(values_only=True, max_row=1), ()) or ()) \

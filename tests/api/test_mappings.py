@@ -186,3 +186,14 @@ def test_mapping_equal_to_the_defaults_is_a_duplicate_of_no_mapping(client):
     second = upload_with(client, GOOD, mapping=json.dumps({"date": "Date", "sales": "sales"}))
     assert second.status_code == 409
     assert second.json["batch_num"] == first.json["batch_num"]
+
+
+def test_a_mapping_onto_a_text_column_is_400(client):
+    """sales mapped to a column without a single number is refused at upload, naming the column."""
+    body = b"when,sku,label,qty\n2023-01-01,a,red box,2\n2023-01-02,b,blue box,3\n"
+    answer = client.post("/upload", data={"file": (io.BytesIO(body), "m.csv"),
+                                          "mapping": json.dumps({"date": "when", "product_id": "sku",
+                                                                 "category": {"const": "all"}, "sales": "label"})},
+                         content_type="multipart/form-data")
+    assert answer.status_code == 400
+    assert "'label' holds no numbers" in answer.json["error"]

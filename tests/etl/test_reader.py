@@ -132,9 +132,9 @@ def test_utf8_bom_and_crlf_line_ends_are_handled():
 
 def test_semicolon_delimited_file_is_read():
     """A semicolon-separated file (a European Excel export) is split on semicolons."""
-    data = b"Date;product_id;category;sales\n2023-01-01;p1;c,1;1,5\n"
+    data = b"Date;product_id;category;sales\n2023-01-01;p1;c,1;1.5\n"
     assert all_rows(read(data)) == [
-        {"line": 2, "date": "2023-01-01", "product_id": "p1", "category": "c,1", "sales": "1,5"}
+        {"line": 2, "date": "2023-01-01", "product_id": "p1", "category": "c,1", "sales": "1.5"}
     ]
 
 
