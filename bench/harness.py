@@ -84,10 +84,13 @@ def get_json(url: str) -> object:
         return json.load(answer)
 
 
-def upload_file(base_url: str, path: Path, filename: str | None = None) -> tuple[int, dict]:
-    """Stream a file to POST /upload as multipart/form-data; return (status, JSON body)."""
+def upload_file(base_url: str, path: Path, filename: str | None = None,
+                fields: dict[str, str] | None = None) -> tuple[int, dict]:
+    """Stream a file to POST /upload as multipart/form-data (plus text `fields`); return (status, JSON body)."""
     boundary = uuid.uuid4().hex
-    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
+    head = "".join(f"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+                   for name, value in (fields or {}).items()).encode()
+    head += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
             f"filename=\"{filename or path.name}\"\r\nContent-Type: application/octet-stream\r\n\r\n").encode()
     tail = f"\r\n--{boundary}--\r\n".encode()
     host, port = base_url.removeprefix("http://").split(":")
