@@ -144,7 +144,7 @@ def test_landing_page_carries_the_upload_control(client):
     """/ serves the web app's page with a file input."""
     response = client.get("/")
     assert response.status_code == 200
-    assert b'type="file"' in response.data
+    assert b'type="file"' in response.data and b'id="mapping"' in response.data
 
 
 def test_database_outage_is_a_clear_503(app, client, tmp_path):
