@@ -103,13 +103,17 @@ def _dates(dates: pd.Series, date_format: str | None, flag, pending) -> pd.Serie
 
 def _number(sales: pd.Series, name: str, flag) -> pd.Series:  # noqa: ANN001
     """The texts as floats (NaN when missing); flags non-numbers and non-finite values."""
-    lowered = sales.str.lower()
-    missing = lowered.isin(MISSING_TOKENS)
     numeric = sales.str.fullmatch(_NUMBER)
-    flag(~missing & lowered.str.fullmatch(_INFINITE), name, f"{name} is not a finite number")
+    # Only the (few) texts that are not plain numbers need the slower checks.
+    other = sales[~numeric].str.lower()
+    missing = pd.Series(False, index=sales.index)
+    missing[other.index] = other.isin(MISSING_TOKENS)
+    infinite = pd.Series(False, index=sales.index)
+    infinite[other.index] = other.str.fullmatch(_INFINITE)
+    flag(infinite & ~missing, name, f"{name} is not a finite number")
     flag(~missing & ~numeric, name, f"{name} is not a number")
-    values = pd.to_numeric(sales.where(numeric & ~missing), errors="coerce").astype("float64")
-    flag(~missing & numeric & ~np.isfinite(values.fillna(0.0)), name, f"{name} is not a finite number")
+    values = pd.to_numeric(sales.where(numeric), errors="coerce").astype("float64")
+    flag(numeric & ~np.isfinite(values.fillna(0.0)), name, f"{name} is not a finite number")
     return values.where(np.isfinite(values.fillna(0.0)))
 
 
