@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.harness import (  # noqa: E402
     SHARED_DATA,
     RssSampler,
+    drop_database,
     fresh_database,
     get_json,
     machine,
@@ -90,7 +91,7 @@ def run(args: argparse.Namespace, path: Path, workers: int, workdir: Path) -> di
             sampler.__exit__(None, None, None)
         data = pd.DataFrame(get_json(f"{platform.url}/forecast-data?limit=100000"))
         metrics = pd.DataFrame(get_json(f"{platform.url}/forecast-metrics"))
-    fresh_database(args.database_url, name)
+    drop_database(args.database_url, name)
     return {"seconds": seconds, "forecast_status": batch["forecast_status"], "data": data, "metrics": metrics,
             "rss_mb": max(s.peak_tree_kb for s in samplers) / 1024}
 

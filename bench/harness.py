@@ -25,6 +25,14 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
+def drop_database(server_url: str, name: str) -> None:
+    """Drop database `name` (the benchmark's own) from the server."""
+    engine = create_engine(server_url)
+    with engine.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+    engine.dispose()
+
+
 def fresh_database(server_url: str, name: str) -> str:
     """Drop and create database `name` on the server; return its URL."""
     engine = create_engine(server_url)

@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.harness import (  # noqa: E402
     SHARED_DATA,
     RssSampler,
+    drop_database,
     fresh_database,
     machine,
     median,
@@ -89,7 +90,7 @@ def run_once(args: argparse.Namespace, path: Path, workdir: Path, then: Path | N
             again = wait_for_batch(platform.url, body["batch_num"])
             result["again"] = again
             result["again_s"] = time.perf_counter() - started
-    fresh_database(args.database_url, name)  # leave nothing large behind
+    drop_database(args.database_url, name)  # leave nothing behind
     return result
 
 
