@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from redis import Redis
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -72,6 +73,15 @@ def running_platform(settings: Settings, workers: tuple[str, ...], log: Path) ->
             yield platform
         finally:
             stack.stop()
+            _forget_keys(settings)
+
+
+def _forget_keys(settings: Settings) -> None:
+    """Delete the run's Redis keys (its queue prefix), so benchmarks leave nothing behind."""
+    redis = Redis.from_url(settings.redis_url)
+    for key in redis.scan_iter(f"*{settings.queue_prefix}*"):
+        redis.delete(key)
+    redis.close()
 
 
 def _wait_ready(url: str, timeout_s: float = 60) -> None:
