@@ -19,6 +19,8 @@ from typing import BinaryIO
 
 from common.mapping import Mapping
 
+#: Sales texts meaning "no value" (compared case-insensitively after trimming).
+MISSING_TOKENS = ("", "na", "nan", "null")
 #: Other names a field is found under when the upload has no mapping; used only when exactly one is present.
 ALIASES = {"date": ("date", "ds", "day"), "sales": ("sales", "qty", "quantity", "value", "y")}
 #: How many bytes of a CSV are read to find the header line.
@@ -207,7 +209,7 @@ def check_value_columns(rows: list[list[object]], columns: dict[str, int], heade
             continue
         position = columns[key]
         values = [str(row[position]).strip() for row in rows if position < len(row) and row[position] is not None]
-        values = [v for v in values if v.lower() not in ("", "na", "nan", "null")]
+        values = [v for v in values if v.lower() not in MISSING_TOKENS]
         if values and not any(_is_number(v) for v in values):
             raise FileProblem(f"column {str(header[position]).strip()!r} holds no numbers in the first {len(rows)} "
                               f"rows (e.g. {values[0][:40]!r}); sales must map to a numeric column")

@@ -13,10 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from common.fileformat import MISSING_TOKENS
 from common.models import KEY_LENGTH, MAX_SALES_CENTS
 
-#: Sales texts meaning "no value" (compared case-insensitively after trimming).
-MISSING_TOKENS = ("", "na", "nan", "null")
 #: Dates outside this range are rejected as implausible for daily sales.
 MIN_DATE, MAX_DATE = "1900-01-01", "2099-12-31"
 #: Why a date that is not ISO is rejected: castflow never guesses day-first or month-first.
