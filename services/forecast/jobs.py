@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pandas as pd
@@ -104,28 +106,34 @@ def publish(engine: Engine, claim: RunClaim, history: pd.Series, country: str | 
     Returns the run's status, or None when a later claim of the same run owns it (nothing written).
     """
     status = ForecastStatus.COMPLETED if result.forecasts else ForecastStatus.FAILED
-    with engine.connect() as conn:
-        conn.info["sqlite_begin"] = "BEGIN IMMEDIATE"
-        with conn.begin():
-            _lock_batch(conn, claim.batch_num)
-            if not _still_ours(conn, claim):
-                logger.info("forecast run=%s was taken over by a later attempt; discarding", claim.run_id)
-                return None
-            _insert_forecasts(conn, claim, result)
-            _insert_metrics(conn, claim, result)
-            conn.execute(update(ForecastRun).where(ForecastRun.id == claim.run_id).values(
-                status=status, finished_at=utcnow(), holiday_country=country,
-                history_start=history.index[0].date(), history_end=history.index[-1].date(),
-                error_log=_error_log(result),
-            ))
-            roll_up(conn, claim.batch_num)
+    with _ending_run(engine, claim.batch_num) as conn:
+        if not _still_ours(conn, claim):
+            logger.info("forecast run=%s was taken over by a later attempt; discarding", claim.run_id)
+            return None
+        _insert_forecasts(conn, claim, result)
+        _insert_metrics(conn, claim, result)
+        conn.execute(update(ForecastRun).where(ForecastRun.id == claim.run_id).values(
+            status=status, finished_at=utcnow(), holiday_country=country,
+            history_start=history.index[0].date(), history_end=history.index[-1].date(),
+            error_log=_error_log(result),
+        ))
+        roll_up(conn, claim.batch_num)
     return status
 
 
-def _lock_batch(conn: Connection, batch_num: int | None) -> None:
-    # Runs of one batch ending at once must roll up one after the other, each seeing the others' status.
-    if batch_num is not None:
-        conn.execute(select(UploadMetadata.batch_num).where(UploadMetadata.batch_num == batch_num).with_for_update())
+@contextmanager
+def _ending_run(engine: Engine, batch_num: int | None) -> Iterator[Connection]:
+    """The transaction that ends a run: write-locked from the start, with the run's batch row locked.
+
+    Runs of one batch ending at once must roll up one after the other, each seeing the others' status.
+    """
+    with engine.connect() as conn:
+        conn.info["sqlite_begin"] = "BEGIN IMMEDIATE"
+        with conn.begin():
+            if batch_num is not None:
+                conn.execute(select(UploadMetadata.batch_num).where(UploadMetadata.batch_num == batch_num)
+                             .with_for_update())
+            yield conn
 
 
 def _error_log(result: CategoryForecast) -> str | None:
@@ -184,13 +192,10 @@ def roll_up(conn: Connection, batch_num: int | None) -> None:
 
 def finish_failed(engine: Engine, claim: RunClaim, message: str) -> str:
     """End a run as failed with `message` and roll its batch up."""
-    with engine.connect() as conn:
-        conn.info["sqlite_begin"] = "BEGIN IMMEDIATE"
-        with conn.begin():
-            _lock_batch(conn, claim.batch_num)
-            conn.execute(update(ForecastRun).where(ForecastRun.id == claim.run_id).values(
-                status=ForecastStatus.FAILED, finished_at=utcnow(), error_log=json.dumps({"run": message})))
-            roll_up(conn, claim.batch_num)
+    with _ending_run(engine, claim.batch_num) as conn:
+        conn.execute(update(ForecastRun).where(ForecastRun.id == claim.run_id).values(
+            status=ForecastStatus.FAILED, finished_at=utcnow(), error_log=json.dumps({"run": message})))
+        roll_up(conn, claim.batch_num)
     logger.info("forecast failed run=%s: %s", claim.run_id, message)
     return ForecastStatus.FAILED
 
