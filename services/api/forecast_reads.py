@@ -114,6 +114,16 @@ def daily_history(session: Session, category: str, start: dt.date, end: dt.date)
     return {day: round(float(totals.get(day) or 0), 2) for day in days}
 
 
+def category_history(session: Session, category: str, start: dt.date | None = None,
+                     end: dt.date | None = None) -> list[tuple[dt.date, float]]:
+    """The category's total sales per stored day within [start, end] (inclusive), ordered by day."""
+    query = narrow(
+        select(InvoiceData.date, func.sum(InvoiceData.sales)).where(InvoiceData.category == category),
+        [], InvoiceData.date, start, end,
+    ).group_by(InvoiceData.date).order_by(InvoiceData.date)
+    return [(day, round(float(total or 0), 2)) for day, total in session.execute(query)]
+
+
 def forecast_metrics(session: Session, where: ForecastFilter) -> list[ForecastMetric]:
     """Backtest metrics of the chosen runs, ordered by category then model type."""
     query = where.apply(select(ForecastMetric), ForecastMetric).order_by(

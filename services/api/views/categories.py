@@ -9,7 +9,7 @@ from flask import Blueprint, jsonify, request
 from common.config import supported_countries
 from services.api import forecast_reads, forecasts, services
 from services.api.errors import ApiError
-from services.api.params import body_text, json_object, reject_unknown
+from services.api.params import body_text, date_range, json_object, reject_unknown
 from services.api.serialize import jsonable
 
 blueprint = Blueprint("categories", __name__)
@@ -23,6 +23,18 @@ def categories():  # noqa: ANN201
     with deps.sessions() as session:
         rows = forecast_reads.category_overview(session, forecasts.default_holiday_country(deps.settings))
     return jsonify([{k: jsonable(v) for k, v in row.items()} for row in rows])
+
+
+@blueprint.get("/categories/<path:name>/history")
+def category_history(name: str):  # noqa: ANN201
+    """The category's daily sales totals, [{date, sales}] by day; optional start_date/end_date (inclusive)."""
+    reject_unknown(request.args, ("start_date", "end_date"))
+    start, end = date_range(request.args)
+    with services().sessions() as session:
+        if not forecast_reads.category_exists(session, name):
+            raise _unknown(name)
+        days = forecast_reads.category_history(session, name, start, end)
+    return jsonify([{"date": day.isoformat(), "sales": sales} for day, sales in days])
 
 
 @blueprint.get("/categories/<path:name>/settings")
