@@ -85,10 +85,20 @@ def create_app(
 
 def _register_views(app: Flask) -> None:
     from services.api.auth import require_api_key
-    from services.api.views import batches, categories, forecasts, frontend, health, invoices, mappings, uploads
+    from services.api.views import (
+        batches,
+        categories,
+        forecasts,
+        frontend,
+        health,
+        invoices,
+        mappings,
+        openapi,
+        uploads,
+    )
 
     app.before_request(require_api_key)
-    for module in (health, uploads, mappings, batches, invoices, categories, forecasts, frontend):
+    for module in (health, openapi, uploads, mappings, batches, invoices, categories, forecasts, frontend):
         app.register_blueprint(module.blueprint)
 
 

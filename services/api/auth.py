@@ -1,4 +1,4 @@
-"""API-key check: when API_KEY is set, every endpoint but /health and /ready needs X-API-Key."""
+"""API-key check: when API_KEY is set, every endpoint but /health, /ready and /openapi.json needs X-API-Key."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from flask import request
 
 from services.api.errors import error_response
 
-#: Endpoints open without a key: the probes of a load balancer, and the web app's own files (which
-#: hold no data; the app asks for the key and sends it with every API call).
-OPEN_ENDPOINTS = frozenset({"health.health", "health.ready", "frontend.index", "frontend.asset"})
+#: Endpoints open without a key: the probes of a load balancer, the API's own description, and the web
+#: app's own files (which hold no data; the app asks for the key and sends it with every API call).
+OPEN_ENDPOINTS = frozenset({"health.health", "health.ready", "openapi.openapi", "frontend.index", "frontend.asset"})
 
 
 def require_api_key():  # noqa: ANN201 - None or a response
