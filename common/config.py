@@ -7,14 +7,27 @@ result down. A missing or malformed setting fails at start with its name.
 from __future__ import annotations
 
 import functools
+import math
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+from common.fileformat import Limits
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
+#: Values of CASTFLOW_ENV. Production refuses to start without a long enough API_KEY.
+ENVIRONMENTS = ("development", "production")
+#: Shortest API_KEY / READ_API_KEY accepted in production (a guessable key is no key).
+MIN_KEY_LENGTH = 16
+#: How to make a good key; quoted in the error that asks for one.
+KEY_RECIPE = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
+LOG_FORMATS = ("text", "json")
+#: An exact browser origin: scheme, host, optional port; no path, no wildcard.
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?|https?://\[[0-9A-Fa-f:.]+\](?::[0-9]{1,5})?")
 
 
 class SettingsError(ValueError):
@@ -45,11 +58,31 @@ class Settings:
     forecast_interval: float = 0.95
     #: How many times a forecast job runs before its run is marked failed (transient errors only retry).
     forecast_max_attempts: int = 3
+    #: Seconds a worker's heartbeat lasts: a job whose worker died is requeued at most this long after.
+    worker_ttl_seconds: int = 60
+    #: Seconds between a worker's maintenance rounds (the reconcile step and RQ's registry cleaning).
+    maintenance_seconds: int = 60
     #: Default holiday calendar (a `holidays` country code); empty for none. Categories can override it.
     holiday_country: str = "US"
+    #: development or production; production refuses to start without an API_KEY of MIN_KEY_LENGTH+ characters.
+    castflow_env: str = "development"
     #: When non-empty, every endpoint but /health and /ready needs header X-API-Key with this value.
     api_key: str = ""
+    #: A second key that may only read (GET/HEAD); needs API_KEY beside it.
+    read_api_key: str = ""
+    #: Comma-separated browser origins allowed to call the API cross-origin; empty: CORS off.
+    cors_origins: str = ""
+    #: Most data rows per file; a longer file fails its batch with nothing written.
+    max_rows: int = 5_000_000
+    #: Most columns in a file's header; a wider file is refused at upload (400).
+    max_columns: int = 200
+    #: Longest header cell (400 at upload) and longest value in a column castflow reads (the row is rejected).
+    max_cell_chars: int = 1000
+    #: Database statement timeout of the API's connections, in seconds (MySQL/MariaDB; 0: none).
+    api_query_timeout_seconds: float = 10.0
     log_level: str = "INFO"
+    #: text (one readable line per record) or json (one JSON object per line, for log collectors).
+    log_format: str = "text"
     #: gunicorn processes and threads per process serving the API.
     web_workers: int = 2
     web_threads: int = 8
@@ -79,6 +112,8 @@ class Settings:
         _check(1 <= self.forecast_horizon_days <= 366, "FORECAST_HORIZON_DAYS", "must be 1..366")
         _check(0.5 <= self.forecast_interval <= 0.99, "FORECAST_INTERVAL", "must be between 0.5 and 0.99")
         _check(self.forecast_max_attempts >= 1, "FORECAST_MAX_ATTEMPTS", "must be >= 1")
+        _check(self.worker_ttl_seconds >= 5, "WORKER_TTL_SECONDS", "must be >= 5")
+        _check(self.maintenance_seconds >= 1, "MAINTENANCE_SECONDS", "must be >= 1")
         _check(self.holiday_country == "" or self.holiday_country in supported_countries(),
                "HOLIDAY_COUNTRY", f"{self.holiday_country!r} is not a country code the holidays package knows")
         _check(re.fullmatch(r"[A-Za-z0-9_-]*", self.queue_prefix) is not None, "QUEUE_PREFIX",
@@ -86,6 +121,63 @@ class Settings:
         _check(self.web_workers >= 1 and self.web_threads >= 1, "WEB_WORKERS/WEB_THREADS", "must be >= 1")
         _check(self.database_url.split(":", 1)[0].split("+")[0] in ("sqlite", "mysql", "mariadb"),
                "DATABASE_URL", "must be a sqlite:// or mysql+pymysql:// URL")
+        _check(self.max_rows >= 1, "MAX_ROWS", "must be >= 1")
+        _check(self.max_columns >= 4, "MAX_COLUMNS", "must be >= 4 (the required columns)")
+        _check(self.max_cell_chars >= 100, "MAX_CELL_CHARS", "must be >= 100 (ids may hold 100 characters)")
+        _check(math.isfinite(self.api_query_timeout_seconds) and self.api_query_timeout_seconds >= 0,
+               "API_QUERY_TIMEOUT_SECONDS", "must be >= 0 (0: no timeout)")
+        _check(self.log_format in LOG_FORMATS, "LOG_FORMAT", f"must be one of {', '.join(LOG_FORMATS)}")
+        self._validate_access()
+
+    def _validate_access(self) -> None:
+        """The keys, the environment and CORS: the settings that decide who may call the API."""
+        _check(self.castflow_env in ENVIRONMENTS, "CASTFLOW_ENV", f"must be one of {', '.join(ENVIRONMENTS)}")
+        _check(not self.read_api_key or bool(self.api_key), "READ_API_KEY",
+               "is set but API_KEY is empty: a read-only key only makes sense beside a full key")
+        _check(not self.read_api_key or self.read_api_key != self.api_key, "READ_API_KEY", "must differ from API_KEY")
+        if self.is_production:
+            _check(bool(self.api_key), "API_KEY", "is required when CASTFLOW_ENV=production (without it every "
+                                                  f"endpoint is open to anyone); generate one with: {KEY_RECIPE}")
+            for name, key in (("API_KEY", self.api_key), ("READ_API_KEY", self.read_api_key)):
+                _check(not key or len(key) >= MIN_KEY_LENGTH, name,
+                       f"is shorter than {MIN_KEY_LENGTH} characters; generate one with: {KEY_RECIPE}")
+        for origin in self.cors_origin_list:
+            _check(_ORIGIN.fullmatch(origin) is not None, "CORS_ORIGINS",
+                   f"entry {origin[:80]!r} is not an exact origin such as https://app.example.com "
+                   "(scheme and host, optional port; no path, no trailing slash, no wildcard)")
+
+    @property
+    def is_production(self) -> bool:
+        """True when CASTFLOW_ENV=production."""
+        return self.castflow_env == "production"
+
+    @property
+    def cors_origin_list(self) -> tuple[str, ...]:
+        """CORS_ORIGINS as a tuple of origins (empty: CORS off)."""
+        return tuple(origin.strip() for origin in self.cors_origins.split(",") if origin.strip())
+
+    @property
+    def file_limits(self) -> Limits:
+        """MAX_ROWS, MAX_COLUMNS and MAX_CELL_CHARS, for the upload check and the ETL reader."""
+        return Limits(max_rows=self.max_rows, max_columns=self.max_columns, max_cell_chars=self.max_cell_chars)
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every value that must never reach a log: the API keys and the passwords in the URLs."""
+        passwords = [url_password(self.database_url), url_password(self.redis_url)]
+        values = [self.api_key, self.read_api_key, *passwords, *(unquote(p) for p in passwords)]
+        return tuple(dict.fromkeys(value for value in values if value))
+
+    def __repr__(self) -> str:
+        # Settings end up in tracebacks and debug logs: never with a key or a password in them.
+        shown = []
+        for field in fields(self):
+            value = getattr(self, field.name)
+            if field.name in ("api_key", "read_api_key"):
+                value = "***" if value else ""
+            elif field.name.endswith("_url"):
+                value = mask_url(value)
+            shown.append(f"{field.name}={value!r}")
+        return f"Settings({', '.join(shown)})"
 
     @property
     def max_upload_bytes(self) -> int:
@@ -104,6 +196,23 @@ def supported_countries() -> frozenset[str]:
     import holidays  # imported here: only validation needs it
 
     return frozenset(holidays.list_supported_countries())
+
+
+def url_password(url: str) -> str:
+    """The password in a URL such as mysql+pymysql://user:pass@host/db (as written, %-escapes kept), or ''."""
+    try:
+        return urlsplit(url).password or ""
+    except ValueError:
+        return ""
+
+
+def mask_url(url: str) -> str:
+    """The URL with its password replaced by ***, safe to log."""
+    if not url_password(url):
+        return url
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
 
 
 def _check(ok: bool, name: str, why: str) -> None:

@@ -34,6 +34,25 @@ _SAMPLE_ROWS = 200
 _XLSX_DATA_SCAN_ROWS = 1000
 
 
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on a file's shape (MAX_ROWS, MAX_COLUMNS, MAX_CELL_CHARS): checked on the header at upload
+    and on every row while the ETL streams the file."""
+
+    max_rows: int = 5_000_000
+    max_columns: int = 200
+    max_cell_chars: int = 1000
+
+    @property
+    def max_record_bytes(self) -> int:
+        """Longest CSV record read: every column at its longest, 4 bytes a character, or 1 MiB if more.
+
+        Cells of columns castflow does not read are not checked one by one; this bounds them together,
+        so a record can never make the ETL hold tens of MB at once.
+        """
+        return max(2**20, self.max_columns * (self.max_cell_chars + 3) * 4)
+
+
 class FileKind(StrEnum):
     """The file formats castflow reads; the value is the stored file's suffix without the dot."""
 
@@ -67,6 +86,7 @@ class FileLayout:
     encoding: str = "utf-8"
     sheet: str | None = None
     mapping: Mapping = dataclasses.field(default_factory=Mapping)
+    limits: Limits = Limits()
 
 
 def kind_from_name(filename: str) -> FileKind:
@@ -81,7 +101,7 @@ def kind_from_name(filename: str) -> FileKind:
 
 
 def inspect_file(fileobj: BinaryIO, kind: FileKind, max_uncompressed: int,
-                 mapping: Mapping | None = None) -> FileLayout:
+                 mapping: Mapping | None = None, *, limits: Limits | None = None) -> FileLayout:
     """Check the file's format and header; FileProblem (400/415) says what is wrong."""
     head = fileobj.read(8)
     fileobj.seek(0)
@@ -90,10 +110,26 @@ def inspect_file(fileobj: BinaryIO, kind: FileKind, max_uncompressed: int,
     _check_magic(kind, head)
     try:
         if kind is FileKind.XLSX:
-            return _inspect_xlsx(fileobj, max_uncompressed, mapping or Mapping())
-        return _inspect_csv_head(_read_head(fileobj, kind), kind, mapping or Mapping())
+            layout = _inspect_xlsx(fileobj, max_uncompressed, mapping or Mapping(), limits or Limits())
+        else:
+            layout = _inspect_csv_head(_read_head(fileobj, kind), kind, mapping or Mapping(), limits or Limits())
+        return dataclasses.replace(layout, limits=limits or Limits())
     finally:
         fileobj.seek(0)
+
+
+def check_header_limits(header: list[object], limits: Limits) -> None:
+    """400 when the header has more columns than MAX_COLUMNS or a cell longer than MAX_CELL_CHARS."""
+    width = len(header)
+    while width and header[width - 1] in (None, ""):  # Excel pads rows to the sheet's widest one
+        width -= 1
+    if width > limits.max_columns:
+        raise FileProblem(f"the header has {width} columns, more than the {limits.max_columns} allowed "
+                          "(MAX_COLUMNS); remove the columns castflow does not need")
+    for position, cell in enumerate(header[:width], start=1):
+        if cell is not None and len(str(cell)) > limits.max_cell_chars:
+            raise FileProblem(f"header cell {position} is longer than {limits.max_cell_chars} characters "
+                              "(MAX_CELL_CHARS); is the first line really the header?")
 
 
 def _check_magic(kind: FileKind, head: bytes) -> None:
@@ -116,7 +152,7 @@ def _read_head(fileobj: BinaryIO, kind: FileKind) -> bytes:
         raise FileProblem(f"the gzip stream is damaged ({exc})") from None
 
 
-def _inspect_csv_head(raw: bytes, kind: FileKind, mapping: Mapping) -> FileLayout:
+def _inspect_csv_head(raw: bytes, kind: FileKind, mapping: Mapping, limits: Limits) -> FileLayout:
     utf16 = raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
     if b"\x00" in raw and not utf16:
         raise FileProblem("the file is binary, not CSV text", 415)
@@ -128,6 +164,7 @@ def _inspect_csv_head(raw: bytes, kind: FileKind, mapping: Mapping) -> FileLayou
     if len(lines) == 1 and len(raw) >= HEADER_SCAN_BYTES:
         raise FileProblem("the header line is longer than 1 MB")
     delimiter, header = _split_header(header_line, mapping)
+    check_header_limits(header, limits)
     columns = match_columns(header, mapping)
     if not any(line.strip() for line in lines[1:]):
         raise FileProblem("the file has a header but no data rows")
@@ -264,7 +301,7 @@ def describe_xlsx_error(exc: BaseException) -> str:
     return f"the workbook could not be read ({type(exc).__name__}: {first_line})"
 
 
-def _inspect_xlsx(fileobj: BinaryIO, max_uncompressed: int, mapping: Mapping) -> FileLayout:
+def _inspect_xlsx(fileobj: BinaryIO, max_uncompressed: int, mapping: Mapping, limits: Limits) -> FileLayout:
     check_xlsx_archive(fileobj, max_uncompressed)
     workbook = open_workbook(fileobj)
     try:
@@ -275,6 +312,7 @@ def _inspect_xlsx(fileobj: BinaryIO, max_uncompressed: int, mapping: Mapping) ->
             seen.append(sheet.title)
             if _missing(header, mapping):
                 continue
+            check_header_limits(header, limits)
             columns = match_columns(header, mapping)
             sample = [row for row in rows if any(v not in (None, "") for v in row)][:_SAMPLE_ROWS]
             if not sample:

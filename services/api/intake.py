@@ -54,7 +54,7 @@ def accept_upload(
     if pending.size == 0:
         raise FileProblem("the file is empty")
     with open(pending.path, "rb") as fileobj:
-        inspect_file(fileobj, kind, settings.max_uncompressed_bytes, mapping)
+        inspect_file(fileobj, kind, settings.max_uncompressed_bytes, mapping, limits=settings.file_limits)
     name = stored_name(pending.sha256, kind.suffix)
     # Content-addressed: a racing identical upload publishes the same bytes under the same name.
     store.finish(pending, name)

@@ -2,7 +2,10 @@
 
 Each chunk is a DataFrame of strings with columns `line`, `date`, `product_id`, `category`,
 `sales`, where `line` is the row's line number in the file (the header is line 1; for .xlsx, the
-sheet's row number). Rows with the wrong number of fields come out as structural rejects.
+sheet's row number). Rows with the wrong number of fields, or with a value longer than
+MAX_CELL_CHARS in a column castflow reads, come out as structural rejects. A file with more than
+MAX_ROWS rows, or a CSV record longer than the limits allow, stops the read with a FileProblem as
+soon as it is seen (the batch fails; nothing has been written).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from common.fileformat import FileKind, FileLayout, FileProblem, describe_xlsx_error, open_workbook
+from common.fileformat import FileKind, FileLayout, FileProblem, Limits, describe_xlsx_error, open_workbook
 
 FIELDS = ("date", "product_id", "category", "sales")
 _MIN_BLOCK, _MAX_BLOCK = 256 * 1024, 64 * 1024 * 1024
@@ -61,11 +64,41 @@ class _CountingReader:
 
 
 def read_chunks(fileobj: BinaryIO, layout: FileLayout, *, chunk_rows: int, max_uncompressed: int) -> Iterator[Chunk]:
-    """Yield the file's rows in chunks of about `chunk_rows`."""
+    """Yield the file's rows in chunks of about `chunk_rows`, within the layout's limits."""
     if layout.kind is FileKind.XLSX:
-        yield from _xlsx_chunks(fileobj, layout, chunk_rows)
+        chunks = _xlsx_chunks(fileobj, layout, chunk_rows)
     else:
-        yield from _csv_chunks(fileobj, layout, chunk_rows, max_uncompressed)
+        chunks = _csv_chunks(fileobj, layout, chunk_rows, max_uncompressed)
+    yield from within_limits(chunks, layout.limits)
+
+
+def within_limits(chunks: Iterator[Chunk], limits: Limits) -> Iterator[Chunk]:
+    """Pass chunks on with over-long cells set aside as rejects; FileProblem once more than max_rows were read."""
+    seen = 0
+    for chunk in chunks:
+        seen += len(chunk.rows) + len(chunk.malformed)
+        if seen > limits.max_rows:
+            raise FileProblem(f"the file has more than {limits.max_rows:,} rows (MAX_ROWS); split it into "
+                              "smaller files; nothing was loaded")
+        yield _drop_long_cells(chunk, limits.max_cell_chars)
+
+
+def _drop_long_cells(chunk: Chunk, max_chars: int) -> Chunk:
+    """Move rows with a value longer than `max_chars` in a read column to the chunk's rejects."""
+    rows = chunk.rows
+    long = pd.Series(False, index=rows.index)
+    reasons = pd.Series("", index=rows.index, dtype="object")
+    for name in rows.columns.drop("line"):
+        lengths = rows[name].str.len()
+        hit = (lengths > max_chars) & ~long
+        if hit.any():
+            field_name = "sales" if name.startswith("sales") else name
+            reasons[hit] = [f"{field_name} is longer than {max_chars} characters ({n:,})" for n in lengths[hit]]
+            long |= hit
+    if not long.any():
+        return chunk
+    rejects = list(zip(rows["line"][long].tolist(), reasons[long].tolist(), strict=True))
+    return Chunk(rows[~long].reset_index(drop=True), sorted(chunk.malformed + rejects), chunk.progress)
 
 
 def _file_size(fileobj: BinaryIO) -> int:
@@ -85,15 +118,17 @@ def _csv_chunks(fileobj: BinaryIO, layout: FileLayout, chunk_rows: int, max_unco
         source = _Utf8Reader(source, layout.encoding)
     # ~40 bytes a row is typical of sales files; the piece size bounds memory, not correctness.
     block = min(max(chunk_rows * 40, _MIN_BLOCK), _MAX_BLOCK)
-    line = 1
+    line, pieces = 1, record_pieces(source, block, layout.limits.max_record_bytes)
     try:
-        for number, piece in enumerate(record_pieces(source, block)):
+        for number, piece in enumerate(pieces):
             if number == 0:
                 piece, line = _drop_header(piece), 2
             if piece:
                 rows, malformed = _parse_piece(piece, layout, line)
                 yield Chunk(rows, malformed, min(raw.count / size, 1.0))
             line += piece.count(b"\n")
+    except RecordTooLong as exc:
+        raise FileProblem(f"line {line + exc.line_offset} is {exc.message}; nothing was loaded") from None
     except (OSError, EOFError, zlib.error) as exc:
         raise FileProblem(f"the compressed file is damaged ({exc})") from None
 
@@ -115,25 +150,54 @@ class _Utf8Reader:
                 return text.encode("utf-8")
 
 
-def record_pieces(source: object, block: int) -> Iterator[bytes]:
+def record_pieces(source: object, block: int, max_record: int = _MAX_BLOCK) -> Iterator[bytes]:
     """Cut a byte stream into pieces of about `block` bytes that end at a record boundary.
 
     A boundary is a newline outside double quotes (a quoted field may hold newlines); CSV doubles
     quotes inside quoted fields, so the parity of the quote count tells inside from outside.
+    RecordTooLong when a line is longer than `max_record` bytes, or no boundary comes within them.
     """
     carry = b""
     while data := source.read(block):
         buffer = carry + data
         cut = _last_record_end(buffer)
         if cut < 0:
-            if len(buffer) > _MAX_BLOCK:
-                raise FileProblem(f"a record is longer than {_MAX_BLOCK // 2**20} MB (unbalanced quotes?)")
+            if len(buffer) > max_record:
+                raise _too_long(max_record, 0)
             carry = buffer
             continue
-        yield buffer[: cut + 1]
-        carry = buffer[cut + 1:]
+        piece, carry = buffer[: cut + 1], buffer[cut + 1:]
+        _check_line_lengths(piece, max_record)
+        yield piece
     if carry:
+        _check_line_lengths(carry, max_record)
         yield carry
+
+
+class RecordTooLong(FileProblem):
+    """A CSV line longer than the limits allow (or unbalanced quotes swallowing the rest of the file)."""
+
+    def __init__(self, message: str, line_offset: int) -> None:
+        super().__init__(message)
+        self.line_offset = line_offset  # lines before the long one in the piece being cut
+
+
+def _too_long(max_record: int, line_offset: int) -> RecordTooLong:
+    size = f"{max_record / 2**20:g} MB" if max_record >= 2**20 else f"{max_record / 1024:g} KB"
+    return RecordTooLong(f"longer than {size} (a cell far over MAX_CELL_CHARS, or unbalanced quotes)",
+                         line_offset)
+
+
+def _check_line_lengths(piece: bytes, max_record: int) -> None:
+    """RecordTooLong at the first line of `piece` longer than `max_record` bytes (vectorised: cheap)."""
+    if len(piece) <= max_record:
+        return
+    ends = np.flatnonzero(np.frombuffer(piece, dtype=np.uint8) == ord("\n"))
+    starts = np.concatenate(([0], ends + 1))
+    lengths = np.concatenate((ends, [len(piece)])) - starts
+    long = np.flatnonzero(lengths > max_record)
+    if long.size:
+        raise _too_long(max_record, int(long[0]))
 
 
 def _last_record_end(buffer: bytes) -> int:
