@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import Worker
+from rq.executions import Execution
+from rq.job import Job
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
 from common.config import Settings, load_settings
@@ -16,20 +22,40 @@ from common.reconcile import reconcile
 
 logger = logging.getLogger(__name__)
 
-#: How often (seconds) a worker re-queues unfinished work from the database (DESIGN: within 3 minutes).
-RECONCILE_INTERVAL_S = 60
+#: Longest wait between two attempts to reach the database at start.
+START_RETRY_CAP_S = 30.0
 
 
 class CastflowWorker(Worker):
     """RQ's worker, plus the reconcile step among its periodic maintenance tasks.
 
-    It also tolerates the embedded fake Redis, whose CLIENT INFO reply redis-py cannot parse.
+    Its heartbeat timings come from the settings (WORKER_TTL_SECONDS, MAINTENANCE_SECONDS), so that a
+    job whose worker died is requeued within DESIGN's 3 minutes. It also tolerates the embedded fake
+    Redis, whose CLIENT INFO reply redis-py cannot parse.
     """
 
     def __init__(self, *args: object, settings: Settings, **kwargs: object) -> None:
-        # A short TTL keeps the idle wait (TTL - 15 s) under a minute, so maintenance runs every minute.
-        super().__init__(*args, worker_ttl=RECONCILE_INTERVAL_S, maintenance_interval=RECONCILE_INTERVAL_S, **kwargs)
+        # A running job's heartbeat is renewed every quarter of the TTL, so one late beat is no death.
+        super().__init__(*args, worker_ttl=settings.worker_ttl_seconds,
+                         maintenance_interval=settings.maintenance_seconds,
+                         job_monitoring_interval=max(1, settings.worker_ttl_seconds // 4), **kwargs)
         self.settings = settings
+
+    @property
+    def dequeue_timeout(self) -> int:
+        """An idle worker wakes often enough to run maintenance on time (RQ waits TTL - 15 s)."""
+        return max(1, min(self.worker_ttl - 15, self.maintenance_interval // 4))
+
+    def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
+        """RQ lets a running job's heartbeat last a minute past the next beat; castflow's TTL bounds it."""
+        return min(super().get_heartbeat_ttl(job, working_time), self.worker_ttl)
+
+    def maintain_heartbeats(self, job: Job, execution: Execution) -> None:
+        """Beat; with Redis away (restarting), keep the job going instead of quitting the worker."""
+        try:
+            super().maintain_heartbeats(job, execution)
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            logger.warning("heartbeat failed job=%s (%s); the job goes on", job.id, exc)
 
     def _set_ip_address(self, connection: Redis) -> None:
         try:
@@ -38,9 +64,11 @@ class CastflowWorker(Worker):
             self.ip_address = "unknown"
 
     def run_maintenance_tasks(self) -> None:
-        """RQ's registry cleaning, then re-queue whatever the database says is unfinished."""
-        super().run_maintenance_tasks()
+        """Re-queue abandoned and lost work first (reconcile), then RQ's registry cleaning."""
+        # Reconcile goes first: RQ's cleaning would hand an abandoned job to its delayed retry, which
+        # waits for the scheduler (whose lock a killed worker holds for another minute).
         reconcile_once(self.settings, self.connection)
+        super().run_maintenance_tasks()
 
 
 def reconcile_once(settings: Settings, redis: Redis) -> None:
@@ -58,12 +86,26 @@ def run_worker(queue_name: str) -> None:
     """Create missing tables, reconcile, then work on `queue_name` until stopped (SIGTERM / Ctrl-C)."""
     settings = load_settings()
     setup_logging(settings.log_level)
-    engine = make_engine(settings.database_url)
-    create_schema(engine)
-    engine.dispose()  # each job (in its own forked process) opens its own connections
+    wait_for_schema(settings)
     redis = connect(settings.redis_url)
     reconcile_once(settings, redis)
     worker = CastflowWorker([queue(redis, queue_name, settings.queue_prefix)], connection=redis, settings=settings)
     logger.info("worker %s listening on %s%s", worker.name, settings.queue_prefix, queue_name)
     # The scheduler runs the delayed retries of jobs that failed for a transient reason.
     worker.work(with_scheduler=True, logging_level=settings.log_level)
+
+
+def wait_for_schema(settings: Settings, cap_s: float = START_RETRY_CAP_S) -> None:
+    """Create missing tables, waiting with backoff while the database is unreachable (no crash loop)."""
+    delay = 1.0
+    while True:
+        engine = make_engine(settings.database_url, poolclass=NullPool)
+        try:
+            create_schema(engine)
+            return
+        except OperationalError as exc:
+            logger.warning("database unavailable at start (%s); retrying in %.0f s", str(exc.orig)[:200], delay)
+        finally:
+            engine.dispose()  # each job (in its own forked process) opens its own connections
+        time.sleep(delay)
+        delay = min(delay * 2, cap_s)

@@ -28,7 +28,7 @@ from common.queue import connect, enqueue_forecast
 from common.status import BatchStatus, ForecastStatus
 from common.storage import LocalUploadStore, UploadStore
 from services.etl.impute import impute
-from services.etl.load import BatchLoader, MergeCounts
+from services.etl.load import BatchLoader, MergeCounts, retry_lock_conflicts
 from services.etl.reader import read_chunks
 from services.etl.tally import BatchRejected, Tally
 from services.etl.validate import validate
@@ -83,8 +83,8 @@ def process_batch(batch_num: int, *, settings: Settings, engine: Engine, store: 
         logger.info("etl skip batch=%s job=%s: not waiting to be processed", batch_num, job_id)
         return None
     if claim.attempts > settings.etl_max_attempts:
-        fail_batch(engine, batch_num, f"gave up after {settings.etl_max_attempts} attempts "
-                                      "(the worker stopped or crashed each time)")
+        fail_batch(engine, batch_num, f"gave up after {_attempts(settings.etl_max_attempts)} "
+                                      "(the worker stopped or crashed each time); nothing was loaded")
         return None
     logger.info("etl start batch=%s job=%s attempt=%d", batch_num, job_id, claim.attempts)
     try:
@@ -139,7 +139,8 @@ def load_batch(claim: Claim, *, settings: Settings, engine: Engine, store: Uploa
                                     "allows (9999999999.99); nothing was loaded", tally)
             loader.lock()
             try:
-                return _merge(conn, loader, claim, tally, settings)
+                return retry_lock_conflicts(conn, lambda: _merge(conn, loader, claim, tally, settings),
+                                            f"merge of batch {claim.batch_num}")
             finally:
                 conn.rollback()
                 loader.unlock()
@@ -251,6 +252,10 @@ def _record_crash(engine: Engine, claim: Claim, max_attempts: int, exc: Exceptio
                          .values(error_log=f"{what}; it will be retried"))
     except Exception:  # noqa: BLE001 - the database may be the thing that is down; the retry will tell
         logger.warning("could not record the error batch=%s", claim.batch_num)
+
+
+def _attempts(count: int) -> str:
+    return f"{count} attempt" if count == 1 else f"{count} attempts"
 
 
 def enqueue_runs(redis: Redis, run_ids: list[int], settings: Settings) -> None:

@@ -7,6 +7,8 @@ All work happens on one connection, in two temporary tables private to it:
 Then, under a lock that serialises merges (so overlapping batches cannot interleave), every key is
 classified against invoice_data (insert, update, unchanged, or held by a newer batch), missing
 values are imputed, and only new and changed keys are written: unchanged rows keep their version.
+A merge that still loses a lock conflict (a deadlock with some other writer) is rolled back and run
+again, a bounded number of times, instead of failing the batch.
 """
 
 from __future__ import annotations
@@ -15,7 +17,10 @@ import datetime as dt
 import logging
 import os
 import tempfile
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import pandas as pd
 import pyarrow as pa
@@ -31,6 +36,12 @@ logger = logging.getLogger(__name__)
 #: MySQL advisory lock that serialises the classify-and-merge step of concurrent batches.
 MERGE_LOCK = "castflow_merge"
 MERGE_LOCK_WAIT_S = 3600
+#: MySQL errors after which a transaction was rolled back and may simply run again: deadlock, lock wait timeout.
+LOCK_CONFLICTS = frozenset({1213, 1205})
+#: How often a transaction that lost a lock conflict runs in all (bounded: a conflict that persists is an error).
+LOCK_CONFLICT_ATTEMPTS = 4
+
+T = TypeVar("T")
 
 
 class Action:
@@ -263,6 +274,29 @@ class BatchLoader:
         for table in ("cf_agg", "cf_stage", "cf_series"):
             self.conn.exec_driver_sql(f"DROP {'TEMPORARY ' if self.mysql else ''}TABLE IF EXISTS {table}")
         self.conn.commit()
+
+
+def is_lock_conflict(exc: BaseException) -> bool:
+    """True for MySQL's deadlock (1213) and lock wait timeout (1205) errors."""
+    orig = getattr(exc, "orig", None)
+    return isinstance(exc, OperationalError) and bool(getattr(orig, "args", None)) and orig.args[0] in LOCK_CONFLICTS
+
+
+def retry_lock_conflicts(conn: Connection, transaction: Callable[[], T], what: str,
+                         attempts: int = LOCK_CONFLICT_ATTEMPTS) -> T:
+    """Run `transaction` on `conn`; after a deadlock or lock wait timeout roll back and run it again (bounded)."""
+    attempt = 1
+    while True:
+        try:
+            return transaction()
+        except OperationalError as exc:
+            if not is_lock_conflict(exc) or attempt >= attempts:
+                raise
+            conn.rollback()
+            logger.warning("%s lost a lock conflict (MySQL error %s); running it again, attempt %d of %d",
+                           what, exc.orig.args[0], attempt + 1, attempts)
+        time.sleep(0.1 * 2 ** attempt)
+        attempt += 1
 
 
 def _frame(rows: list, columns: list[str]) -> pd.DataFrame:
