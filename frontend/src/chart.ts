@@ -1,0 +1,150 @@
+// The forecast chart's ECharts option, built from the API's rows: history, each model's line and band.
+import type { ForecastRow, HistoryPoint, ModelType } from './types'
+import { MODEL_TYPES } from './types'
+
+export const MODEL_LABELS: Record<ModelType, string> = {
+  holt_winters: 'Holt-Winters', sarimax: 'SARIMAX', prophet: 'Prophet', ensemble: 'Ensemble',
+}
+
+export const MODEL_COLORS: Record<ModelType, string> = {
+  holt_winters: '#2f6fed', sarimax: '#e8590c', prophet: '#0c9f6e', ensemble: '#ae3ec9',
+}
+
+export const HISTORY_LABEL = 'History'
+
+/** Colours of the page the chart sits on (light or dark). */
+export interface ChartTheme {
+  text: string
+  muted: string
+  grid: string
+  history: string
+  tooltipBackground: string
+}
+
+export const LIGHT_CHART: ChartTheme = {
+  text: '#1d2433', muted: '#5b6478', grid: '#e3e7ef', history: '#3b4252', tooltipBackground: '#ffffff',
+}
+export const DARK_CHART: ChartTheme = {
+  text: '#e6e9f0', muted: '#a3abbd', grid: '#2c3344', history: '#d8dee9', tooltipBackground: '#1b2130',
+}
+
+export interface ChartInput {
+  history: HistoryPoint[]
+  forecasts: ForecastRow[]
+  bestModel: ModelType | null
+  theme: ChartTheme
+  /** Days of history shown before the forecast when the chart opens (the rest is a zoom away). */
+  initialHistoryDays?: number
+}
+
+const DAY_MS = 86_400_000
+
+/** The name a model goes by in the chart and its legend; the best one says so. */
+export function seriesName(model: ModelType, best: ModelType | null): string {
+  return model === best ? `${MODEL_LABELS[model]} ★ best` : MODEL_LABELS[model]
+}
+
+/** Forecast rows per model, in the models' fixed order, each by day. */
+export function byModel(rows: ForecastRow[]): [ModelType, ForecastRow[]][] {
+  return MODEL_TYPES.map((model): [ModelType, ForecastRow[]] => [
+    model,
+    rows.filter((r) => r.model_type === model).sort((a, b) => a.forecast_date.localeCompare(b.forecast_date)),
+  ]).filter(([, list]) => list.length > 0)
+}
+
+function bandSeries(model: ModelType, rows: ForecastRow[], name: string, best: boolean): object[] {
+  const stack = `band-${model}`
+  const common = { type: 'line', name, stack, symbol: 'none', silent: true, lineStyle: { opacity: 0 }, z: 1 }
+  const hasBand = (r: ForecastRow) => r.lower_bound !== null && r.upper_bound !== null
+  return [
+    { ...common, id: `${model}:lower`, data: rows.map((r) => [r.forecast_date, hasBand(r) ? r.lower_bound : '-']) },
+    {
+      ...common, id: `${model}:band`, areaStyle: { color: MODEL_COLORS[model], opacity: best ? 0.22 : 0.07 },
+      data: rows.map((r) => [r.forecast_date, hasBand(r) ? (r.upper_bound as number) - (r.lower_bound as number) : '-']),
+    },
+  ]
+}
+
+function modelSeries(model: ModelType, rows: ForecastRow[], best: ModelType | null): object[] {
+  const name = seriesName(model, best)
+  const line = {
+    type: 'line', id: `${model}:line`, name, symbol: 'none', z: model === best ? 4 : 3,
+    color: MODEL_COLORS[model],
+    lineStyle: { width: model === best ? 3.5 : 1.5, type: model === 'ensemble' ? 'dashed' : 'solid' },
+    data: rows.map((r) => [r.forecast_date, r.forecast_value]),
+  }
+  return [...bandSeries(model, rows, name, model === best), line]
+}
+
+function historySeries(history: HistoryPoint[], theme: ChartTheme): object {
+  const last = history[history.length - 1]
+  return {
+    type: 'line', id: 'history', name: HISTORY_LABEL, symbol: 'none', z: 2, color: theme.history,
+    lineStyle: { width: 1.2 }, data: history.map((p) => [p.date, p.sales]),
+    markLine: last ? {
+      silent: true, symbol: 'none', label: { formatter: 'forecast →', color: theme.muted, position: 'insideEndTop' },
+      lineStyle: { color: theme.muted, type: 'dotted' }, data: [{ xAxis: last.date }],
+    } : undefined,
+  }
+}
+
+/** The window the chart opens on: the last `days` of history and the whole forecast. */
+export function initialWindow(history: HistoryPoint[], forecasts: ForecastRow[], days: number): [number, number] | null {
+  const dates = [...history.map((p) => p.date), ...forecasts.map((r) => r.forecast_date)].map((d) => Date.parse(d))
+  if (dates.length === 0) return null
+  const end = Math.max(...dates)
+  const lastHistory = history.length ? Date.parse(history[history.length - 1]!.date) : end
+  return [Math.max(Math.min(...dates), lastHistory - days * DAY_MS), end]
+}
+
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
+const formatNumber = (value: number) => value.toLocaleString(undefined, { maximumFractionDigits: 1 })
+
+/** The tooltip of one day: the history value and each model's value with its interval. */
+export function tooltipHtml(day: string, history: HistoryPoint[], forecasts: ForecastRow[], best: ModelType | null): string {
+  const lines = [`<strong>${escapeHtml(day)}</strong>`]
+  const actual = history.find((p) => p.date === day)
+  if (actual) lines.push(`${HISTORY_LABEL}: ${formatNumber(actual.sales)}`)
+  for (const row of forecasts.filter((r) => r.forecast_date === day)) {
+    const band = row.lower_bound !== null && row.upper_bound !== null
+      ? ` <span style="opacity:.7">[${formatNumber(row.lower_bound)} – ${formatNumber(row.upper_bound)}]</span>` : ''
+    const swatch = `<span style="display:inline-block;width:8px;height:8px;border-radius:50%;background:${MODEL_COLORS[row.model_type]}"></span>`
+    lines.push(`${swatch} ${escapeHtml(seriesName(row.model_type, best))}: ${formatNumber(row.forecast_value)}${band}`)
+  }
+  return lines.join('<br>')
+}
+
+function axisDay(params: unknown): string {
+  const first = (Array.isArray(params) ? params[0] : params) as { axisValue?: number | string } | undefined
+  const value = first?.axisValue
+  return value === undefined ? '' : new Date(typeof value === 'number' ? value : Date.parse(value)).toISOString().slice(0, 10)
+}
+
+/** The whole chart option: history, one band + line per model, zoom (inside + slider), themed axes. */
+export function buildChartOption(input: ChartInput): Record<string, unknown> {
+  const { history, forecasts, bestModel, theme } = input
+  const models = byModel(forecasts)
+  const window = initialWindow(history, forecasts, input.initialHistoryDays ?? 90)
+  const axis = { axisLine: { lineStyle: { color: theme.grid } }, axisLabel: { color: theme.muted, hideOverlap: true }, splitLine: { lineStyle: { color: theme.grid } } }
+  return {
+    animation: false,
+    backgroundColor: 'transparent',
+    textStyle: { color: theme.text },
+    grid: { left: 56, right: 20, top: 24, bottom: 72, containLabel: false },
+    legend: { show: false, data: [HISTORY_LABEL, ...models.map(([m]) => seriesName(m, bestModel))] },
+    tooltip: {
+      trigger: 'axis', backgroundColor: theme.tooltipBackground, borderColor: theme.grid, textStyle: { color: theme.text },
+      formatter: (params: unknown) => tooltipHtml(axisDay(params), history, forecasts, bestModel),
+    },
+    xAxis: { type: 'time', ...axis, splitLine: { show: false } },
+    yAxis: { type: 'value', scale: false, ...axis },
+    dataZoom: [
+      { type: 'inside', xAxisIndex: 0, filterMode: 'none', ...(window ? { startValue: window[0], endValue: window[1] } : {}) },
+      {
+        type: 'slider', xAxisIndex: 0, filterMode: 'none', height: 28, bottom: 12, textStyle: { color: theme.muted },
+        borderColor: theme.grid, ...(window ? { startValue: window[0], endValue: window[1] } : {}),
+      },
+    ],
+    series: [historySeries(history, theme), ...models.flatMap(([model, rows]) => modelSeries(model, rows, bestModel))],
+  }
+}

@@ -1,0 +1,139 @@
+// The shapes the castflow HTTP API answers (see the README's "Use it with curl").
+
+export type BatchStatus = 'uploaded' | 'processing' | 'completed' | 'failed'
+export type ForecastStatus = 'pending' | 'running' | 'completed' | 'failed'
+
+export const MODEL_TYPES = ['holt_winters', 'sarimax', 'prophet', 'ensemble'] as const
+export type ModelType = (typeof MODEL_TYPES)[number]
+
+/** A column mapping as the API takes it (keys left out keep the original column names). */
+export interface Mapping {
+  date?: string
+  product_id?: string
+  category?: string | { const: string }
+  sales?: string
+  drop_negative_sales?: boolean
+  date_format?: string | null
+}
+
+export interface MappingProfile {
+  name: string
+  mapping: Mapping
+  created_at: string
+  updated_at: string
+}
+
+/** The row counts every batch carries. */
+export interface BatchCounts {
+  num_total_rows: number
+  num_missing_rows: number
+  num_imputed_rows: number
+  num_inserted_rows: number
+  num_updated_rows: number
+  num_unchanged_rows: number
+  num_rejected_rows: number
+  num_filtered_rows: number
+}
+
+interface BatchCommon extends BatchCounts {
+  batch_num: number
+  original_filename: string
+  status: BatchStatus
+  progress: number
+  forecast_status: ForecastStatus | null
+  error_log: string | null
+  file_size: number
+  attempts: number
+  uploaded_at: string
+  started_at: string | null
+  finished_at: string | null
+}
+
+/** GET /batches/<id>: the mapping decoded. */
+export interface Batch extends BatchCommon {
+  mapping: Mapping | null
+}
+
+/** A row of GET /metadata: every upload_metadata column (the mapping as stored JSON text). */
+export interface BatchRow extends BatchCommon {
+  mapping: string | null
+  file_hash: string
+  stored_filename: string
+}
+
+/** A rejected row of GET /batches/<id>/errors. */
+export interface RejectedRow {
+  line: number
+  column: string | null
+  value: string | null
+  reason: string
+}
+
+export interface Category {
+  category: string
+  product_count: number
+  first_date: string
+  last_date: string
+  row_count: number
+  best_model: ModelType | null
+  holiday_country: string | null
+  holiday_country_overridden: boolean
+  last_run_id: number | null
+  forecast_status: ForecastStatus | null
+}
+
+export interface HistoryPoint {
+  date: string
+  sales: number
+}
+
+export interface ForecastRow {
+  id: number
+  forecast_date: string
+  category: string
+  model_type: ModelType
+  forecast_value: number
+  lower_bound: number | null
+  upper_bound: number | null
+  batch_num: number | null
+  run_id: number
+}
+
+export interface ForecastMetric {
+  category: string
+  model_type: ModelType
+  run_id: number
+  mae: number | null
+  rmse: number | null
+  smape: number | null
+  mase: number | null
+  coverage: number | null
+  is_best: boolean
+  error: string | null
+  fit_seconds: number | null
+}
+
+export interface CategorySettings {
+  category: string
+  holiday_country: string | null
+  holiday_country_overridden: boolean
+  default_holiday_country: string | null
+  updated_at: string | null
+}
+
+export interface RefreshAnswer {
+  runs: { run_id: number; category: string; job_id: string }[]
+  queued: boolean
+  message?: string
+}
+
+/** What an upload came to: a new batch, or the batch that already holds the same file. */
+export type UploadOutcome = { kind: 'accepted'; batchNum: number } | { kind: 'duplicate'; batchNum: number }
+
+/** The filters of the forecast view, as the query API names them. */
+export interface ForecastFilters {
+  category: string
+  modelType: ModelType | null
+  startDate: string | null
+  endDate: string | null
+}

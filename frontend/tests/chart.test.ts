@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest'
+import { buildChartOption, initialWindow, LIGHT_CHART, seriesName, tooltipHtml } from '../src/chart'
+import type { ForecastRow, HistoryPoint, ModelType } from '../src/types'
+
+const history: HistoryPoint[] = [
+  { date: '2017-12-30', sales: 10 }, { date: '2017-12-31', sales: 12 },
+]
+
+function row(model: ModelType, day: string, value: number, lower: number | null, upper: number | null): ForecastRow {
+  return { id: 1, forecast_date: day, category: 'c', model_type: model, forecast_value: value, lower_bound: lower, upper_bound: upper, batch_num: 1, run_id: 1 }
+}
+
+const forecasts = [
+  row('sarimax', '2018-01-02', 14, 9, 19), row('sarimax', '2018-01-01', 13, 8, 18),
+  row('prophet', '2018-01-01', 11, 0, 20), row('prophet', '2018-01-02', 12, null, null),
+]
+
+type Series = { id: string; name: string; stack?: string; data: [string, number | string][]; lineStyle?: { width?: number; opacity?: number }; areaStyle?: { opacity: number } }
+const option = () => buildChartOption({ history, forecasts, bestModel: 'prophet', theme: LIGHT_CHART }) as { series: Series[]; dataZoom: { type: string }[]; legend: { data: string[] } }
+const byId = (id: string) => option().series.find((s) => s.id === id)!
+
+describe('the forecast chart option', () => {
+  it('has the history, then a lower line, a band and a line per model in the fixed model order', () => {
+    expect(option().series.map((s) => s.id)).toEqual([
+      'history', 'sarimax:lower', 'sarimax:band', 'sarimax:line', 'prophet:lower', 'prophet:band', 'prophet:line',
+    ])
+  })
+
+  it('stacks the band (upper - lower) on an invisible lower line, in date order', () => {
+    expect(byId('sarimax:lower').data).toEqual([['2018-01-01', 8], ['2018-01-02', 9]])
+    expect(byId('sarimax:band').data).toEqual([['2018-01-01', 10], ['2018-01-02', 10]])
+    expect(byId('sarimax:band').stack).toBe(byId('sarimax:lower').stack)
+    expect(byId('sarimax:lower').lineStyle?.opacity).toBe(0)
+  })
+
+  it('keeps a bound of 0 and leaves a gap where a model has no interval', () => {
+    expect(byId('prophet:lower').data).toEqual([['2018-01-01', 0], ['2018-01-02', '-']])
+    expect(byId('prophet:band').data).toEqual([['2018-01-01', 20], ['2018-01-02', '-']])
+  })
+
+  it('marks the best model: its name, a thicker line and a stronger band', () => {
+    expect(byId('prophet:line').name).toBe('Prophet ★ best')
+    expect(byId('prophet:band').name).toBe('Prophet ★ best')
+    expect(byId('prophet:line').lineStyle!.width).toBeGreaterThan(byId('sarimax:line').lineStyle!.width!)
+    expect(byId('prophet:band').areaStyle!.opacity).toBeGreaterThan(byId('sarimax:band').areaStyle!.opacity)
+    expect(option().legend.data).toEqual(['History', 'SARIMAX', 'Prophet ★ best'])
+  })
+
+  it('zooms with the wheel/touch and with a slider', () => {
+    expect(option().dataZoom.map((z) => z.type)).toEqual(['inside', 'slider'])
+  })
+
+  it('opens on the last days of history and the whole forecast', () => {
+    const long = Array.from({ length: 365 }, (_, i) => ({ date: new Date(Date.UTC(2017, 0, 1 + i)).toISOString().slice(0, 10), sales: i }))
+    const [start, end] = initialWindow(long, forecasts, 90)!
+    expect(new Date(start).toISOString().slice(0, 10)).toBe('2017-10-02')
+    expect(new Date(end).toISOString().slice(0, 10)).toBe('2018-01-02')
+    expect(initialWindow([], [], 90)).toBeNull()
+  })
+
+  it('shows each model with its interval in the tooltip, names escaped', () => {
+    const html = tooltipHtml('2018-01-01', history, forecasts, 'prophet')
+    expect(html).toContain('SARIMAX: 13')
+    expect(html).toContain('[8 – 18]')
+    expect(html).toContain('Prophet ★ best: 11')
+    expect(tooltipHtml('<b>', [], [], null)).toBe('<strong>&#60;b&#62;</strong>')
+  })
+
+  it('names a model plainly when it is not the best', () => {
+    expect(seriesName('holt_winters', 'prophet')).toBe('Holt-Winters')
+  })
+})

@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest'
+import {
+  buildMapping, decodeStart, DEFAULT_FORM, fileKind, formFromMapping, guessForm, isDefaultMapping, mappingProblems,
+  needsMapping, parseHeader, readHeader, sameMapping, splitCsvLine,
+} from '../src/mapping'
+
+describe('reading a header line', () => {
+  it('finds the delimiter as the API does', () => {
+    expect(parseHeader('Date,product_id,category,sales\n2023-01-01,a,b,1\n')).toEqual(['Date', 'product_id', 'category', 'sales'])
+    expect(parseHeader('datum;M01AB;N02BA\r\n1/2/2014;0;1\r\n')).toEqual(['datum', 'M01AB', 'N02BA'])
+    expect(parseHeader('day\tsku\tqty\n')).toEqual(['day', 'sku', 'qty'])
+    expect(parseHeader('a|b|c')).toEqual(['a', 'b', 'c'])
+  })
+
+  it('honours quotes, a BOM and surrounding spaces', () => {
+    expect(parseHeader('\uFEFF"Invoice, Date" , "Unit ""Price""",Qty\n')).toEqual(['Invoice, Date', 'Unit "Price"', 'Qty'])
+    expect(parseHeader('"multi\nline",b\n1,2')).toEqual(['multi\nline', 'b'])
+    expect(splitCsvLine('a,"b,c",d', ',')).toEqual(['a', 'b,c', 'd'])
+  })
+
+  it('answers no columns for an empty file', () => {
+    expect(parseHeader('')).toEqual([])
+    expect(parseHeader('\n\n')).toEqual([])
+  })
+
+  it('decodes UTF-16 with a BOM, else UTF-8', () => {
+    const utf16 = new Uint8Array([0xff, 0xfe, ...Array.from('a,b').flatMap((c) => [c.charCodeAt(0), 0])])
+    expect(parseHeader(decodeStart(utf16))).toEqual(['a', 'b'])
+    expect(decodeStart(new TextEncoder().encode('Größe,x'))).toBe('Größe,x')
+  })
+
+  it('reads a CSV file header from its first bytes, and nothing from .xlsx or .csv.gz', async () => {
+    const csv = new File(['InvoiceDate,StockCode,Quantity\n2010-12-01,85123A,6\n'], 'retail.csv')
+    expect(await readHeader(csv)).toEqual(['InvoiceDate', 'StockCode', 'Quantity'])
+    expect(await readHeader(new File(['PK'], 'book.xlsx'))).toBeNull()
+    expect(await readHeader(new File(['x'], 'sales.csv.gz'))).toBeNull()
+  })
+
+  it('knows the kinds of file castflow takes', () => {
+    expect([fileKind('a.CSV'), fileKind('a.csv.gz'), fileKind('a.xlsx'), fileKind('a.xls'), fileKind('a.txt')])
+      .toEqual(['csv', 'csv.gz', 'xlsx', null, null])
+  })
+})
+
+describe('building a mapping', () => {
+  it('builds the canonical JSON for columns, a constant category, a product and options', () => {
+    const form = { ...DEFAULT_FORM, date: 'InvoiceDate', productId: 'StockCode', categoryMode: 'const' as const, categoryConst: ' all ',
+      salesMode: 'product' as const, sales: 'Quantity', salesFactor: 'UnitPrice', dropNegativeSales: true, dateFormat: '%d/%m/%Y' }
+    expect(buildMapping(form)).toEqual({
+      date: 'InvoiceDate', product_id: 'StockCode', category: { const: 'all' }, sales: 'Quantity * UnitPrice',
+      drop_negative_sales: true, date_format: '%d/%m/%Y',
+    })
+  })
+
+  it('sends null for ISO dates and a column name for a category column', () => {
+    const mapping = buildMapping({ ...DEFAULT_FORM, category: ' Country ' })
+    expect(mapping.date_format).toBeNull()
+    expect(mapping.category).toBe('Country')
+  })
+
+  it('round-trips a saved profile through the form', () => {
+    const saved = { date: 'd', product_id: 'p', category: { const: 'x' }, sales: 'a * b', drop_negative_sales: false, date_format: null }
+    expect(buildMapping(formFromMapping(saved))).toEqual(saved)
+    expect(sameMapping(saved, { ...saved, sales: 'a*b' })).toBe(true)
+    expect(sameMapping(saved, { ...saved, sales: 'a' })).toBe(false)
+  })
+
+  it('treats the original columns without options as no mapping at all', () => {
+    expect(isDefaultMapping(buildMapping(DEFAULT_FORM))).toBe(true)
+    expect(isDefaultMapping({})).toBe(true)
+    expect(isDefaultMapping({ drop_negative_sales: true })).toBe(false)
+  })
+
+  it('guesses the fields from the column names', () => {
+    const form = guessForm(['InvoiceNo', 'StockCode', 'Quantity', 'InvoiceDate', 'UnitPrice', 'Country'])
+    expect(form).toMatchObject({ date: 'InvoiceDate', productId: 'StockCode', category: 'Country', categoryMode: 'column', sales: 'Quantity' })
+    expect(guessForm(['day', 'sku', 'units'])).toMatchObject({ date: 'day', categoryMode: 'const' })
+  })
+})
+
+describe('what is wrong with a mapping', () => {
+  it('accepts a complete form', () => {
+    expect(mappingProblems(DEFAULT_FORM, ['Date', 'product_id', 'category', 'sales'])).toEqual([])
+  })
+
+  it('names each missing or unknown column', () => {
+    const problems = mappingProblems({ ...DEFAULT_FORM, productId: '', sales: 'Revenue' }, ['date', 'category', 'sales'])
+    expect(problems).toEqual(['Choose the column that gives product_id.', 'The file has no column "Revenue" (sales).'])
+  })
+
+  it('needs a constant category and a second factor when those modes are chosen', () => {
+    const problems = mappingProblems({ ...DEFAULT_FORM, categoryMode: 'const', salesMode: 'product' }, null)
+    expect(problems).toContain('Type the category every row belongs to.')
+    expect(problems).toContain('Choose the column that gives sales (second factor).')
+  })
+
+  it('wants a day, a month and a year in a date format', () => {
+    expect(mappingProblems({ ...DEFAULT_FORM, dateFormat: '%Y-%m' }, null)).toEqual([
+      'A date format needs a day (%d), a month (%m) and a year (%Y or %y).',
+    ])
+    expect(mappingProblems({ ...DEFAULT_FORM, dateFormat: '%d.%m.%y' }, null)).toEqual([])
+  })
+
+  it('says a header needs a mapping only when the API could not read it as it is', () => {
+    expect(needsMapping(['Date', 'product_id', 'category', 'sales'])).toBe(false)
+    expect(needsMapping([' DATE ', 'Product_ID', 'category', 'qty'])).toBe(false)
+    expect(needsMapping(['ds', 'product_id', 'category', 'qty', 'value'])).toBe(true)
+    expect(needsMapping(['InvoiceDate', 'StockCode', 'Quantity', 'Country'])).toBe(true)
+  })
+})

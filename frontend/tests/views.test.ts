@@ -1,0 +1,104 @@
+import { flushPromises, mount } from '@vue/test-utils'
+import { beforeEach, describe, expect, it, vi } from 'vitest'
+import { ApiError } from '../src/api'
+import type { ForecastMetric } from '../src/types'
+
+const api = vi.hoisted(() => ({
+  upload: vi.fn(),
+  mappings: vi.fn(async () => []),
+  listBatches: vi.fn(),
+}))
+vi.mock('../src/client', () => ({ api, keys: { get: () => null, set: () => {} } }))
+
+const { default: UploadView } = await import('../src/components/UploadView.vue')
+const { default: MetricsTable } = await import('../src/components/MetricsTable.vue')
+const { default: BatchesView } = await import('../src/components/BatchesView.vue')
+
+async function dropFile(wrapper: ReturnType<typeof mount>, file: File): Promise<void> {
+  await wrapper.get('.dropzone').trigger('drop', { dataTransfer: { files: [file] } })
+  await flushPromises()
+}
+
+const csv = () => new File(['Date,product_id,category,sales\n2023-01-01,a,b,1\n'], 'sales.csv', { type: 'text/csv' })
+
+beforeEach(() => {
+  api.upload.mockReset()
+})
+
+describe('UploadView', () => {
+  it('shows a duplicate as "already uploaded as batch X" with a link to it', async () => {
+    api.upload.mockResolvedValue({ kind: 'duplicate', batchNum: 7 })
+    const wrapper = mount(UploadView)
+    await dropFile(wrapper, csv())
+    await wrapper.get('form').trigger('submit')
+    await flushPromises()
+    expect(wrapper.get('.duplicate').text()).toContain('already uploaded as batch 7')
+    expect(wrapper.get('.duplicate a').attributes('href')).toBe('#/batches/7')
+  })
+
+  it('shows the API error in words', async () => {
+    api.upload.mockRejectedValue(new ApiError(400, 'the file has no data rows (header only)'))
+    const wrapper = mount(UploadView)
+    await dropFile(wrapper, csv())
+    await wrapper.get('form').trigger('submit')
+    await flushPromises()
+    expect(wrapper.get('.upload-error').text()).toBe('the file has no data rows (header only)')
+  })
+
+  it('refuses a file type castflow cannot read before sending it', async () => {
+    const wrapper = mount(UploadView)
+    await dropFile(wrapper, new File(['x'], 'notes.txt'))
+    expect(wrapper.text()).toContain('castflow reads .csv, .csv.gz and .xlsx files')
+    expect(wrapper.get('button[type="submit"]').attributes('disabled')).toBeDefined()
+  })
+
+  it('opens the column mapping for a header without the original columns and sends the mapping', async () => {
+    api.upload.mockResolvedValue({ kind: 'duplicate', batchNum: 1 })
+    const wrapper = mount(UploadView)
+    await dropFile(wrapper, new File(['InvoiceDate,StockCode,Quantity,UnitPrice,Country\n'], 'retail.csv'))
+    expect(wrapper.text()).toContain("This file's header lacks castflow's own columns")
+    await wrapper.get('input[value="product"]').setValue(true)
+    await wrapper.get('#map-sales-b').setValue('UnitPrice')
+    await wrapper.get('form').trigger('submit')
+    await flushPromises()
+    expect(api.upload.mock.calls[0]![0].mapping).toEqual({
+      date: 'InvoiceDate', product_id: 'StockCode', category: 'Country', sales: 'Quantity * UnitPrice',
+      drop_negative_sales: false, date_format: null,
+    })
+  })
+})
+
+describe('MetricsTable', () => {
+  const metric = (model: ForecastMetric['model_type'], mase: number, best: boolean): ForecastMetric => ({
+    category: 'c', model_type: model, run_id: 1, mae: 1.5, rmse: 2, smape: 12.345, mase, coverage: 0.93, is_best: best,
+    error: null, fit_seconds: 0.4,
+  })
+
+  it('marks the best model and formats each metric', () => {
+    const wrapper = mount(MetricsTable, { props: { metrics: [metric('sarimax', 1.2, false), metric('prophet', 0.9, true)] } })
+    const best = wrapper.get('tr.best')
+    expect(best.attributes('data-model')).toBe('prophet')
+    expect(best.text()).toContain('★ best')
+    expect(best.text()).toContain('12.3%')
+    expect(best.text()).toContain('93%')
+    expect(wrapper.findAll('tr.best')).toHaveLength(1)
+  })
+})
+
+describe('BatchesView', () => {
+  it('lists each batch with its statuses and row counts', async () => {
+    api.listBatches.mockResolvedValue([{
+      batch_num: 3, original_filename: 'sales.csv', status: 'completed', progress: 1, forecast_status: 'running',
+      num_total_rows: 1200, num_inserted_rows: 1000, num_updated_rows: 150, num_unchanged_rows: 40, num_imputed_rows: 5,
+      num_rejected_rows: 10, num_filtered_rows: 0, num_missing_rows: 5, uploaded_at: '2024-01-01T10:00:00',
+    }])
+    const wrapper = mount(BatchesView)
+    await flushPromises()
+    const row = wrapper.get('tr[data-batch="3"]')
+    expect(row.get('a').attributes('href')).toBe('#/batches/3')
+    expect(row.text()).toContain('Load: completed')
+    expect(row.text()).toContain('Forecast: running')
+    expect(row.findAll('td.num').map((td) => td.text())).toEqual(['1,200', '1,000', '150', '40', '5', '10', '0'])
+    wrapper.unmount()
+  })
+})
