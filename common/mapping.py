@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from dataclasses import asdict, dataclass
 
 #: The original columns, used for every key a mapping leaves out.
@@ -138,6 +139,6 @@ def _date_format(value: object) -> str | None:
         raise MappingError('mapping "date_format" needs a day (%d), a month (%m) and a year (%Y or %y)')
     try:
         dt.datetime.strptime(dt.date(2001, 12, 31).strftime(value), value)
-    except ValueError:
+    except (ValueError, re.error):  # re.error: a directive given twice ("%Y %Y") makes strptime's pattern invalid
         raise MappingError(f"mapping date_format {value!r} does not parse its own output") from None
     return value

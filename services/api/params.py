@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Iterable, Mapping
 
 from flask import Request
@@ -16,6 +17,9 @@ MAX_JSON_BYTES = 64 * 1024
 
 #: Largest id a parameter may name (id columns are 32-bit signed integers).
 MAX_ID = 2**31 - 1
+#: Largest offset a listing accepts (far past any real table; the database refuses offsets past 2**63).
+MAX_OFFSET = 10**9
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def get_int(args: Mapping[str, str], name: str, default: int | None, *, minimum: int = 0,
@@ -92,10 +96,7 @@ def json_object(request: Request, *, required: Iterable[str] = (), optional: Ite
         if allow_empty:
             return {}
         raise ApiError(400, "send a JSON object as the request body")
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        raise ApiError(400, "the request body is not valid JSON") from None
+    body = json_value(raw, "the request body")
     if not isinstance(body, dict):
         raise ApiError(400, f"the request body must be a JSON object, got {json_type(body)}")
     known = [*required, *optional]
@@ -106,6 +107,37 @@ def json_object(request: Request, *, required: Iterable[str] = (), optional: Ite
     if missing:
         raise ApiError(400, f"missing key(s): {', '.join(missing)}")
     return body
+
+
+def json_value(raw: str | bytes, what: str) -> object:
+    """`raw` decoded as JSON; 400 naming `what` when it is not JSON, nests too deeply or is not text."""
+    try:
+        value = json.loads(raw)
+    except RecursionError:
+        # Thousands of nested brackets exhaust the decoder's stack: a hostile body, not a server fault.
+        raise ApiError(400, f"{what} nests arrays or objects too deeply") from None
+    except ValueError as exc:
+        where = f" ({exc.msg} at character {exc.pos})" if isinstance(exc, json.JSONDecodeError) else ""
+        raise ApiError(400, f"{what} is not valid JSON{where}") from None
+    if _holds_lone_surrogate(value):
+        # JSON may escape half of a UTF-16 pair (\ud800); such a string cannot be encoded, stored or compared.
+        raise ApiError(400, f"{what} holds a lone surrogate escape (\\ud800-\\udfff), which is not text")
+    return value
+
+
+def _holds_lone_surrogate(value: object) -> bool:
+    pending = [value]  # iterative: a deep (but decodable) document must not exhaust the stack here
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item)
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
 
 
 def body_text(body: Mapping[str, object], name: str, *, max_length: int = 100, nullable: bool = False) -> str | None:

@@ -12,7 +12,7 @@ from common.status import BatchStatus
 from services.api import reads, services
 from services.api.errors import ApiError
 from services.api.export import escape_formula
-from services.api.params import MAX_ID, get_choice, get_int, reject_unknown
+from services.api.params import MAX_ID, MAX_OFFSET, get_choice, get_int, reject_unknown
 from services.api.serialize import row_dict
 
 blueprint = Blueprint("batches", __name__)
@@ -32,7 +32,7 @@ def metadata():  # noqa: ANN201
     """Every batch's upload_metadata row, newest first."""
     reject_unknown(request.args, ("limit", "offset", "status"))
     limit = get_int(request.args, "limit", 100, minimum=1, maximum=10_000)
-    offset = get_int(request.args, "offset", 0)
+    offset = get_int(request.args, "offset", 0, maximum=MAX_OFFSET)
     status = get_choice(request.args, "status", [s.value for s in BatchStatus])
     with services().sessions() as session:
         rows = reads.list_batches(session, status=status, limit=limit, offset=offset)

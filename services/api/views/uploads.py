@@ -13,6 +13,7 @@ from services.api import services
 from services.api.errors import ApiError
 from services.api.intake import accept_upload
 from services.api.mappings import upload_mapping
+from services.api.params import json_value
 
 blueprint = Blueprint("uploads", __name__)
 
@@ -34,9 +35,12 @@ def upload():  # noqa: ANN201
         raise ApiError(400, "send the file as multipart/form-data field 'file'")
     if not isinstance(received.stream, PendingUpload):
         raise ApiError(400, "send the file as multipart/form-data field 'file'")
+    mapping_text = request.form.get("mapping")
+    if mapping_text is not None and mapping_text.strip():
+        json_value(mapping_text, "mapping")  # hostile JSON (deep nesting, lone surrogates) is refused first
     try:
         with deps.sessions() as session:
-            mapping = upload_mapping(session, request.form.get("mapping"), request.form.get("mapping_name"))
+            mapping = upload_mapping(session, mapping_text, request.form.get("mapping_name"))
         accepted = accept_upload(received.stream, received.filename, mapping=mapping, settings=deps.settings,
                                  store=deps.store, sessions=deps.sessions, redis=deps.redis)
     except MappingError as exc:
