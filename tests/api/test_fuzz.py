@@ -1,9 +1,11 @@
-"""Hostile input: schemathesis fuzzes every operation of /openapi.json in-process (SQLite + fakeredis).
+"""Hostile input: every operation of /openapi.json, fuzzed in-process (SQLite + fakeredis).
 
-Each operation gets its documented examples, schemathesis' coverage cases (boundaries, wrong types,
-missing and malformed values) and a bounded number of random cases, valid and invalid. Every answer
-must be no 5xx, conform to the document, and, when it is an error, be JSON `{"error": "..."}`.
-Derandomized, so a failure reproduces on every run.
+Two tests per operation. Schemathesis gives it its documented examples, its coverage cases (boundaries,
+wrong types, missing and malformed values) and a bounded number of random cases, valid and invalid,
+some with one value swapped for a hostile one (NUL, lone surrogates, huge numbers, ...). A sweep then
+sets each parameter and body field alone to each hostile value, so every such pairing is tried on
+every run. Every answer must be no 5xx, have a documented status, content type and body, and, when
+it is an error, be JSON `{"error": "..."}`. Derandomized: a failure reproduces on every run.
 """
 
 from __future__ import annotations
