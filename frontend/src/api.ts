@@ -196,14 +196,14 @@ export class Api {
     return this.sendJson('POST', 'mappings', { name, mapping })
   }
 
-  /** Fetch a file with the key (a plain link cannot send it) and hand it to the browser as a download. */
-  async download(path: string, fallbackName: string): Promise<string> {
+  /** Fetch a file with the key (a plain link cannot send it) and save it as `filename` (else the server's name). */
+  async download(path: string, filename: string | null = null): Promise<string> {
     const response = await this.send(path)
     if (!response.ok) {
       const body = parseJson(await response.text())
       throw new ApiError(response.status, errorMessage(response.status, response.statusText, body), body)
     }
-    const name = attachmentName(response.headers.get('Content-Disposition'), fallbackName)
+    const name = filename || attachmentName(response.headers.get('Content-Disposition'), 'download')
     saveBlob(await response.blob(), name)
     return name
   }

@@ -48,14 +48,14 @@ describe('Api.json', () => {
   })
 
   it('sends the stored key as X-API-Key', async () => {
-    const fetch = vi.fn(async (_url: string, _init?: RequestInit) => jsonResponse(200, []))
+    const fetch = vi.fn(async (_url: RequestInfo | URL, _init?: RequestInit) => jsonResponse(200, []))
     await new Api({ keys: memoryKeys('s3cret'), fetch }).categories()
     expect(new Headers(fetch.mock.calls[0]![1]!.headers).get('X-API-Key')).toBe('s3cret')
   })
 
   it('asks for a key on 401, keeps it and repeats the call with it', async () => {
     const keys = memoryKeys()
-    const fetch = vi.fn(async (_url: string, init?: RequestInit) => (new Headers(init?.headers).get('X-API-Key') === 'right'
+    const fetch = vi.fn(async (_url: RequestInfo | URL, init?: RequestInit) => (new Headers(init?.headers).get('X-API-Key') === 'right'
       ? jsonResponse(200, []) : jsonResponse(401, { error: 'missing or wrong X-API-Key header' })))
     const askForKey = vi.fn(async () => 'right')
     await expect(new Api({ keys, fetch, askForKey }).categories()).resolves.toEqual([])
@@ -74,7 +74,7 @@ describe('Api.json', () => {
 
   it('pages through forecast rows until a short page', async () => {
     const full = Array.from({ length: 10_000 }, (_, i) => ({ id: i }))
-    const fetch = vi.fn(async (url: string) => jsonResponse(200, url.includes('offset=0') ? full : [{ id: -1 }]))
+    const fetch = vi.fn(async (url: RequestInfo | URL) => jsonResponse(200, String(url).includes('offset=0') ? full : [{ id: -1 }]))
     const rows = await new Api({ keys: memoryKeys(), fetch }).forecasts({ category: 'a', modelType: null, startDate: null, endDate: null })
     expect(rows).toHaveLength(10_001)
     expect(fetch.mock.calls[1]![0]).toContain('offset=10000')
@@ -178,5 +178,26 @@ describe('Api.upload', () => {
     xhr.send = () => { controller.abort() }
     const client = new Api({ keys: memoryKeys(), xhr: () => xhr as unknown as XMLHttpRequest })
     await expect(client.upload({ file, signal: controller.signal })).rejects.toMatchObject({ message: expect.stringMatching(/cancelled/) })
+  })
+})
+
+describe('Api.download', () => {
+  it('fetches with the key and saves the blob under the given name, else the server name', async () => {
+    const clicks: string[] = []
+    const click = vi.spyOn(HTMLAnchorElement.prototype, 'click').mockImplementation(function (this: HTMLAnchorElement) { clicks.push(this.download) })
+    URL.createObjectURL = vi.fn(() => 'blob:x')
+    URL.revokeObjectURL = vi.fn()
+    const fetch = vi.fn(async (_url: RequestInfo | URL, _init?: RequestInit) => new Response('a,b\r\n', { headers: { 'Content-Disposition': 'attachment; filename="forecasts.csv"' } }))
+    const api = new Api({ keys: memoryKeys('k'), fetch })
+    expect(await api.download('forecast-data/export?format=csv', 'forecasts-store-1.csv')).toBe('forecasts-store-1.csv')
+    expect(await api.download('forecast-data/export?format=csv')).toBe('forecasts.csv')
+    expect(clicks).toEqual(['forecasts-store-1.csv', 'forecasts.csv'])
+    expect(new Headers(fetch.mock.calls[0]![1]!.headers).get('X-API-Key')).toBe('k')
+    click.mockRestore()
+  })
+
+  it('throws the API error instead of saving an error page', async () => {
+    const api = new Api({ keys: memoryKeys(), fetch: async () => jsonResponse(400, { error: 'the export would hold too many rows' }) })
+    await expect(api.download('forecast-data/export')).rejects.toMatchObject({ status: 400, message: 'the export would hold too many rows' })
   })
 })
