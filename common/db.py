@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import time
 from pathlib import Path
 
@@ -18,17 +19,26 @@ logger = logging.getLogger(__name__)
 
 #: MySQL advisory lock held while creating tables, so that several processes can start at once.
 SCHEMA_LOCK = "castflow_schema"
+#: Server errors of a statement stopped by its time limit: MariaDB's max_statement_time, MySQL's max_execution_time.
+STATEMENT_TIMEOUT_ERRORS = frozenset({1969, 3024})
+#: Time limit of a streamed read (a download): it lasts as long as the client takes to receive it, so
+#: the per-statement limit, which bounds database work, would cut slow downloads short.
+STREAM_TIMEOUT_S = 3600
 
 
-def make_engine(url: str, **kwargs: object) -> Engine:
-    """An engine for `url`, configured for castflow's access pattern on SQLite or MySQL/MariaDB."""
+def make_engine(url: str, *, statement_timeout_s: float = 0, **kwargs: object) -> Engine:
+    """An engine for `url`, configured for castflow's access pattern on SQLite or MySQL/MariaDB.
+
+    With `statement_timeout_s` (MySQL/MariaDB; the API's engine) the server stops any statement that
+    runs longer, with an error `is_statement_timeout` recognises.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url, parsed.database, **kwargs)
     connect_args = {"charset": "utf8mb4", "local_infile": True, "connect_timeout": 10}
     # READ COMMITTED: a long-lived worker must see other processes' commits (the original platform's
     # workers sat in one REPEATABLE READ snapshot forever), and it takes fewer gap locks in upserts.
-    return create_engine(
+    engine = create_engine(
         url,
         isolation_level="READ COMMITTED",
         pool_pre_ping=True,
@@ -36,6 +46,43 @@ def make_engine(url: str, **kwargs: object) -> Engine:
         connect_args=connect_args,
         **kwargs,
     )
+    if statement_timeout_s > 0:
+        _limit_statement_time(engine, statement_timeout_s)
+    return engine
+
+
+def _limit_statement_time(engine: Engine, seconds: float) -> None:
+    """Set the session's statement time limit on every new connection; streamed reads get STREAM_TIMEOUT_S."""
+
+    @event.listens_for(engine, "connect")
+    def _set_limit(dbapi_connection, _record):  # noqa: ANN001 - DB-API objects
+        cursor = dbapi_connection.cursor()
+        if "mariadb" in dbapi_connection.get_server_info().lower():
+            cursor.execute(f"SET SESSION max_statement_time = {seconds:.3f}")
+        else:  # MySQL: milliseconds, and it applies to SELECT statements only
+            cursor.execute(f"SET SESSION max_execution_time = {max(int(seconds * 1000), 1)}")
+        cursor.close()
+
+    @event.listens_for(engine, "before_cursor_execute", retval=True)
+    def _streams_get_longer(conn, _cursor, statement, parameters, context, _many):  # noqa: ANN001, ANN202
+        if context is not None and context.execution_options.get("stream_results"):
+            statement = with_stream_timeout(statement, conn.dialect.is_mariadb)
+        return statement, parameters
+
+
+def with_stream_timeout(statement: str, mariadb: bool) -> str:
+    """`statement` with STREAM_TIMEOUT_S as its own time limit instead of the session's."""
+    if mariadb:
+        return f"SET STATEMENT max_statement_time={STREAM_TIMEOUT_S} FOR {statement}"
+    return re.sub(r"^\s*SELECT\b", f"SELECT /*+ MAX_EXECUTION_TIME({STREAM_TIMEOUT_S * 1000}) */", statement,
+                  count=1, flags=re.IGNORECASE)
+
+
+def is_statement_timeout(exc: BaseException) -> bool:
+    """True when `exc` (a SQLAlchemy or DB-API error) is a statement stopped by its time limit."""
+    orig = getattr(exc, "orig", exc)
+    args = getattr(orig, "args", ())
+    return bool(args) and args[0] in STATEMENT_TIMEOUT_ERRORS
 
 
 def _sqlite_engine(url: str, database: str | None, **kwargs: object) -> Engine:

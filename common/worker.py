@@ -16,7 +16,7 @@ from sqlalchemy.pool import NullPool
 
 from common.config import Settings, load_settings
 from common.db import create_schema, make_engine
-from common.logs import setup_logging
+from common.logs import configure_logging
 from common.queue import connect, queue
 from common.reconcile import reconcile
 
@@ -85,7 +85,7 @@ def reconcile_once(settings: Settings, redis: Redis) -> None:
 def run_worker(queue_name: str) -> None:
     """Create missing tables, reconcile, then work on `queue_name` until stopped (SIGTERM / Ctrl-C)."""
     settings = load_settings()
-    setup_logging(settings.log_level)
+    configure_logging(settings)
     wait_for_schema(settings)
     redis = connect(settings.redis_url)
     reconcile_once(settings, redis)

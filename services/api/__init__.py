@@ -9,12 +9,14 @@ from flask import Flask, Request, current_app, g
 from redis import Redis
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
-from common.config import Settings, load_settings
-from common.db import create_schema, make_engine, make_session_factory
-from common.logs import setup_logging
+from common.config import Settings, load_settings, mask_url
+from common.db import create_schema, is_mysql, make_engine, make_session_factory
+from common.logs import configure_logging
 from common.queue import connect
 from common.storage import LocalUploadStore, PendingUpload, UploadStore
+from services.api.cors import register_cors
 from services.api.errors import register_error_handlers
 
 logger = logging.getLogger(__name__)
@@ -59,9 +61,10 @@ def create_app(
     """Build the API. With no arguments everything comes from the environment (gunicorn's entry)."""
     if settings is None:
         settings = load_settings()
-        setup_logging(settings.log_level)
-    engine = engine or make_engine(settings.database_url)
-    create_schema(engine)
+        configure_logging(settings)
+    if engine is None:
+        engine = make_engine(settings.database_url, statement_timeout_s=settings.api_query_timeout_seconds)
+    _create_schema(engine, settings.database_url)
     app = Flask(__name__, static_folder=None)
     app.request_class = StreamingUploadRequest
     app.config.update(
@@ -78,9 +81,31 @@ def create_app(
         store=store or LocalUploadStore(settings.upload_dir),
     )
     register_error_handlers(app)
+    register_cors(app, settings.cors_origin_list)
     _register_views(app)
     app.teardown_request(_discard_unfinished_uploads)
+    _log_start(settings)
     return app
+
+
+def _create_schema(engine: Engine, database_url: str) -> None:
+    if not is_mysql(engine):
+        create_schema(engine)
+        return
+    # On a connection of its own: the API's connections stop statements after API_QUERY_TIMEOUT_SECONDS,
+    # and creating the tables may wait longer than that for another process's schema lock.
+    setup = make_engine(database_url, poolclass=NullPool)
+    try:
+        create_schema(setup)
+    finally:
+        setup.dispose()
+
+
+def _log_start(settings: Settings) -> None:
+    keys = "full and read-only keys" if settings.read_api_key else "API key" if settings.api_key else "OPEN (no key)"
+    logger.info("api ready env=%s database=%s redis=%s access=%s cors=%s query_timeout=%gs",
+                settings.castflow_env, mask_url(settings.database_url), mask_url(settings.redis_url), keys,
+                ",".join(settings.cors_origin_list) or "off", settings.api_query_timeout_seconds)
 
 
 def _register_views(app: Flask) -> None:

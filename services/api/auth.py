@@ -1,8 +1,14 @@
-"""API-key check: when API_KEY is set, every endpoint but /health, /ready and /openapi.json needs X-API-Key."""
+"""API-key check: when API_KEY is set, every endpoint but the open ones needs X-API-Key.
+
+API_KEY allows everything; READ_API_KEY (optional) allows only requests that change nothing (GET, HEAD,
+OPTIONS). Both are compared in constant time, and both comparisons always run, so the answer's timing
+says nothing about which key, or how much of one, was guessed.
+"""
 
 from __future__ import annotations
 
 import hmac
+from enum import StrEnum
 
 from flask import request
 
@@ -11,16 +17,40 @@ from services.api.errors import error_response
 #: Endpoints open without a key: the probes of a load balancer, the API's own description, and the web
 #: app's own files (which hold no data; the app asks for the key and sends it with every API call).
 OPEN_ENDPOINTS = frozenset({"health.health", "health.ready", "openapi.openapi", "frontend.index", "frontend.asset"})
+#: Methods a read-only key may use: the ones that change nothing.
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class Access(StrEnum):
+    """What a presented key allows."""
+
+    FULL = "full"
+    READ = "read"
+    NONE = "none"
+
+
+def key_access(given: str, api_key: str, read_api_key: str) -> Access:
+    """Which of the configured keys `given` is (an empty configured key never matches)."""
+    presented = given.encode()
+    full = hmac.compare_digest(presented, api_key.encode())
+    read = hmac.compare_digest(presented, read_api_key.encode())
+    if full and api_key:
+        return Access.FULL
+    if read and read_api_key:
+        return Access.READ
+    return Access.NONE
 
 
 def require_api_key():  # noqa: ANN201 - None or a response
-    """Answer 401 unless the request carries the configured key (compared in constant time)."""
+    """401 without a valid key; 403 for a read-only key on a request that would change something."""
     from services.api import services
 
-    expected = services().settings.api_key
-    if not expected or request.endpoint in OPEN_ENDPOINTS:
+    settings = services().settings
+    if not settings.api_key or request.endpoint in OPEN_ENDPOINTS:
         return None
-    given = request.headers.get("X-API-Key", "")
-    if hmac.compare_digest(given.encode(), expected.encode()):
+    access = key_access(request.headers.get("X-API-Key", ""), settings.api_key, settings.read_api_key)
+    if access is Access.FULL or (access is Access.READ and request.method in READ_METHODS):
         return None
+    if access is Access.READ:
+        return error_response(403, "this key is read-only")
     return error_response(401, "missing or wrong X-API-Key header")

@@ -8,6 +8,8 @@ from flask import Flask, jsonify
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
+from common.db import is_statement_timeout
+
 logger = logging.getLogger(__name__)
 
 
@@ -49,6 +51,9 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(OperationalError)
     def _database_down(exc: OperationalError):  # noqa: ANN202
+        if is_statement_timeout(exc):
+            logger.warning("query stopped by API_QUERY_TIMEOUT_SECONDS: %s", str(exc.orig)[:200])
+            return error_response(503, "the query took too long; narrow the filters or try again later")
         logger.warning("database unavailable: %s", str(exc.orig)[:200])
         return error_response(503, "the database is unavailable; nothing was changed, try again shortly")
 

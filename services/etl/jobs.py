@@ -22,6 +22,7 @@ from sqlalchemy import Connection, Engine, delete, insert, select, update
 from common.config import Settings, load_settings
 from common.db import make_engine, utcnow
 from common.fileformat import FileKind, FileProblem, inspect_file
+from common.logs import job_log_context
 from common.mapping import Mapping, parse_mapping
 from common.models import MAX_SALES_CENTS, BatchError, ForecastRun, UploadMetadata
 from common.queue import connect, enqueue_forecast
@@ -60,6 +61,7 @@ class Outcome:
     run_ids: list[int]
 
 
+@job_log_context("batch_num")
 def run_etl(batch_num: int) -> str:
     """RQ entry point: process one batch with settings from the environment."""
     settings = load_settings()
@@ -91,7 +93,7 @@ def process_batch(batch_num: int, *, settings: Settings, engine: Engine, store: 
         outcome = load_batch(claim, settings=settings, engine=engine, store=store)
     except BatchRejected as exc:
         fail_batch(engine, batch_num, exc.message, exc.tally)
-        logger.info("etl rejected batch=%s job=%s: %s", batch_num, job_id, exc.message)
+        logger.info("etl rejected batch=%s job=%s; the reason is in its error_log", batch_num, job_id)
         raise
     except Exception as exc:
         _record_crash(engine, claim, settings.etl_max_attempts, exc, job_id)

@@ -19,6 +19,11 @@ class BatchRejected(Exception):
         self.message = message
         self.tally = tally
 
+    def __str__(self) -> str:
+        # RQ logs the exception a failed job raises, and `message` may quote rows of the file: file
+        # contents stay in the batch's error_log and batch_errors, out of the logs.
+        return "the batch was rejected; the reason is in its error_log"
+
 
 @dataclass
 class Tally:

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 
 from common.config import Settings, load_settings
 from common.db import make_engine, utcnow
+from common.logs import bind_log_fields, job_log_context
 from common.models import ForecastData, ForecastMetric, ForecastRun, UploadMetadata
 from common.status import ForecastStatus, ModelType
 from services.forecast.backtest import CategoryForecast, forecast_category
@@ -42,6 +43,7 @@ class RunClaim:
     attempts: int
 
 
+@job_log_context("run_id")
 def run_forecast(run_id: int) -> str:
     """RQ entry point: forecast one run's category with settings from the environment."""
     settings = load_settings()
@@ -58,6 +60,7 @@ def process_run(run_id: int, *, settings: Settings, engine: Engine, job_id: str 
                 models: dict[ModelType, FitFunction] | None = None) -> str | None:
     """Forecast one run; return its final status, or None when it had already ended."""
     claim = claim_run(engine, run_id)
+    bind_log_fields(batch_num=claim.batch_num if claim else None)
     if claim is None:
         logger.info("forecast skip run=%s job=%s: already ended", run_id, job_id)
         return None

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from common.config import Settings, SettingsError, load_settings, read_env_file, settings_env
+from common.config import Settings, SettingsError, load_settings, mask_url, read_env_file, settings_env
 
 NAMES = [f.name.upper() for f in fields(Settings)]
 
@@ -188,3 +188,132 @@ def test_load_settings_fails_on_a_bad_value_from_the_file(clean_env, tmp_path: P
     clean_env.setenv("CASTFLOW_ENV_FILE", str(path))
     with pytest.raises(SettingsError, match="^ETL_CHUNK_ROWS="):
         load_settings()
+
+
+# Access: the keys, production mode, CORS
+
+
+GOOD_KEY = "k" * 16
+
+
+def test_production_without_api_key_refuses_to_start():
+    """CASTFLOW_ENV=production with no API_KEY fails naming API_KEY and saying how to generate one."""
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({"CASTFLOW_ENV": "production"})
+    message = str(caught.value)
+    assert message.startswith("API_KEY is required when CASTFLOW_ENV=production")
+    assert 'python -c "import secrets; print(secrets.token_urlsafe(32))"' in message
+
+
+@pytest.mark.parametrize("name", ["API_KEY", "READ_API_KEY"])
+def test_production_refuses_a_short_key(name):
+    """In production a key of fewer than 16 characters fails naming the setting."""
+    env = {"CASTFLOW_ENV": "production", "API_KEY": GOOD_KEY, name: "x" * 15}
+    with pytest.raises(SettingsError, match=rf"^{name} is shorter than 16 characters; generate one with"):
+        Settings.from_env(env)
+
+
+def test_production_with_a_long_key_starts():
+    """A 16-character API_KEY (and READ_API_KEY) is enough in production."""
+    settings = Settings.from_env({"CASTFLOW_ENV": "production", "API_KEY": GOOD_KEY, "READ_API_KEY": "r" * 16})
+    assert settings.is_production and settings.read_api_key == "r" * 16
+
+
+def test_development_allows_no_key_or_a_short_one():
+    """The default environment is development, where an empty or short key is the developer's business."""
+    assert Settings.from_env({}).castflow_env == "development"
+    assert not Settings.from_env({"API_KEY": "dev"}).is_production
+
+
+def test_unknown_environment_names_the_setting():
+    """CASTFLOW_ENV must be development or production (a typo must not silently mean development)."""
+    with pytest.raises(SettingsError, match="^CASTFLOW_ENV must be one of development, production"):
+        Settings.from_env({"CASTFLOW_ENV": "prod"})
+
+
+@pytest.mark.parametrize("env", ["development", "production"])
+def test_read_key_without_api_key_is_a_configuration_error(env):
+    """READ_API_KEY without API_KEY fails at start naming READ_API_KEY, in either environment."""
+    with pytest.raises(SettingsError, match="^READ_API_KEY is set but API_KEY is empty"):
+        Settings.from_env({"CASTFLOW_ENV": env, "READ_API_KEY": "r" * 20})
+
+
+def test_read_key_equal_to_api_key_is_refused():
+    """The read-only key cannot be the full key (it would grant everything)."""
+    with pytest.raises(SettingsError, match="^READ_API_KEY must differ from API_KEY"):
+        Settings.from_env({"API_KEY": GOOD_KEY, "READ_API_KEY": GOOD_KEY})
+
+
+def test_cors_origins_are_split_and_trimmed():
+    """CORS_ORIGINS is a comma-separated list of exact origins; empty means CORS off."""
+    settings = Settings.from_env({"CORS_ORIGINS": "https://app.example.com, http://localhost:5173,,http://[::1]:8080"})
+    assert settings.cors_origin_list == ("https://app.example.com", "http://localhost:5173", "http://[::1]:8080")
+    assert Settings().cors_origin_list == ()
+
+
+@pytest.mark.parametrize("origin", ["*", "https://*.example.com", "https://app.example.com/", "app.example.com",
+                                    "https://app.example.com/path", "ftp://app.example.com", "null"])
+def test_cors_origin_must_be_exact(origin):
+    """A wildcard, a path, a trailing slash or a missing scheme is refused, naming CORS_ORIGINS."""
+    with pytest.raises(SettingsError, match="^CORS_ORIGINS entry"):
+        Settings.from_env({"CORS_ORIGINS": f"https://ok.example.com,{origin}"})
+
+
+# Limits, timeout and log format
+
+
+@pytest.mark.parametrize(("name", "raw"), [
+    ("MAX_ROWS", "0"), ("MAX_COLUMNS", "3"), ("MAX_CELL_CHARS", "99"), ("API_QUERY_TIMEOUT_SECONDS", "-1"),
+    ("API_QUERY_TIMEOUT_SECONDS", "nan"), ("API_QUERY_TIMEOUT_SECONDS", "inf"), ("LOG_FORMAT", "xml"),
+])
+def test_new_limits_out_of_range_name_the_variable(name, raw):
+    """The limits, the query timeout and the log format fail at start with their name when out of range."""
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({name: raw})
+    assert str(caught.value).startswith(f"{name} ")
+
+
+def test_limits_reach_the_file_checks():
+    """MAX_ROWS, MAX_COLUMNS and MAX_CELL_CHARS become the Limits the upload check and the reader use."""
+    limits = Settings.from_env({"MAX_ROWS": "10", "MAX_COLUMNS": "8", "MAX_CELL_CHARS": "150"}).file_limits
+    assert (limits.max_rows, limits.max_columns, limits.max_cell_chars) == (10, 8, 150)
+
+
+def test_timeout_zero_means_none_and_log_format_json_is_accepted():
+    """API_QUERY_TIMEOUT_SECONDS=0 (no limit) and LOG_FORMAT=json are valid."""
+    settings = Settings.from_env({"API_QUERY_TIMEOUT_SECONDS": "0", "LOG_FORMAT": "json"})
+    assert (settings.api_query_timeout_seconds, settings.log_format) == (0.0, "json")
+
+
+# Secrets
+
+
+SECRET_URL = "mysql+pymysql://castflow:p%40ss-w0rd@db:3306/castflow"
+
+
+def test_repr_hides_keys_and_passwords():
+    """repr(settings) (tracebacks, debug logs) shows neither key nor password, but says a key is set."""
+    settings = Settings(api_key="full-secret-key-1", read_api_key="read-secret-key-1", database_url=SECRET_URL,
+                        redis_url="redis://:redis-pass@cache:6379/0")
+    text = repr(settings)
+    for secret in ("full-secret-key-1", "read-secret-key-1", "p%40ss-w0rd", "p@ss-w0rd", "redis-pass"):
+        assert secret not in text
+    assert "api_key='***'" in text and "castflow:***@db:3306/castflow" in text
+
+
+def test_secrets_lists_keys_and_passwords_as_written_and_decoded():
+    """secrets() holds every value logs must mask, including the %-decoded form of a URL password."""
+    settings = Settings(api_key="full-secret-key-1", database_url=SECRET_URL, redis_url="redis://:rp@cache:6379/0")
+    assert set(settings.secrets()) == {"full-secret-key-1", "p%40ss-w0rd", "p@ss-w0rd", "rp"}
+    assert Settings().secrets() == ()
+
+
+@pytest.mark.parametrize(("url", "masked"), [
+    (SECRET_URL, "mysql+pymysql://castflow:***@db:3306/castflow"),
+    ("redis://:pw@cache:6379/0", "redis://:***@cache:6379/0"),
+    ("mysql+pymysql://root@127.0.0.1:3306/castflow", "mysql+pymysql://root@127.0.0.1:3306/castflow"),
+    ("sqlite:///data/castflow.db", "sqlite:///data/castflow.db"),
+])
+def test_mask_url_hides_only_the_password(url, masked):
+    """mask_url replaces the password by *** and leaves URLs without one unchanged."""
+    assert mask_url(url) == masked
