@@ -95,7 +95,9 @@ test('an analyst uploads sales, watches them load and reads the forecasts', asyn
   })
 
   await test.step('a file in another shape loads with a column mapping made in the page and saved as a profile', async () => {
+    // Ten good rows and one impossible date: that one is rejected (line 12), the rest load.
     const rows = Array.from({ length: 10 }, (_, i) => `${String(i + 1).padStart(2, '0')}/12/2017;A-${i % 2};${i + 1};1.5`)
+    rows.push('31/11/2017;A-0;1;1.5')
     await page.locator('#file').setInputFiles(upload('shop.csv', `day;sku;qty;price\n${rows.join('\n')}\n`))
     await expect(page.getByText("This file's header lacks castflow's own columns")).toBeVisible()
     await expect(page.locator('#map-date')).toHaveValue('day')
@@ -115,7 +117,19 @@ test('an analyst uploads sales, watches them load and reads the forecasts', asyn
     await expect(page).toHaveURL(/#\/batches\/2$/)
     await expect(page.locator('.batch-status')).toHaveText('Load: completed', { timeout: 60_000 })
     await expect(page.locator('[data-count="num_inserted_rows"] dd')).toHaveText('10')
-    await expect(page.locator('pre.log')).toContainText('"sales": "qty * price"')
+    await expect(page.locator('[data-count="num_rejected_rows"] dd')).toHaveText('1')
+    await expect(page.locator('pre.batch-mapping')).toContainText('"sales": "qty * price"')
+    await expect(page.locator('pre.error-log')).toContainText('1 row was rejected')
+    const rejected = page.locator('table.rejected tbody tr')
+    await expect(rejected).toHaveCount(1)
+    await expect(rejected.locator('td[data-label="Line"]')).toHaveText('12')
+    await expect(rejected.locator('td[data-label="Value"]')).toHaveText('31/11/2017')
+    await shot(page, 'batch-rejected')
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download CSV' }).click()])
+    expect(download.suggestedFilename()).toBe('batch-2-errors.csv')
+    const lines = readFileSync((await download.path())!, 'utf8').trim().split(/\r?\n/)
+    expect(lines[0]).toBe('line,column,value,reason')
+    expect(lines.slice(1)).toEqual([expect.stringMatching(/^12,.*,31\/11\/2017,/)])
   })
 
   await test.step('pick a category with the keyboard and see the chart and the metrics', async () => {
@@ -146,6 +160,9 @@ test('an analyst uploads sales, watches them load and reads the forecasts', asyn
     expect(new Set(lines.slice(1).map((l) => l.split(',')[1]))).toEqual(new Set(['store-1']))
     expect(new Set(lines.slice(1).map((l) => l.split(',')[2]))).toEqual(new Set(['ensemble', 'holt_winters', 'prophet', 'sarimax']))
     expect(lines[1]!.startsWith('2018-01-01,')).toBe(true)
+    const [workbook] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Excel' }).click()])
+    expect(workbook.suggestedFilename()).toBe('forecasts-store-1.xlsx')
+    expect(readFileSync((await workbook.path())!).subarray(0, 2).toString()).toBe('PK')
   })
 
   await test.step('the model and date filters narrow the chart and the download alike', async () => {

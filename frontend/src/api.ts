@@ -214,6 +214,7 @@ export class Api {
       const key = this.options.keys.get()
       const { status, statusText, body } = await this.postFile(request, key)
       if (status === -1) throw new ApiError(0, 'The upload was cancelled; nothing was stored.')
+      if (status === 0) throw new ApiError(0, 'The upload was cut off or the castflow API cannot be reached: check the connection and that the file is within the size limit.')
       if (status === 401 && (await this.newKey(key))) continue
       const batchNum = (body as { batch_num?: unknown } | null)?.batch_num
       if (status === 202 || status === 201) return { kind: 'accepted', batchNum: Number(batchNum) }

@@ -172,6 +172,13 @@ describe('Api.upload', () => {
     expect(keys.value).toBe('k1')
   })
 
+  it('says the upload was cut off when the connection fails', async () => {
+    const xhr = new FakeXhr()
+    xhr.send = () => { queueMicrotask(() => xhr.onerror?.()) }
+    const client = new Api({ keys: memoryKeys(), xhr: () => xhr as unknown as XMLHttpRequest })
+    await expect(client.upload({ file })).rejects.toMatchObject({ status: 0, message: expect.stringMatching(/cut off/) })
+  })
+
   it('rejects with "cancelled" when aborted', async () => {
     const controller = new AbortController()
     const xhr = new FakeXhr()
