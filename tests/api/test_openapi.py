@@ -122,3 +122,25 @@ def test_document_is_open_with_an_api_key_set(settings: Settings, engine, redis)
     assert client.get("/openapi.json").status_code == 200
     assert client.get("/metadata").status_code == 401
     assert client.get("/metadata", headers={"X-API-Key": "s3cret"}).status_code == 200
+
+
+def test_exactly_the_secured_writes_document_403(document):
+    """403 (a read-only key) is documented on every secured operation that changes something, and only there."""
+    with_403 = {(path, method) for path, method in documented_operations(document)
+                if "403" in document["paths"][path][method]["responses"]}
+    writes = {(path, method) for path, method in documented_operations(document) - OPEN_OPERATIONS
+              if method not in ("get", "head", "options")}
+    assert with_403 == writes
+
+
+def test_documented_403s_are_what_a_read_only_key_gets(settings: Settings, engine, redis, document):
+    """With READ_API_KEY, each operation documenting 403 answers it, as a JSON error."""
+    keys = dataclasses.replace(settings, api_key="full-key-123", read_api_key="read-key-456")
+    client = create_app(keys, engine=engine, redis=redis).test_client()
+    for path, method in sorted(documented_operations(document)):
+        if "403" not in document["paths"][path][method]["responses"]:
+            continue
+        url = path.replace("{name}", "store-1")
+        response = client.open(url, method=method.upper(), json={}, headers={"X-API-Key": "read-key-456"})
+        assert response.status_code == 403 and response.json["error"], (path, method)
+
