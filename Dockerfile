@@ -8,8 +8,10 @@
 FROM python:3.11-slim
 
 # Configuration comes from the environment only (compose builds it): no .env file is read, and
-# .dockerignore keeps the development .env out of the image.
-ENV CASTFLOW_ENV_FILE="" \
+# .dockerignore keeps the development .env out of the image. The image is for deployments: production
+# mode makes every part refuse to start without an API_KEY of 16 characters or more.
+ENV CASTFLOW_ENV=production \
+    CASTFLOW_ENV_FILE="" \
     UPLOAD_DIR=/data/uploads \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \

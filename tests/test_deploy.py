@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from common.config import Settings, read_env_file
+from common.config import KEY_RECIPE, Settings, SettingsError, read_env_file
 from common.queue import ETL_QUEUE, FORECAST_QUEUE
 from common.schema import mysql_ddl
 from services.local import WORKERS, free_port
@@ -40,8 +40,14 @@ START_COMMANDS = {
     "forecast-worker": "python -m services.forecast",
 }
 APP_SERVICES = tuple(START_COMMANDS)
-#: `${NAME}` or `${NAME:-default}` in the compose file; `$$` escapes a dollar for the container's shell.
+#: `${NAME}`, `${NAME:-default}` or `${NAME:?error}` in the compose file; `$$` escapes a dollar (container shell).
 COMPOSE_VARIABLE = re.compile(r"(?<!\$)\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?P<rest>[^}]*)\}")
+#: A key as a deployer would generate it (KEY_RECIPE).
+DEPLOY_KEY = "Zk3pQ9vX2mB7nR4tW8yC1dF6gH0jL5sA"
+
+
+class ComposeRefuses(Exception):
+    """`${NAME:?error}` met an unset or empty NAME: docker compose stops with the error."""
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +60,12 @@ def compose() -> dict:
 def dotenv() -> dict[str, str]:
     """The shipped .env, parsed the way castflow parses it."""
     return read_env_file(ROOT / ".env")
+
+
+@pytest.fixture(scope="module")
+def deploy_env(dotenv: dict[str, str]) -> dict[str, str]:
+    """The shipped .env plus the API_KEY a deployer must add before compose starts."""
+    return {**dotenv, "API_KEY": DEPLOY_KEY}
 
 
 @pytest.fixture(scope="module")
@@ -79,12 +91,14 @@ def argv(command: str | list[str]) -> list[str]:
 
 
 def interpolate(value: str, env: dict[str, str]) -> str:
-    """Compose's `${NAME}` / `${NAME:-default}` substitution, with `env` as the .env file."""
+    """Compose's `${NAME}` / `${NAME:-default}` / `${NAME:?error}` substitution, with `env` as the .env file."""
 
     def substitute(match: re.Match) -> str:
         name, rest = match["name"], match["rest"]
-        assert rest == "" or rest.startswith(":-"), f"unsupported form ${{{name}{rest}}}"
-        return env.get(name) or rest[2:]
+        assert rest == "" or rest.startswith((":-", ":?")), f"unsupported form ${{{name}{rest}}}"
+        if rest.startswith(":?") and not env.get(name):
+            raise ComposeRefuses(f"required variable {name} is missing a value: {rest[2:]}")
+        return env.get(name) or ("" if rest.startswith(":?") else rest[2:])
 
     return COMPOSE_VARIABLE.sub(substitute, value)
 
@@ -195,9 +209,9 @@ def test_api_publishes_port_5000(compose: dict):
 
 
 @pytest.mark.parametrize("service", APP_SERVICES)
-def test_platform_service_mounts_the_shared_upload_volume(compose: dict, dotenv: dict[str, str], service: str):
+def test_platform_service_mounts_the_shared_upload_volume(compose: dict, deploy_env: dict[str, str], service: str):
     """The API and the workers mount one named volume at UPLOAD_DIR (the upload store is a local directory)."""
-    upload_dir = app_environment(compose, service, dotenv)["UPLOAD_DIR"]
+    upload_dir = app_environment(compose, service, deploy_env)["UPLOAD_DIR"]
     assert f"uploads:{upload_dir}" in compose["services"][service]["volumes"]
     assert "uploads" in compose["volumes"]
 
@@ -222,9 +236,9 @@ def test_compose_containers_read_no_env_file(compose: dict, service: str):
     assert compose["services"][service]["environment"]["CASTFLOW_ENV_FILE"] == ""
 
 
-def test_compose_environment_gives_valid_settings(compose: dict, dotenv: dict[str, str]):
-    """The API's environment, with .env substituted, is accepted by Settings and points at the mysql service."""
-    env = app_environment(compose, "api", dotenv)
+def test_compose_environment_gives_valid_settings(compose: dict, dotenv: dict[str, str], deploy_env: dict[str, str]):
+    """The API's environment, with .env (plus an API_KEY) substituted, is valid and points at the mysql service."""
+    env = app_environment(compose, "api", deploy_env)
     settings = Settings.from_env(env)
     assert settings.database_url == (f"mysql+pymysql://{dotenv['MYSQL_USER']}:{dotenv['MYSQL_PASSWORD']}"
                                      f"@mysql:3306/{dotenv['MYSQL_DATABASE']}")
@@ -234,10 +248,35 @@ def test_compose_environment_gives_valid_settings(compose: dict, dotenv: dict[st
 
 def test_compose_environment_defaults_are_settings_defaults(compose: dict):
     """Without a .env the `${VAR:-default}` fallbacks give the same values as Settings' own defaults."""
-    env = app_environment(compose, "api", {})
-    passed = {k: v for k, v in env.items() if k not in ("DATABASE_URL", "REDIS_URL", "UPLOAD_DIR", "CASTFLOW_ENV_FILE")}
+    env = app_environment(compose, "api", {"API_KEY": DEPLOY_KEY})
+    deliberate = ("DATABASE_URL", "REDIS_URL", "UPLOAD_DIR", "CASTFLOW_ENV_FILE", "CASTFLOW_ENV", "API_KEY",
+                  "LOG_FORMAT")
+    passed = {k: v for k, v in env.items() if k not in deliberate}
     settings, defaults = Settings.from_env(passed), Settings()
     assert {k: getattr(settings, k.lower()) for k in passed} == {k: getattr(defaults, k.lower()) for k in passed}
+
+
+def test_compose_refuses_to_start_without_an_api_key(compose: dict, dotenv: dict[str, str]):
+    """With the shipped .env (API_KEY empty) compose stops before starting anything, saying how to make a key."""
+    assert dotenv["API_KEY"] == ""
+    for service in APP_SERVICES:
+        with pytest.raises(ComposeRefuses) as caught:
+            app_environment(compose, service, dotenv)
+        assert "API_KEY" in str(caught.value) and "secrets.token_urlsafe(32)" in str(caught.value)
+
+
+def test_compose_runs_production_with_json_logs(compose: dict, deploy_env: dict[str, str]):
+    """The containers run with CASTFLOW_ENV=production and LOG_FORMAT=json, whatever .env says."""
+    settings = Settings.from_env(app_environment(compose, "api", {**deploy_env, "CASTFLOW_ENV": "development"}))
+    assert settings.is_production and settings.log_format == "json"
+    assert settings.api_key == DEPLOY_KEY
+
+
+def test_compose_environment_refuses_a_short_api_key(compose: dict, deploy_env: dict[str, str]):
+    """A short API_KEY passes compose but not castflow's production check, which names API_KEY."""
+    env = app_environment(compose, "api", {**deploy_env, "API_KEY": "short"})
+    with pytest.raises(SettingsError, match="^API_KEY is shorter than 16 characters"):
+        Settings.from_env(env)
 
 
 @pytest.mark.parametrize("service", APP_SERVICES[1:])
@@ -270,6 +309,25 @@ def test_env_file_api_key_is_present_and_empty(dotenv: dict[str, str]):
     assert dotenv["API_KEY"] == ""
 
 
+def test_env_file_is_for_development_only(dotenv: dict[str, str]):
+    """.env says it is development-only, sets CASTFLOW_ENV=development, and shows how to generate a key."""
+    text = (ROOT / ".env").read_text(encoding="utf-8")
+    assert text.splitlines()[0].startswith("# castflow settings for DEVELOPMENT ONLY")
+    assert dotenv["CASTFLOW_ENV"] == "development"
+    assert KEY_RECIPE.replace("python ", "python3 ") in text
+
+
+def test_shipped_env_file_starts_the_local_run(monkeypatch: pytest.MonkeyPatch):
+    """`python3 dev.py run` reads the shipped .env: it must give valid development settings with no key."""
+    from common.config import load_settings
+
+    for name in SETTING_NAMES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CASTFLOW_ENV_FILE", str(ROOT / ".env"))
+    settings = load_settings()
+    assert not settings.is_production and settings.api_key == ""
+
+
 def test_env_file_documents_every_line():
     """Each KEY=value line of .env has a comment line right above it."""
     lines = (ROOT / ".env").read_text(encoding="utf-8").splitlines()
@@ -295,6 +353,12 @@ def test_env_file_commented_examples_are_valid_settings():
 def test_dockerfile_cmd_is_the_api_start_command(dockerfile: list[tuple[str, str]]):
     """The image's default command is DESIGN.md's API command (exec form)."""
     assert json.loads(last(dockerfile, "CMD")) == shlex.split(API_COMMAND)
+
+
+def test_dockerfile_sets_production(dockerfile: list[tuple[str, str]]):
+    """The image runs in production mode (no part starts without a key) and reads no .env file."""
+    env = dict(item.split("=", 1) for item in shlex.split(" ".join(args for kw, args in dockerfile if kw == "ENV")))
+    assert env["CASTFLOW_ENV"] == "production" and env["CASTFLOW_ENV_FILE"] == ""
 
 
 def test_dockerfile_runs_as_non_root(dockerfile: list[tuple[str, str]]):
@@ -369,6 +433,33 @@ def test_api_command_loads_the_app(tmp_path: Path):
     assert result.returncode == 0, result.stderr[-3000:]
 
 
+def test_api_command_loads_the_app_in_production_with_a_key(tmp_path: Path):
+    """In production, with a long API_KEY, the API's command loads the app."""
+    result = subprocess.run([sys.executable, "-m", "gunicorn", "--check-config", "services.api:create_app()"],
+                            cwd=ROOT, env=child_env(tmp_path, CASTFLOW_ENV="production", API_KEY=DEPLOY_KEY),
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+@pytest.mark.parametrize("command", [
+    ["-m", "gunicorn", "--check-config", "services.api:create_app()"],
+    ["-m", "services.etl"],
+    ["-m", "services.forecast"],
+])
+@pytest.mark.parametrize(("key", "reason"), [
+    (None, "API_KEY is required when CASTFLOW_ENV=production"),
+    ("short-key", "API_KEY is shorter than 16 characters"),
+])
+def test_production_refuses_to_start_without_a_good_key(tmp_path: Path, command: list[str], key: str | None,
+                                                        reason: str):
+    """The API and both workers exit at once in production without a long API_KEY, naming it and the recipe."""
+    extra = {"CASTFLOW_ENV": "production", **({"API_KEY": key} if key else {})}
+    result = subprocess.run([sys.executable, *command], cwd=ROOT, env=child_env(tmp_path, **extra),
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    assert reason in result.stderr and KEY_RECIPE in result.stderr
+
+
 def test_api_command_reads_gunicorn_conf_from_the_project_root(tmp_path: Path):
     """Started in the project root, gunicorn applies gunicorn.conf.py (gthread workers, 300 s timeout)."""
     result = subprocess.run([sys.executable, "-m", "gunicorn", "--print-config", "services.api:create_app()"],
@@ -396,6 +487,31 @@ def test_api_healthcheck_passes_against_the_running_api(compose: dict, tmp_path:
     finally:
         api.terminate()
         api.wait(timeout=30)
+
+
+def test_api_logs_json_lines_without_secrets(tmp_path: Path):
+    """With LOG_FORMAT=json gunicorn's and the app's records are JSON lines; no key or password appears."""
+    port, redis_password = free_port(), "redis-pass-Q7w2"
+    log = tmp_path / "api.log"
+    env = {**child_env(tmp_path, API_KEY=DEPLOY_KEY, LOG_FORMAT="json", WEB_WORKERS="1"),
+           "REDIS_URL": f"redis://:{redis_password}@127.0.0.1:1/0"}
+    with log.open("wb") as out:
+        api = subprocess.Popen([sys.executable, "-m", "gunicorn", "services.api:create_app()",
+                                "-b", f"127.0.0.1:{port}"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/health", api, log)
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/metadata", headers={"X-API-Key": DEPLOY_KEY})
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            assert answer.status == 200
+    finally:
+        api.terminate()
+        api.wait(timeout=30)
+    text = log.read_text(encoding="utf-8")
+    entries = [json.loads(line) for line in text.splitlines() if line.strip()]
+    loggers = {entry["logger"] for entry in entries}
+    assert {"gunicorn.error", "gunicorn.access", "services.api"} <= loggers
+    assert all({"time", "level", "logger", "message"} <= set(entry) for entry in entries)
+    assert DEPLOY_KEY not in text and redis_password not in text
 
 
 def wait_for_http(url: str, process: subprocess.Popen, log: Path, timeout_s: float = 60) -> None:
