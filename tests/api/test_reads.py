@@ -140,11 +140,27 @@ def test_api_key_guards_everything_but_probes(settings, engine, redis):
     assert upload(client, ROWS).status_code == 401
 
 
-def test_landing_page_carries_the_upload_control(client):
-    """/ serves the web app's page with a file input."""
+def test_without_a_build_the_landing_page_is_the_plain_upload_page(client, monkeypatch, tmp_path):
+    """With no built web app, / serves the plain page: it says so and still carries the upload control."""
+    from services.api.views import frontend
+    monkeypatch.setattr(frontend, "BUILT", tmp_path / "no-build")
     response = client.get("/")
     assert response.status_code == 200
+    assert b"The web app is not built" in response.data
     assert b'type="file"' in response.data and b'id="mapping"' in response.data
+
+
+def test_a_built_web_app_is_served_at_the_root_with_its_assets(client, monkeypatch, tmp_path):
+    """With frontend/dist built, / serves its index.html and /assets/ its files, and nothing outside them."""
+    from services.api.views import frontend
+    (tmp_path / "assets").mkdir()
+    (tmp_path / "index.html").write_text('<div id="app"></div><script src="assets/app.js"></script>')
+    (tmp_path / "assets" / "app.js").write_text("console.log('castflow')")
+    monkeypatch.setattr(frontend, "BUILT", tmp_path)
+    assert b'id="app"' in client.get("/").data
+    assert client.get("/assets/app.js").data == b"console.log('castflow')"
+    outside = client.get("/assets/../index.html")
+    assert outside.status_code == 404
 
 
 def test_database_outage_is_a_clear_503(app, client, tmp_path):
