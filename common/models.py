@@ -117,6 +117,20 @@ class InvoiceData(Base):
     version: Mapped[int] = mapped_column(Integer, nullable=False, server_default="1")
 
 
+class CategoryStats(Base):
+    """What invoice_data holds per category, kept current by the ETL's merge so that reads need not aggregate it."""
+
+    __tablename__ = "category_stats"
+
+    category: Mapped[str] = mapped_column(key_column(), primary_key=True)
+    product_count: Mapped[int] = _count()
+    first_date: Mapped[dt.date] = mapped_column(Date, nullable=False)
+    last_date: Mapped[dt.date] = mapped_column(Date, nullable=False)
+    row_count: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0, server_default="0")
+    #: When the merge (or the one-time backfill) last recomputed the row.
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
+
+
 class BatchError(Base):
     """A rejected row of a batch: its line in the file, the column at fault, the value and why."""
 
@@ -138,6 +152,9 @@ class ForecastRun(Base):
     __table_args__ = _table_args(
         Index("ix_forecast_runs_batch", "batch_num"),
         Index("ix_forecast_runs_category", "category", "id"),
+        # Each category's latest *completed* run, which every forecast read starts from: MAX(id) per
+        # (category, status) is read off this index (a loose index scan), whatever the runs table holds.
+        Index("ix_forecast_runs_category_status", "category", "status", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

@@ -21,6 +21,16 @@ CREATE TABLE IF NOT EXISTS category_settings (
 	PRIMARY KEY (category)
 )ENGINE=InnoDB CHARSET=utf8mb4;
 
+CREATE TABLE IF NOT EXISTS category_stats (
+	category VARCHAR(100) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+	product_count INTEGER NOT NULL DEFAULT '0',
+	first_date DATE NOT NULL,
+	last_date DATE NOT NULL,
+	row_count BIGINT NOT NULL DEFAULT '0',
+	updated_at DATETIME NOT NULL,
+	PRIMARY KEY (category)
+)ENGINE=InnoDB CHARSET=utf8mb4;
+
 CREATE TABLE IF NOT EXISTS forecast_data (
 	id INTEGER NOT NULL AUTO_INCREMENT,
 	run_id INTEGER NOT NULL,
@@ -78,6 +88,8 @@ CREATE TABLE IF NOT EXISTS forecast_runs (
 CREATE INDEX ix_forecast_runs_batch ON forecast_runs (batch_num);
 
 CREATE INDEX ix_forecast_runs_category ON forecast_runs (category, id);
+
+CREATE INDEX ix_forecast_runs_category_status ON forecast_runs (category, status, id);
 
 CREATE TABLE IF NOT EXISTS invoice_data (
 	date DATE NOT NULL,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from common.models import BatchError, InvoiceData, UploadMetadata
@@ -70,12 +70,11 @@ def invoice_page(session: Session, where: InvoiceFilter, *, page: int, limit: in
     return rows, int(total or 0)
 
 
-def category_summary_query() -> Select:
-    """Per category: distinct products, first and last day, stored rows (one row per category)."""
-    return select(
-        InvoiceData.category,
-        func.count(func.distinct(InvoiceData.product_id)).label("product_count"),
-        func.min(InvoiceData.date).label("first_date"),
-        func.max(InvoiceData.date).label("last_date"),
-        func.count().label("row_count"),
-    ).group_by(InvoiceData.category)
+def json_row(columns: dict[str, ColumnElement]) -> ColumnElement:
+    """A JSON object of the given columns, written by the database (JSON_OBJECT; json_object on SQLite)."""
+    pairs = []
+    for name, column in columns.items():
+        if not name.isidentifier():
+            raise ValueError(f"not a plain key name: {name!r}")
+        pairs += [literal_column(f"'{name}'"), column]
+    return func.json_object(*pairs)

@@ -22,7 +22,7 @@ def categories():  # noqa: ANN201
     deps = services()
     with deps.sessions() as session:
         rows = forecast_reads.category_overview(session, forecasts.default_holiday_country(deps.settings))
-    return jsonify([{k: jsonable(v) for k, v in row.items()} for row in rows])
+    return jsonify(rows)  # JSON-ready already: the database wrote each row as JSON
 
 
 @blueprint.get("/categories/<path:name>/history")

@@ -46,8 +46,8 @@ def forecast_data():  # noqa: ANN201
     offset = get_int(args, "offset", 0, maximum=10**9)
     with services().sessions() as session:
         _require_run(session, where.run_id)
-        rows = forecast_reads.forecast_page(session, where, limit=limit, offset=offset)
-        return jsonify([row_dict(row, FORECAST_FIELDS) for row in rows])
+        body = forecast_reads.forecast_page_json(session, where, FORECAST_FIELDS, limit=limit, offset=offset)
+    return Response(body, mimetype="application/json")
 
 
 @blueprint.get("/forecast-metrics")
