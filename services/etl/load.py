@@ -30,6 +30,7 @@ from sqlalchemy.exc import OperationalError
 
 from common.db import is_mysql
 from common.models import MAX_SALES_CENTS
+from services.etl.stats import refresh_merged_categories
 
 logger = logging.getLogger(__name__)
 
@@ -268,6 +269,7 @@ class BatchLoader:
                       "batch_num = excluded.batch_num")
         self.conn.execute(text(f"INSERT INTO invoice_data ({columns}) {select}{upsert}"),
                           {"batch": batch_num, "hash": file_hash, "now": now})
+        refresh_merged_categories(self.conn, Action.INSERT, now)  # category_stats, in the same transaction
 
     def drop(self) -> None:
         """Drop the temporary tables (they also vanish with the connection)."""
