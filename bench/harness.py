@@ -61,9 +61,10 @@ class Platform:
 
 
 @contextmanager
-def running_platform(settings: Settings, workers: tuple[str, ...], log: Path) -> Iterator[Platform]:
-    """Start the API with gunicorn as shipped and the given worker modules; stop them afterwards."""
-    port = free_port()
+def running_platform(settings: Settings, workers: tuple[str, ...], log: Path,
+                     port: int | None = None) -> Iterator[Platform]:
+    """Start the API with gunicorn as shipped (on `port`, else a free one) and the given workers; stop them after."""
+    port = port or free_port()
     with log.open("a") as sink:
         stack = Stack(env=stack_env(settings, settings.redis_url), output=sink)
         try:

@@ -1,0 +1,209 @@
+"""Load benchmark: the query endpoints under 50 concurrent clients, against MariaDB holding a busy platform's data.
+
+A fresh database (dropped at the end) is seeded with 1,022,000 invoice rows, 2,000 batches and
+192,000 forecast rows in 400 completed runs of 200 categories (see bench/loadseed.py). The API runs
+as shipped (gunicorn.conf.py: WEB_WORKERS x WEB_THREADS gthread), with an ETL worker beside it.
+Each endpoint is driven by `--connections` keep-alive clients for `--seconds` after a warm-up, by
+wrk (bench/load.lua rotates every connection through many URLs: categories, models, date ranges,
+runs; batch ids), and the benchmark prints requests/s, p50 and p99 latency and errors per endpoint,
+the /forecast-data to /health throughput ratio, and PASS/FAIL against the targets:
+every p99 < 100 ms, and /forecast-data at least 40% of /health's requests/s.
+
+With --during-etl it then uploads the 4x Store Item Demand file (3,652,000 rows) and measures /health
+while the ETL worker loads it: p50/p99 (target p99 < 50 ms) and the worker's peak memory.
+
+    apt-get install -y wrk      # else a Python client is used, and its own cost caps the figures
+    python bench/load.py [--seconds 15] [--during-etl] [--database-url mysql+pymysql://root@127.0.0.1:3306/test]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import random
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from bench.harness import (  # noqa: E402
+    RssSampler,
+    drop_database,
+    fresh_database,
+    machine,
+    running_platform,
+    upload_file,
+    wait_for_batch,
+)
+from bench.ingest import SOURCE, prepare  # noqa: E402
+from bench.loadgen import INSTALL_HINT, LoadResult, have_wrk, run_load  # noqa: E402
+from bench.loadseed import Seeded, Shape, seed  # noqa: E402
+from common.config import Settings  # noqa: E402
+
+P99_TARGET_MS = 100
+RATIO_TARGET = 0.40
+ETL_P99_TARGET_MS = 50
+ETL_RSS_TARGET_MB = 400
+
+
+def request_paths(seeded: Seeded, count: int = 3000) -> dict[str, list[str]]:
+    """Per endpoint, the paths the clients rotate through (shuffled, fixed seed)."""
+    rng = random.Random(7)
+    forecast = [_forecast_path(seeded, rng) for _ in range(count)]
+    batches = [f"/batches/{n}" for n in range(1, seeded.shape.batches + 1)]
+    rng.shuffle(batches)
+    return {"/health": ["/health"], "/forecast-data": forecast, "/batches/<id>": batches,
+            "/categories": ["/categories"]}
+
+
+def _forecast_path(seeded: Seeded, rng: random.Random) -> str:
+    """One /forecast-data query as a client would ask it: a category's models, a window, a run, a day."""
+    category, model = rng.choice(seeded.categories), rng.choice(seeded.shape.models)
+    day = seeded.forecast_start + _days(rng.randrange(seeded.shape.horizon - 30))
+    window = f"start_date={day.isoformat()}&end_date={(day + _days(rng.choice((6, 13, 29)))).isoformat()}"
+    choices = (
+        f"category={category}&model_type={model}",  # one model's whole horizon
+        f"category={category}&model_type={model}&{window}",
+        f"category={category}",  # every model of the category
+        f"category={category}&{window}",
+        f"run_id={rng.choice(seeded.completed_runs)}&model_type={model}",  # an older run too
+        f"model_type={model}&start_date={day.isoformat()}&end_date={day.isoformat()}",  # one day, every category
+    )
+    return "/forecast-data?" + rng.choice(choices)
+
+
+def _days(n: int) -> dt.timedelta:
+    return dt.timedelta(days=n)
+
+
+def measure_queries(url: str, paths: dict[str, list[str]], args: argparse.Namespace) -> dict[str, LoadResult]:
+    """Warm each endpoint up, then drive it for the measured period."""
+    results = {}
+    for name, endpoint_paths in paths.items():
+        run_load(url, endpoint_paths, seconds=args.warmup, connections=args.connections, use_wrk=args.wrk)
+        results[name] = run_load(url, endpoint_paths, seconds=args.seconds, connections=args.connections,
+                                 use_wrk=args.wrk)
+        print(f"  measured {name}", flush=True)
+    return results
+
+
+def report_queries(results: dict[str, LoadResult], connections: int) -> bool:
+    """Print the table and the verdicts; True when every target is met."""
+    print(f"\n{'endpoint':<16}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'errors':>8}")
+    for name, r in results.items():
+        print(f"{name:<16}{r.rate:>9,.0f}{r.p50_ms:>9.1f}{r.p99_ms:>9.1f}{r.max_ms:>9.1f}{r.errors:>8}")
+    ratio = results["/forecast-data"].rate / results["/health"].rate
+    slow = [name for name, r in results.items() if r.p99_ms >= P99_TARGET_MS]
+    failed = [name for name, r in results.items() if r.errors]
+    checks = [
+        (f"p99 < {P99_TARGET_MS} ms at {connections} clients on every endpoint", not slow, ", ".join(slow)),
+        (f"/forecast-data throughput {ratio:.0%} of /health's (target >= {RATIO_TARGET:.0%})", ratio >= RATIO_TARGET,
+         ""),
+        ("no errors", not failed, ", ".join(failed)),
+    ]
+    return _verdicts(checks)
+
+
+def _verdicts(checks: list[tuple[str, bool, str]]) -> bool:
+    for text, ok, detail in checks:
+        print(f"{'PASS' if ok else 'FAIL'}  {text}{f' ({detail})' if detail and not ok else ''}")
+    return all(ok for _, ok, _ in checks)
+
+
+def measure_during_etl(url: str, etl_pid: int, big_file: Path, args: argparse.Namespace) -> bool:
+    """Upload the 4x file, drive /health while the ETL loads it, and report latency and the worker's memory."""
+    stop = threading.Event()
+    outcome: dict[str, LoadResult] = {}
+    with RssSampler(etl_pid) as rss:
+        started = time.perf_counter()
+        status, body = upload_file(url, big_file)
+        if status != 202:
+            raise RuntimeError(f"upload answered {status}: {body}")
+        uploaded = time.perf_counter()
+        driver = threading.Thread(target=lambda: outcome.setdefault("health", run_load(
+            url, ["/health"], seconds=3600, connections=args.etl_connections, use_wrk=args.wrk,
+            delay_ms=args.etl_delay_ms, stop=stop)))
+        driver.start()
+        batch = wait_for_batch(url, body["batch_num"], poll_s=1.0)
+        stop.set()
+        driver.join()
+        finished = time.perf_counter()
+    if batch["status"] != "completed":
+        raise RuntimeError(f"the 4x batch failed: {batch['error_log']}")
+    health, horse_mb = outcome["health"], rss.peak_single_kb / 1024
+    think = f", each waiting {args.etl_delay_ms} ms between requests" if args.etl_delay_ms else ""
+    print(f"\n4x file: {batch['num_total_rows']:,} rows uploaded in {uploaded - started:.1f} s, loaded by the ETL "
+          f"in {finished - uploaded:.1f} s more")
+    print(f"/health during the ETL ({args.etl_connections} clients{think}): {health.rate:,.0f} req/s, "
+          f"p50 {health.p50_ms:.1f} ms, p99 {health.p99_ms:.1f} ms, max {health.max_ms:.1f} ms, "
+          f"{health.errors} errors")
+    print(f"ETL worker peak RSS: {horse_mb:.0f} MB in the job's process, {rss.peak_tree_kb / 1024:.0f} MB for "
+          "the worker's whole tree")
+    return _verdicts([
+        (f"/health p99 < {ETL_P99_TARGET_MS} ms while the ETL runs", health.p99_ms < ETL_P99_TARGET_MS, ""),
+        (f"ETL job process peak RSS < {ETL_RSS_TARGET_MB} MB on the 4x file", horse_mb < ETL_RSS_TARGET_MB, ""),
+        ("no errors during the ETL", not health.errors, ""),
+    ])
+
+
+def parse_args() -> argparse.Namespace:
+    """The command line."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=15, help="measured seconds per endpoint")
+    parser.add_argument("--warmup", type=float, default=3, help="warm-up seconds per endpoint")
+    parser.add_argument("--connections", type=int, default=50, help="concurrent clients")
+    parser.add_argument("--during-etl", action="store_true", help="also measure /health while a 4x file loads")
+    parser.add_argument("--etl-connections", type=int, default=50, help="clients of /health during the ETL")
+    parser.add_argument("--etl-delay-ms", type=int, default=0, help="each /health client's pause between requests")
+    parser.add_argument("--python-client", action="store_true", help="use the Python client even if wrk is there")
+    parser.add_argument("--port", type=int, default=5131, help="the API's port")
+    parser.add_argument("--database-url", default="mysql+pymysql://root@127.0.0.1:3306/test",
+                        help="a MySQL/MariaDB server URL; the benchmark creates and drops its own database")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    args = parser.parse_args()
+    args.wrk = have_wrk() and not args.python_client
+    if not have_wrk():
+        print(f"# {INSTALL_HINT}", flush=True)
+    return args
+
+
+def main() -> int:
+    """Seed, start the platform, measure, print; drop the database whatever happens."""
+    args = parse_args()
+    if args.during_etl and not SOURCE.exists():
+        sys.exit(f"missing {SOURCE.name}: the shared datasets must sit beside the project")
+    name = f"bench_load_{uuid.uuid4().hex[:8]}"
+    with tempfile.TemporaryDirectory(prefix="castflow-load-") as tmp:
+        workdir = Path(tmp)
+        try:
+            started = time.perf_counter()
+            seeded = seed(fresh_database(args.database_url, name), Shape())
+            print(f"# load benchmark on {machine()}, client {'wrk' if args.wrk else 'Python'}; seeded "
+                  f"{seeded.invoice_rows:,} invoice rows, {seeded.forecast_rows:,} forecast rows in "
+                  f"{len(seeded.completed_runs)} completed runs in {time.perf_counter() - started:.0f} s", flush=True)
+            return _run(args, name, seeded, workdir)
+        finally:
+            drop_database(args.database_url, name)  # leave nothing behind
+
+
+def _run(args: argparse.Namespace, name: str, seeded: Seeded, workdir: Path) -> int:
+    url = make_url(args.database_url).set(database=name).render_as_string(hide_password=False)
+    settings = Settings(database_url=url, redis_url=args.redis_url, queue_prefix=f"benchload-{uuid.uuid4().hex[:8]}-",
+                        upload_dir=str(workdir / "uploads"))
+    with running_platform(settings, ("services.etl",), workdir / "platform.log", port=args.port) as platform:
+        results = measure_queries(platform.url, request_paths(seeded), args)
+        ok = report_queries(results, args.connections)
+        if args.during_etl:
+            big = prepare(workdir)["4x"]
+            ok = measure_during_etl(platform.url, platform.pid("etl"), big, args) and ok
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
