@@ -81,11 +81,17 @@ def job_is_alive(redis: Redis, job_id: str) -> bool:
         return False
 
 
+def retry_intervals(attempts: int) -> list[int]:
+    """The waits before each retry of a job run at most `attempts` times: 15 s, 60 s, then 180 s each."""
+    # One interval per retry: RQ reads the list from its end when it is longer than the retries.
+    return [RETRY_INTERVALS_S[min(i, len(RETRY_INTERVALS_S) - 1)] for i in range(attempts - 1)]
+
+
 def _enqueue_once(q: Queue, func: str, arg: int, job_id: str, timeout: int, attempts: int) -> Job:
     if job_is_alive(q.connection, job_id):
         logger.info("job already queued job=%s", job_id)
         return Job.fetch(job_id, connection=q.connection)
-    retry = Retry(max=attempts - 1, interval=list(RETRY_INTERVALS_S)) if attempts > 1 else None
+    retry = Retry(max=attempts - 1, interval=retry_intervals(attempts)) if attempts > 1 else None
     job = q.enqueue_call(
         func, args=(arg,), job_id=job_id, timeout=timeout, retry=retry,
         result_ttl=24 * 3600, failure_ttl=7 * 24 * 3600,

@@ -71,7 +71,8 @@ def requeue_abandoned(q: Queue) -> list[str]:
         job_id = registry.parse_job_id(entry)
         job = Job.fetch(job_id, connection=q.connection) if Job.exists(job_id, connection=q.connection) else None
         with q.connection.pipeline() as pipe:
-            # The expired entry goes whatever happens, so RQ's clean-up does not retry the job again.
+            pipe.multi()
+            # The expired entry goes whatever happens, so RQ's clean-up does not retry the job as well.
             pipe.zrem(registry.key, entry)
             if job is not None and job.get_status() == JobStatus.STARTED:
                 q.enqueue_job(job, pipeline=pipe, at_front=True)

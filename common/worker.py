@@ -9,6 +9,7 @@ from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import Worker
+from rq.exceptions import StopRequested
 from rq.executions import Execution
 from rq.job import Job
 from sqlalchemy.exc import OperationalError
@@ -76,6 +77,8 @@ def reconcile_once(settings: Settings, redis: Redis) -> None:
     engine = make_engine(settings.database_url, poolclass=NullPool)
     try:
         reconcile(engine, redis, settings)
+    except StopRequested:
+        raise  # RQ's SIGTERM handler stops an idle worker with this exception, wherever it is
     except Exception:  # noqa: BLE001 - a database or Redis outage must not kill the worker
         logger.exception("reconcile failed; retrying at the next maintenance round")
     finally:

@@ -14,6 +14,7 @@ again, a bounded number of times, instead of failing the batch.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import os
 import tempfile
@@ -34,13 +35,17 @@ from services.etl.stats import refresh_merged_categories
 
 logger = logging.getLogger(__name__)
 
-#: MySQL advisory lock that serialises the classify-and-merge step of concurrent batches.
+#: MySQL advisory lock that serialises the classify-and-merge step of concurrent batches. Advisory locks
+#: are server-wide, so the name carries the database: deployments sharing a server do not wait on each other.
 MERGE_LOCK = "castflow_merge"
 MERGE_LOCK_WAIT_S = 3600
 #: MySQL errors after which a transaction was rolled back and may simply run again: deadlock, lock wait timeout.
 LOCK_CONFLICTS = frozenset({1213, 1205})
 #: How often a transaction that lost a lock conflict runs in all (bounded: a conflict that persists is an error).
 LOCK_CONFLICT_ATTEMPTS = 4
+
+#: MySQL errors that refuse LOAD DATA LOCAL INFILE: not allowed, disabled on a side, rejected by the client.
+LOAD_DATA_REFUSED = frozenset({1148, 3948, 2068})
 
 T = TypeVar("T")
 
@@ -122,8 +127,8 @@ class BatchLoader:
                     return
                 self.conn.exec_driver_sql(f"DELETE FROM cf_agg WHERE chunk = {self._chunks}")
             except OperationalError as exc:  # LOAD DATA LOCAL refused by the server (MySQL 8's default)
-                if "load data" not in str(exc).lower() and "local" not in str(exc).lower():
-                    raise
+                if not load_data_refused(exc):
+                    raise  # a connection lost mid-load is no reason to stage the rest slowly
                 logger.warning("LOAD DATA LOCAL INFILE refused; staging with multi-row INSERT (slower)")
                 self.conn.rollback()
                 self._load_data = False
@@ -169,7 +174,8 @@ class BatchLoader:
     def lock(self) -> None:
         """Begin the merge transaction, serialised against other batches' merges."""
         if self.mysql:
-            got = self.conn.exec_driver_sql(f"SELECT GET_LOCK('{MERGE_LOCK}', {MERGE_LOCK_WAIT_S})").scalar()
+            got = self.conn.execute(text("SELECT GET_LOCK(:name, :wait)"),
+                                    {"name": self._lock_name(), "wait": MERGE_LOCK_WAIT_S}).scalar()
             if got != 1:
                 raise OperationalError("GET_LOCK", {}, Exception("merge lock not granted"))
         else:
@@ -179,8 +185,14 @@ class BatchLoader:
     def unlock(self) -> None:
         """Release the merge lock (the connection's transaction must be over)."""
         if self.mysql:
-            self.conn.exec_driver_sql(f"SELECT RELEASE_LOCK('{MERGE_LOCK}')")
+            self.conn.execute(text("SELECT RELEASE_LOCK(:name)"), {"name": self._lock_name()})
             self.conn.commit()
+
+    def _lock_name(self) -> str:
+        database = self.conn.exec_driver_sql("SELECT DATABASE()").scalar() or ""
+        name = f"{MERGE_LOCK}:{database}"
+        # MySQL caps lock names at 64 characters; a long database name is replaced by its digest.
+        return name if len(name) <= 64 else f"{MERGE_LOCK}:{hashlib.sha256(database.encode()).hexdigest()[:40]}"
 
     def missing_series(self) -> pd.DataFrame:
         """Keys of the file that have no value at all (every row of the key was missing), with their series."""
@@ -276,6 +288,13 @@ class BatchLoader:
         for table in ("cf_agg", "cf_stage", "cf_series"):
             self.conn.exec_driver_sql(f"DROP {'TEMPORARY ' if self.mysql else ''}TABLE IF EXISTS {table}")
         self.conn.commit()
+
+
+def load_data_refused(exc: OperationalError) -> bool:
+    """True when the server refused LOAD DATA LOCAL INFILE (not when, say, the connection dropped during it)."""
+    orig = exc.orig
+    code = orig.args[0] if getattr(orig, "args", None) else None
+    return code in LOAD_DATA_REFUSED or any(words in str(orig).lower() for words in ("local data", "local infile"))
 
 
 def is_lock_conflict(exc: BaseException) -> bool:
