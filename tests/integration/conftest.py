@@ -119,3 +119,68 @@ def drain(real_redis, prefix):
         SimpleWorker([queue(real_redis, queue_name, prefix)], connection=real_redis).work(burst=True)
 
     return run
+
+
+@pytest.fixture
+def processes(tmp_path):
+    """Starts processes in their own process groups; every one of them is stopped when the test ends."""
+    from tests.integration.processes import Processes
+
+    started = Processes(tmp_path / "logs")
+    try:
+        yield started
+    finally:
+        started.stop_all()
+
+
+@pytest.fixture
+def private_redis(processes):
+    """A redis-server of this test's own on a port in 6391-6399 (safe to FLUSHALL or restart), or a loud skip."""
+    import shutil
+
+    from tests.integration.processes import PrivateRedis
+
+    if shutil.which("redis-server") is None:
+        _unavailable("redis-server binary", "not on PATH")
+    server = PrivateRedis(processes)
+    server.start()
+    return server  # `processes` stops it, after the workers that use it
+
+
+@pytest.fixture
+def private_mariadb(processes, tmp_path):
+    """A MariaDB server of this test's own on a port in 3391-3399 (safe to stop), or a loud skip."""
+    from tests.integration.processes import PrivateMariaDB
+
+    if not PrivateMariaDB.available():
+        _unavailable("mariadbd binary", "mariadbd or mariadb-install-db not on PATH")
+    server = PrivateMariaDB(processes, tmp_path / "mariadb")
+    server.install()
+    server.start()
+    return server  # `processes` stops it, after the workers that use it
+
+
+@pytest.fixture
+def other_mysql_url(mysql_server):
+    """A second fresh database for one test (an undisturbed run to compare with), dropped afterwards."""
+    name = f"cf_test_{uuid.uuid4().hex[:12]}"
+    with mysql_server.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name} CHARACTER SET utf8mb4"))
+    yield make_url(MYSQL_SERVER).set(database=name).render_as_string(hide_password=False)
+    with mysql_server.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+
+
+@pytest.fixture(scope="session")
+def store_items():
+    """The real Store Item Demand rows (913,000) in castflow's columns, as a DataFrame; skipped if missing."""
+    import pandas as pd
+
+    from tests.conftest import SHARED_DATA
+
+    path = SHARED_DATA / "store-item-demand" / "train.csv"
+    if not path.exists():
+        pytest.skip(f"shared dataset missing: {path.name}")
+    raw = pd.read_csv(path, dtype={"date": "str", "store": "int64", "item": "int64", "sales": "int64"})
+    return pd.DataFrame({"Date": raw["date"], "product_id": "item-" + raw["item"].astype("str"),
+                         "category": "store-" + raw["store"].astype("str"), "sales": raw["sales"]})
