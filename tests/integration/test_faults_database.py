@@ -53,12 +53,14 @@ def test_database_outage_gets_503s_and_the_batch_completes_once_it_is_back(setti
             assert seconds < QUICK_S, f"{what} took {seconds:.1f} s"
         assert "database" in answers["ready"][0].json
         assert "database is unavailable" in answers["upload"][0].json["error"]
-        time.sleep(3 * FAST["maintenance_seconds"])  # maintenance rounds fail meanwhile; the worker must stay up
-        assert worker.alive, processes.report()
+        late = processes.worker("services.etl", settings, name="etl-late")  # starts while the database is down
+        time.sleep(3 * FAST["maintenance_seconds"])  # maintenance rounds fail meanwhile; no worker may exit
+        assert worker.alive and late.alive, processes.report()
         private_mariadb.start()
-        done = wait_for_status(engine, number, ("completed", "failed"), 60, processes)
+        # The job's first retry comes 15 s after its failure (then 60 s, 180 s).
+        done = wait_for_status(engine, number, ("completed", "failed"), 45, processes)
         assert (done["status"], done["num_inserted_rows"]) == ("completed", 200_000), done["error_log"]
-        assert done["attempts"] == 2 and worker.alive
+        assert done["attempts"] == 2 and worker.alive and late.alive
         assert [b["batch_num"] for b in client.get("/metadata").json] == [number]  # the refused upload left none
         assert batch(engine, number)["forecast_runs"] == 10
     finally:
