@@ -127,8 +127,21 @@ class CategoryStats(Base):
     first_date: Mapped[dt.date] = mapped_column(Date, nullable=False)
     last_date: Mapped[dt.date] = mapped_column(Date, nullable=False)
     row_count: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0, server_default="0")
-    #: When the merge (or the one-time backfill) last recomputed the row.
+    #: When a merge (or the one-time backfill) last changed the row.
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
+
+
+class CategoryProduct(Base):
+    """A product that has observations in a category (one row per series): what product_count counts.
+
+    Kept so that a merge can count a category's products from its own new keys, without reading the
+    category's observations again.
+    """
+
+    __tablename__ = "category_products"
+
+    category: Mapped[str] = mapped_column(key_column(), primary_key=True)
+    product_id: Mapped[str] = mapped_column(key_column(), primary_key=True)
 
 
 class BatchError(Base):

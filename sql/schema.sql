@@ -14,6 +14,12 @@ CREATE TABLE IF NOT EXISTS batch_errors (
 
 CREATE INDEX ix_batch_errors_batch_line ON batch_errors (batch_num, line);
 
+CREATE TABLE IF NOT EXISTS category_products (
+	category VARCHAR(100) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+	product_id VARCHAR(100) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+	PRIMARY KEY (category, product_id)
+)ENGINE=InnoDB CHARSET=utf8mb4;
+
 CREATE TABLE IF NOT EXISTS category_settings (
 	category VARCHAR(100) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
 	holiday_country VARCHAR(10),

@@ -31,7 +31,7 @@ from sqlalchemy.exc import OperationalError
 
 from common.db import is_mysql
 from common.models import MAX_SALES_CENTS
-from services.etl.stats import refresh_merged_categories
+from services.etl.stats import add_merged_keys
 
 logger = logging.getLogger(__name__)
 
@@ -279,9 +279,9 @@ class BatchLoader:
                       "is_imputed = excluded.is_imputed, file_hash = excluded.file_hash, "
                       "updated_at = excluded.updated_at, version = invoice_data.version + 1, "
                       "batch_num = excluded.batch_num")
+        add_merged_keys(self.conn, Action.INSERT, now)  # category_stats, in this transaction, before the rows land
         self.conn.execute(text(f"INSERT INTO invoice_data ({columns}) {select}{upsert}"),
                           {"batch": batch_num, "hash": file_hash, "now": now})
-        refresh_merged_categories(self.conn, Action.INSERT, now)  # category_stats, in the same transaction
 
     def drop(self) -> None:
         """Drop the temporary tables (they also vanish with the connection)."""
