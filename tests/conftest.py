@@ -18,6 +18,15 @@ FIXTURES = Path(__file__).parent / "fixtures"
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
+@pytest.fixture(autouse=True)
+def _no_project_data(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep every test off the project's own .env and data/: code that reads settings itself gets throw-away ones."""
+    scratch = tmp_path_factory.mktemp("defaults")
+    monkeypatch.setenv("CASTFLOW_ENV_FILE", "")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{scratch / 'castflow.db'}")
+    monkeypatch.setenv("UPLOAD_DIR", str(scratch / "uploads"))
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """Settings for one test: its own SQLite file and upload directory."""
