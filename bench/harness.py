@@ -59,6 +59,10 @@ class Platform:
         """The process ids of every child called `name` (several forecast workers)."""
         return [p.pid for n, p in self.stack.processes if n == name]
 
+    def subprocesses(self, name: str) -> list[int]:
+        """The process ids below the child called `name` (gunicorn's workers under the api)."""
+        return _descendants(self.pid(name))
+
 
 @contextmanager
 def running_platform(settings: Settings, workers: tuple[str, ...], log: Path,

@@ -24,16 +24,13 @@ from services.etl.stats import backfill_category_stats
 CHUNK_ROWS = 5000
 
 
-def latest_completed_runs(category: str | None = None) -> Select:
+def latest_completed_runs() -> Select:
     """(category, run_id) of each category's highest-numbered completed run."""
-    query = (
+    return (
         select(ForecastRun.category, func.max(ForecastRun.id).label("run_id"))
         .where(ForecastRun.status == ForecastStatus.COMPLETED)
         .group_by(ForecastRun.category)
     )
-    if category is not None:
-        query = query.where(ForecastRun.category == category)
-    return query
 
 
 def latest_run_id(category: str) -> ScalarSelect:

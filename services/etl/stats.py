@@ -55,7 +55,7 @@ def add_merged_keys(conn: Connection, inserted: int, now: dt.datetime | None = N
     mysql = is_mysql(conn)
     conn.exec_driver_sql(f"DROP {'TEMPORARY ' if mysql else ''}TABLE IF EXISTS cf_new_series")
     conn.execute(text(_NEW_SERIES.format(temporary="TEMPORARY" if mysql else "TEMP")), {"inserted": int(inserted)})
-    conn.execute(text(_insert("category_products", "category, product_id", _NEW_PRODUCTS, conn, keep=True)))
+    conn.execute(text(_insert_missing("category_products", "category, product_id", _NEW_PRODUCTS, conn)))
     add = _ADD_MYSQL if mysql else _ADD_SQLITE
     conn.execute(text(f"INSERT INTO category_stats ({_STATS_COLUMNS}) {_NEW_STATS}{add}"), {"now": now or utcnow()})
     conn.exec_driver_sql(f"DROP {'TEMPORARY ' if mysql else ''}TABLE cf_new_series")
@@ -64,9 +64,9 @@ def add_merged_keys(conn: Connection, inserted: int, now: dt.datetime | None = N
 def summarise_observations(conn: Connection, now: dt.datetime | None = None, *, keep: bool = False) -> None:
     """category_stats and category_products from the whole of invoice_data (rows already there kept when `keep`)."""
     params = {"now": now or utcnow()}
-    conn.execute(text(_insert("category_products", "category, product_id", _ALL_PRODUCTS, conn, keep=True)), params)
+    conn.execute(text(_insert_missing("category_products", "category, product_id", _ALL_PRODUCTS, conn)), params)
     if keep:
-        conn.execute(text(_insert("category_stats", _STATS_COLUMNS, _ALL_STATS, conn, keep=True)), params)
+        conn.execute(text(_insert_missing("category_stats", _STATS_COLUMNS, _ALL_STATS, conn)), params)
     else:
         statement = f"INSERT INTO category_stats ({_STATS_COLUMNS}) {_ALL_STATS}{_replace_stats(conn)}"
         conn.execute(text(_unlimited(statement, conn)), params)
@@ -79,11 +79,11 @@ def _replace_stats(conn: Connection) -> str:
     return " ON CONFLICT (category) DO UPDATE SET " + ", ".join(f"{name} = excluded.{name}" for name in names)
 
 
-def _insert(table: str, columns: str, select: str, conn: Connection, *, keep: bool) -> str:
-    """INSERT ... SELECT that leaves rows already there alone (no IGNORE: that would hide other errors too)."""
+def _insert_missing(table: str, columns: str, select: str, conn: Connection) -> str:
+    """INSERT ... SELECT that leaves rows already there alone (not IGNORE: that would hide other errors too)."""
     first = columns.split(",")[0]
     conflict = f" ON DUPLICATE KEY UPDATE {first} = {table}.{first}" if is_mysql(conn) else " ON CONFLICT DO NOTHING"
-    return _unlimited(f"INSERT INTO {table} ({columns}) {select}{conflict if keep else ''}", conn)
+    return _unlimited(f"INSERT INTO {table} ({columns}) {select}{conflict}", conn)
 
 
 def _unlimited(statement: str, conn: Connection) -> str:
