@@ -24,6 +24,7 @@ from sqlalchemy import text
 from common.config import settings_env
 from common.storage import LocalUploadStore
 from services.etl import jobs
+from services.etl.load import BatchLoader
 from tests.integration.faultcheck import batch, csv_bytes, upload, wait_for_status
 from tests.integration.processes import HTTP_PORTS, free_port, wait_until
 
@@ -158,3 +159,56 @@ def test_a_deadlock_inside_the_merge_is_retried_and_the_batch_completes(settings
     with engine.connect() as conn:
         values = dict(conn.execute(text("SELECT product_id, sales FROM invoice_data WHERE category = 'c'")).all())
     assert values == {"a": 10, "b": 20}
+
+
+def waits_at_the_merge_lock(engine) -> bool:
+    """True when a merge has waited half a second for the merge lock."""
+    return any(ms > 500 and (info or "").startswith("SELECT GET_LOCK") for _, _, info, ms in statements(engine))
+
+
+def test_a_merge_paused_after_classifying_does_not_overwrite_a_later_batch(settings, engine, app, redis,
+                                                                          monkeypatch):
+    """The older batch has classified its keys as new when the newer one arrives: the newer one waits its turn.
+
+    Without the merge lock the newer batch would commit those keys meanwhile, and the older batch's
+    upsert would then overwrite them with its older values.
+    """
+    client = app.test_client()
+    keys = pd.DataFrame({"Date": "2023-01-01", "product_id": [f"p{i:03}" for i in range(100)], "category": "c"})
+    older = upload(client, csv_bytes(keys.assign(sales=1))).json["batch_num"]
+    newer = upload(client, csv_bytes(keys.assign(sales=2))).json["batch_num"]
+    classified, resume = threading.Event(), threading.Event()
+    real_counts = BatchLoader.counts
+
+    def pause_the_older(self):  # noqa: ANN001, ANN202 - BatchLoader.counts, between classify and upsert
+        if threading.current_thread().name == "older":
+            classified.set()
+            resume.wait(60)
+        return real_counts(self)
+
+    monkeypatch.setattr(BatchLoader, "counts", pause_the_older)
+    store = LocalUploadStore(settings.upload_dir)
+    errors: list[BaseException] = []
+
+    def load(number: int) -> None:
+        try:
+            jobs.process_batch(number, settings=settings, engine=engine, store=store, redis=redis)
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    threads = {name: threading.Thread(target=load, args=(number,), name=name)
+               for name, number in (("older", older), ("newer", newer))}
+    threads["older"].start()
+    try:
+        assert classified.wait(60), "the older batch never reached its merge"
+        threads["newer"].start()
+        wait_until(lambda: waits_at_the_merge_lock(engine) or not threads["newer"].is_alive(), 60,
+                   lambda: f"the newer batch neither waited nor finished: {statements(engine)}")
+    finally:
+        resume.set()
+    for thread in threads.values():
+        thread.join(60)
+    assert errors == []
+    with engine.connect() as conn:
+        values = set(conn.execute(text("SELECT sales, batch_num FROM invoice_data")).all())
+    assert values == {(2, newer)}
