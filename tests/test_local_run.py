@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from services.local import free_port
+from tests.integration.processes import descendants
 
 ROOT = Path(__file__).resolve().parents[1]
 BODY = b"Date,product_id,category,sales\n2023-01-01,p,c,1\n2023-01-02,p,c,2\n"
@@ -49,24 +50,6 @@ def wait_until(check, timeout_s: float = 60, what=str):  # noqa: ANN001, ANN201
     raise AssertionError(f"timed out; runner output:\n{what()[-5000:]}")
 
 
-def children_of(pid: int) -> list[int]:
-    """Every live process whose parent chain leads to `pid` (Linux /proc)."""
-    parents = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-    found, frontier = [], [pid]
-    while frontier:
-        current = frontier.pop()
-        kids = [p for p, parent in parents.items() if parent == current]
-        found += kids
-        frontier += kids
-    return found
-
-
 @pytest.mark.parametrize("redis_kind", ["redis-server", "embedded"])
 def test_local_run_serves_loads_and_stops_on_ctrl_c(tmp_path, redis_kind):
     """The runner starts Redis, the API and the workers on SQLite; a file loads; SIGINT stops everything."""
@@ -89,7 +72,7 @@ def test_local_run_serves_loads_and_stops_on_ctrl_c(tmp_path, redis_kind):
         status = wait_until(lambda: (s := get(f"{base}/batches/{batch}"))["status"] in ("completed", "failed") and s,
                             what=lambda: log.read_text())
         assert status["status"] == "completed" and status["num_inserted_rows"] == 2
-        spawned = children_of(runner.pid)
+        spawned = descendants(runner.pid)
         assert len(spawned) >= 3
     finally:
         runner.send_signal(signal.SIGINT)

@@ -52,15 +52,20 @@ def mysql_server():
     engine.dispose()
 
 
-@pytest.fixture
-def mysql_url(mysql_server):
-    """A fresh database for one test, dropped afterwards."""
+def _throwaway_database(mysql_server):
+    """Create a fresh database, yield its URL, drop it afterwards."""
     name = f"cf_test_{uuid.uuid4().hex[:12]}"
     with mysql_server.connect() as conn:
         conn.execute(text(f"CREATE DATABASE {name} CHARACTER SET utf8mb4"))
     yield make_url(MYSQL_SERVER).set(database=name).render_as_string(hide_password=False)
     with mysql_server.connect() as conn:
         conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+
+
+@pytest.fixture
+def mysql_url(mysql_server):
+    """A fresh database for one test, dropped afterwards."""
+    yield from _throwaway_database(mysql_server)
 
 
 @pytest.fixture
@@ -163,12 +168,7 @@ def private_mariadb(processes, tmp_path):
 @pytest.fixture
 def other_mysql_url(mysql_server):
     """A second fresh database for one test (an undisturbed run to compare with), dropped afterwards."""
-    name = f"cf_test_{uuid.uuid4().hex[:12]}"
-    with mysql_server.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name} CHARACTER SET utf8mb4"))
-    yield make_url(MYSQL_SERVER).set(database=name).render_as_string(hide_password=False)
-    with mysql_server.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+    yield from _throwaway_database(mysql_server)
 
 
 @pytest.fixture(scope="session")

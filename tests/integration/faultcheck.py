@@ -17,6 +17,8 @@ from services.api import create_app
 from services.etl import jobs
 from tests.integration.processes import Processes, wait_until
 
+#: Settings for heartbeats and maintenance rounds fast enough for a test.
+FAST = {"worker_ttl_seconds": 10, "maintenance_seconds": 2}
 #: The columns of a batch that an interrupted run must end with exactly as an undisturbed one.
 COUNTS = ("status", "num_total_rows", "num_missing_rows", "num_rejected_rows", "num_inserted_rows",
           "num_updated_rows", "num_unchanged_rows", "num_imputed_rows")

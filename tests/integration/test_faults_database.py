@@ -13,11 +13,10 @@ import pytest
 
 from common.db import make_engine
 from services.api import create_app
-from tests.integration.faultcheck import batch, csv_bytes, upload, wait_for_progress, wait_for_status
+from tests.integration.faultcheck import FAST, batch, csv_bytes, upload, wait_for_progress, wait_for_status
 
 pytestmark = pytest.mark.integration
 
-FAST = {"worker_ttl_seconds": 10, "maintenance_seconds": 2}
 #: Longest an answer may take while the database is down (no hanging connection attempts).
 QUICK_S = 5.0
 

@@ -15,6 +15,7 @@ import pytest
 from common.db import make_engine
 from services.api import create_app
 from tests.integration.faultcheck import (
+    FAST,
     checksum,
     counts,
     csv_bytes,
@@ -26,7 +27,6 @@ from tests.integration.faultcheck import (
 
 pytestmark = pytest.mark.integration
 
-FAST = {"worker_ttl_seconds": 10, "maintenance_seconds": 2}
 
 
 def correction(frame: pd.DataFrame, every: int) -> pd.DataFrame:

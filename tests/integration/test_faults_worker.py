@@ -16,6 +16,7 @@ from sqlalchemy import text
 
 from tests.conftest import SHARED_DATA
 from tests.integration.faultcheck import (
+    FAST,
     batch,
     checksum,
     counts,
@@ -29,8 +30,6 @@ from tests.integration.processes import wait_until
 
 pytestmark = pytest.mark.integration
 
-#: Heartbeats and maintenance rounds fast enough for a test.
-FAST = {"worker_ttl_seconds": 10, "maintenance_seconds": 2}
 #: Rows of the interrupted file: large enough that the kill lands mid-load.
 BIG_ROWS = 200_000
 #: How soon after the kill a new worker must have taken the job up again: the heartbeat's 10 s, a
