@@ -73,6 +73,10 @@ def run_etl(batch_num: int) -> str:
                                 redis=job.connection if job else connect(settings.redis_url),
                                 job_id=job.id if job else "")
         return "skipped" if outcome is None else "completed"
+    except BatchRejected:
+        if job is not None:
+            job.retries_left = 0  # a bad file stays bad: fail the job without queueing retries that would only skip
+        raise
     finally:
         engine.dispose()
 

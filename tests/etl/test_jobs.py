@@ -105,6 +105,18 @@ def test_too_many_rejects_fail_the_batch_and_keep_stored_rows(client, drain, eng
     ]
 
 
+def test_a_rejected_batch_is_not_retried(client, drain, redis):
+    """A bad file fails its job for good: no retry is scheduled (it would only find the batch failed)."""
+    from rq.registry import FailedJobRegistry, ScheduledJobRegistry
+
+    from common.queue import ETL_QUEUE
+    batch = load(client, drain, HEADER + "2023-02-30,p,c,1\n" * 3)
+    assert batch["status"] == "failed"
+    etl = queue(redis, ETL_QUEUE)
+    assert ScheduledJobRegistry(queue=etl).get_job_ids() == []
+    assert len(FailedJobRegistry(queue=etl).get_job_ids()) == 1
+
+
 def test_errors_download_as_csv_with_formulas_escaped(client, drain):
     """?format=csv gives the rejected rows as CSV; a formula-looking value is defused."""
     batch = load(client, drain, HEADER + "=cmd(),p,c,1\n" + "2023-01-02,p,c,1\n" * 10)
