@@ -105,14 +105,16 @@ def test_too_many_rejects_fail_the_batch_and_keep_stored_rows(client, drain, eng
     ]
 
 
-def test_a_rejected_batch_is_not_retried(client, drain, redis):
+def test_a_rejected_batch_is_not_retried(app, client, drain):
     """A bad file fails its job for good: no retry is scheduled (it would only find the batch failed)."""
     from rq.registry import FailedJobRegistry, ScheduledJobRegistry
 
     from common.queue import ETL_QUEUE
+    from services.api import services
     batch = load(client, drain, HEADER + "2023-02-30,p,c,1\n" * 3)
     assert batch["status"] == "failed"
-    etl = queue(redis, ETL_QUEUE)
+    with app.app_context():
+        etl = queue(services().redis, ETL_QUEUE, services().settings.queue_prefix)
     assert ScheduledJobRegistry(queue=etl).get_job_ids() == []
     assert len(FailedJobRegistry(queue=etl).get_job_ids()) == 1
 
