@@ -26,11 +26,13 @@ STATEMENT_TIMEOUT_ERRORS = frozenset({1969, 3024})
 STREAM_TIMEOUT_S = 3600
 
 
-def make_engine(url: str, *, statement_timeout_s: float = 0, **kwargs: object) -> Engine:
+def make_engine(url: str, *, statement_timeout_s: float = 0, pre_ping: bool = True, **kwargs: object) -> Engine:
     """An engine for `url`, configured for castflow's access pattern on SQLite or MySQL/MariaDB.
 
     With `statement_timeout_s` (MySQL/MariaDB; the API's engine) the server stops any statement that
-    runs longer, with an error `is_statement_timeout` recognises.
+    runs longer, with an error `is_statement_timeout` recognises. `pre_ping=False` (the API's engine)
+    saves a round trip per checkout: a connection the server dropped then fails its request (503), and
+    SQLAlchemy, seeing a disconnect, replaces every connection of the pool older than that one.
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -41,7 +43,7 @@ def make_engine(url: str, *, statement_timeout_s: float = 0, **kwargs: object) -
     engine = create_engine(
         url,
         isolation_level="READ COMMITTED",
-        pool_pre_ping=True,
+        pool_pre_ping=pre_ping,
         pool_recycle=1800,
         connect_args=connect_args,
         **kwargs,

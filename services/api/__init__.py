@@ -63,7 +63,8 @@ def create_app(
         settings = load_settings()
         configure_logging(settings)
     if engine is None:
-        engine = make_engine(settings.database_url, statement_timeout_s=settings.api_query_timeout_seconds)
+        engine = make_engine(settings.database_url, statement_timeout_s=settings.api_query_timeout_seconds,
+                             pre_ping=False)
     _create_schema(engine, settings.database_url)
     app = Flask(__name__, static_folder=None)
     app.request_class = StreamingUploadRequest

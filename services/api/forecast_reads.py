@@ -9,15 +9,16 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
-from sqlalchemy import ColumnElement, Row, ScalarSelect, Select, func, select
+from sqlalchemy import ColumnElement, Connection, Row, ScalarSelect, Select, func, select
 from sqlalchemy.orm import Session
 
 from common.models import CategorySetting, CategoryStats, ForecastData, ForecastMetric, ForecastRun, InvoiceData
 from common.status import ForecastStatus
 from services.api.reads import json_row, narrow
+from services.api.serialize import jsonable
 from services.etl.stats import backfill_category_stats
 
 #: Rows fetched from the database at a time when streaming an export.
@@ -40,7 +41,7 @@ def latest_run_id(category: str) -> ScalarSelect:
             .scalar_subquery())
 
 
-def latest_run_ids(session: Session) -> tuple[int, ...]:
+def latest_run_ids(session: Session | Connection) -> tuple[int, ...]:
     """The id of every category's latest completed run (a loose scan of the runs index)."""
     query = (select(func.max(ForecastRun.id)).where(ForecastRun.status == ForecastStatus.COMPLETED)
              .group_by(ForecastRun.category))
@@ -59,7 +60,7 @@ class ForecastFilter:
     #: Every category's latest completed run, once looked up by `resolved()`.
     latest_runs: tuple[int, ...] | None = None
 
-    def resolved(self, session: Session) -> ForecastFilter:
+    def resolved(self, session: Session | Connection) -> ForecastFilter:
         """This filter, with every category's latest run looked up first when it names neither run nor category.
 
         The ids then reach the database as constants: `run_id IN (...)` is an index range, where an
@@ -86,9 +87,9 @@ class ForecastFilter:
         return query
 
 
-def run_exists(session: Session, run_id: int) -> bool:
+def run_exists(session: Session | Connection, run_id: int) -> bool:
     """True when forecast run `run_id` exists (in any status)."""
-    return session.get(ForecastRun, run_id) is not None
+    return session.scalar(select(ForecastRun.id).where(ForecastRun.id == run_id)) is not None
 
 
 def _in_order(query: Select) -> Select:
@@ -96,13 +97,19 @@ def _in_order(query: Select) -> Select:
                           ForecastData.id)
 
 
-def forecast_page_json(session: Session, where: ForecastFilter, fields: Sequence[str], *, limit: int,
-                       offset: int) -> str:
-    """One page of forecast rows ordered by category, model type and day: a JSON array of objects of `fields`."""
+def forecast_page_json(conn: Connection, where: ForecastFilter, fields: Sequence[str], *, limit: int,
+                       offset: int) -> str | None:
+    """One page of forecast rows ordered by category, model type and day: a JSON array of objects of `fields`.
+
+    None when the filter names a run that does not exist (looked up only when the page is empty).
+    """
     # The database writes each row's JSON: decoding nine typed columns per row in PyMySQL, then building
     # and encoding dicts, cost three times as much CPU as the whole query (measured at 480 rows).
-    query = _in_order(where.resolved(session).apply(select(_forecast_json(tuple(fields))))).limit(limit).offset(offset)
-    return "[" + ",".join(session.connection().execute(query).scalars()) + "]"
+    query = _in_order(where.resolved(conn).apply(select(_forecast_json(tuple(fields))))).limit(limit).offset(offset)
+    rows = list(conn.execute(query).scalars())
+    if not rows and where.run_id is not None and not run_exists(conn, where.run_id):
+        return None
+    return "[" + ",".join(rows) + "]"
 
 
 @functools.cache
@@ -164,12 +171,19 @@ def category_history(session: Session, category: str, start: dt.date | None = No
     return [(day, round(float(total or 0), 2)) for day, total in session.execute(query)]
 
 
-def forecast_metrics(session: Session, where: ForecastFilter) -> list[ForecastMetric]:
-    """Backtest metrics of the chosen runs, ordered by category then model type."""
-    query = where.resolved(session).apply(select(ForecastMetric), ForecastMetric).order_by(
+def forecast_metrics(conn: Connection, where: ForecastFilter, fields: Sequence[str]) -> list[dict[str, object]] | None:
+    """Backtest metrics (`fields`, JSON-ready) of the chosen runs, ordered by category then model type.
+
+    None when the filter names a run that does not exist (looked up only when there are no rows).
+    """
+    columns = [getattr(ForecastMetric, name) for name in fields]
+    query = where.resolved(conn).apply(select(*columns), ForecastMetric).order_by(
         ForecastMetric.category, ForecastMetric.model_type, ForecastMetric.run_id
     )
-    return list(session.scalars(query))
+    rows = [{name: jsonable(value) for name, value in zip(fields, row, strict=True)} for row in conn.execute(query)]
+    if not rows and where.run_id is not None and not run_exists(conn, where.run_id):
+        return None
+    return rows
 
 
 def category_exists(session: Session, category: str) -> bool:
@@ -202,20 +216,26 @@ def category_settings(session: Session, category: str, default_country: str | No
     )
 
 
-def category_overview(session: Session, default_country: str | None) -> list[dict[str, object]]:
-    """Per category: the stored-data summary, best model, holiday calendar and latest run, in one query."""
-    overview = _overview(session, default_country)
-    if overview or not backfill_category_stats(session.get_bind()):
+def category_overview(conn: Connection, default_country: str | None,
+                      filled: Callable[[], None] | None = None) -> list[dict[str, object]]:
+    """Per category: the stored-data summary, best model, holiday calendar and latest run, in one query.
+
+    When category_stats had to be filled from invoice_data first, `filled()` is called after that commit.
+    """
+    overview = _overview(conn, default_country)
+    if overview or not backfill_category_stats(conn.engine):
         return overview
-    session.rollback()  # a new snapshot, which sees the stats just filled (SQLite would keep the old one)
-    return _overview(session, default_country)
+    if filled is not None:
+        filled()
+    conn.rollback()  # a new snapshot, which sees the stats just filled (SQLite would keep the old one)
+    return _overview(conn, default_country)
 
 
-def _overview(session: Session, default_country: str | None) -> list[dict[str, object]]:
+def _overview(conn: Connection, default_country: str | None) -> list[dict[str, object]]:
     # The database writes each row as JSON (dates as ISO text): PyMySQL decoding ten typed columns per
     # category cost more than the query; json.loads of one text per row is several times cheaper.
     overview: dict[str, dict[str, object]] = {}
-    for text in session.connection().execute(_overview_query()).scalars():
+    for text in conn.execute(_overview_query()).scalars():
         row = json.loads(text)
         # The query put the override row's key in holiday_country_overridden: null when there is none.
         row["holiday_country_overridden"] = row["holiday_country_overridden"] is not None

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, func, literal_column, select
+from sqlalchemy import ColumnElement, Connection, Select, bindparam, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from common.models import BatchError, InvoiceData, UploadMetadata
+from services.api.serialize import jsonable
 
 
 def list_batches(session: Session, *, status: str | None, limit: int, offset: int) -> list[UploadMetadata]:
@@ -22,6 +25,19 @@ def list_batches(session: Session, *, status: str | None, limit: int, offset: in
 def get_batch(session: Session, batch_num: int) -> UploadMetadata | None:
     """One batch, or None."""
     return session.get(UploadMetadata, batch_num)
+
+
+def batch_fields(conn: Connection, batch_num: int, fields: Sequence[str]) -> dict[str, object] | None:
+    """One batch's `fields` as JSON-ready values, or None: one statement on a plain connection, no ORM objects."""
+    row = conn.execute(_batch_query(tuple(fields)), {"batch_num": batch_num}).first()
+    return None if row is None else {name: jsonable(value) for name, value in zip(fields, row, strict=True)}
+
+
+@functools.cache
+def _batch_query(fields: tuple[str, ...]) -> Select:
+    # Built once per field list: building the select cost as much as running it.
+    return select(*(getattr(UploadMetadata, name) for name in fields)).where(
+        UploadMetadata.batch_num == bindparam("batch_num"))
 
 
 def batch_errors(session: Session, batch_num: int) -> list[BatchError]:

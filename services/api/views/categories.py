@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 
 from common.config import supported_countries
 from services.api import forecast_reads, forecasts, services
@@ -19,10 +19,15 @@ blueprint = Blueprint("categories", __name__)
 def categories():  # noqa: ANN201
     """Each category's stored data, best model, holiday calendar and latest forecast run."""
     reject_unknown(request.args, ())
+    body = _overview()
+    return Response(body, mimetype="application/json")
+
+
+def _overview() -> bytes:
     deps = services()
-    with deps.sessions() as session:
-        rows = forecast_reads.category_overview(session, forecasts.default_holiday_country(deps.settings))
-    return jsonify(rows)  # JSON-ready already: the database wrote each row as JSON
+    with deps.engine.connect() as conn:
+        rows = forecast_reads.category_overview(conn, forecasts.default_holiday_country(deps.settings))
+    return current_app.json.dumps(rows).encode()  # JSON-ready already: the database wrote each row as JSON
 
 
 @blueprint.get("/categories/<path:name>/history")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy.orm import Session
 
 from common.status import ModelType
@@ -21,7 +21,6 @@ from services.api.params import (
     json_object,
     reject_unknown,
 )
-from services.api.serialize import row_dict
 
 blueprint = Blueprint("forecasts", __name__)
 
@@ -44,10 +43,16 @@ def forecast_data():  # noqa: ANN201
     where = _forecast_filter(args)
     limit = get_int(args, "limit", 1000, minimum=1, maximum=MAX_LIMIT)
     offset = get_int(args, "offset", 0, maximum=10**9)
-    with services().sessions() as session:
-        _require_run(session, where.run_id)
-        body = forecast_reads.forecast_page_json(session, where, FORECAST_FIELDS, limit=limit, offset=offset)
+    body = _forecast_page(where, limit, offset)
     return Response(body, mimetype="application/json")
+
+
+def _forecast_page(where: ForecastFilter, limit: int, offset: int) -> bytes:
+    with services().engine.connect() as conn:
+        body = forecast_reads.forecast_page_json(conn, where, FORECAST_FIELDS, limit=limit, offset=offset)
+    if body is None:
+        raise _no_run(where.run_id)
+    return body.encode()
 
 
 @blueprint.get("/forecast-metrics")
@@ -56,10 +61,16 @@ def forecast_metrics():  # noqa: ANN201
     args = request.args
     reject_unknown(args, ("category", "model_type", "run_id"))
     where = _forecast_filter(args)
-    with services().sessions() as session:
-        _require_run(session, where.run_id)
-        rows = forecast_reads.forecast_metrics(session, where)
-        return jsonify([row_dict(row, METRIC_FIELDS) for row in rows])
+    body = _metrics(where)
+    return Response(body, mimetype="application/json")
+
+
+def _metrics(where: ForecastFilter) -> bytes:
+    with services().engine.connect() as conn:
+        rows = forecast_reads.forecast_metrics(conn, where, METRIC_FIELDS)
+    if rows is None:
+        raise _no_run(where.run_id)
+    return current_app.json.dumps(rows).encode()
 
 
 @blueprint.get("/forecast-data/export")
@@ -114,7 +125,11 @@ def _forecast_filter(args: Mapping[str, str]) -> ForecastFilter:
 
 def _require_run(session: Session, run_id: int | None) -> None:
     if run_id is not None and not forecast_reads.run_exists(session, run_id):
-        raise ApiError(404, f"forecast run {run_id} not found")
+        raise _no_run(run_id)
+
+
+def _no_run(run_id: int | None) -> ApiError:
+    return ApiError(404, f"forecast run {run_id} not found")
 
 
 def _attachment(filename: str) -> dict[str, str]:
