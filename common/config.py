@@ -86,6 +86,12 @@ class Settings:
     #: gunicorn processes and threads per process serving the API.
     web_workers: int = 2
     web_threads: int = 8
+    #: Answers of /forecast-data, /forecast-metrics and /categories kept per API process (0: no response cache).
+    response_cache_entries: int = 4096
+    #: Memory those answers may take per API process, in MB (stored compressed).
+    response_cache_mb: int = 64
+    #: Longest an answer is served from the cache, in seconds: bounds the effect of a lost invalidation.
+    response_cache_seconds: float = 300.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -128,6 +134,14 @@ class Settings:
                "API_QUERY_TIMEOUT_SECONDS", "must be >= 0 (0: no timeout)")
         _check(self.log_format in LOG_FORMATS, "LOG_FORMAT", f"must be one of {', '.join(LOG_FORMATS)}")
         self._validate_access()
+        self._validate_cache()
+
+    def _validate_cache(self) -> None:
+        """The API's response cache: sizes of 0 turn it off, entries must expire."""
+        _check(self.response_cache_entries >= 0, "RESPONSE_CACHE_ENTRIES", "must be >= 0 (0: no response cache)")
+        _check(self.response_cache_mb >= 0, "RESPONSE_CACHE_MB", "must be >= 0 (0: no response cache)")
+        _check(math.isfinite(self.response_cache_seconds) and self.response_cache_seconds > 0,
+               "RESPONSE_CACHE_SECONDS", "must be > 0")
 
     def _validate_access(self) -> None:
         """The keys, the environment and CORS: the settings that decide who may call the API."""

@@ -22,6 +22,7 @@ from sqlalchemy import Connection, Engine, delete, insert, select, update
 from common.config import Settings, load_settings
 from common.db import make_engine, utcnow
 from common.fileformat import FileKind, FileProblem, inspect_file
+from common.generation import bump_generation
 from common.logs import job_log_context
 from common.mapping import Mapping, parse_mapping
 from common.models import MAX_SALES_CENTS, BatchError, ForecastRun, UploadMetadata
@@ -103,6 +104,7 @@ def process_batch(batch_num: int, *, settings: Settings, engine: Engine, store: 
         _record_crash(engine, claim, settings.etl_max_attempts, exc, job_id)
         raise
     if outcome is not None:
+        bump_generation(redis, settings.queue_prefix)  # merged: cached /categories (and its runs) are obsolete
         enqueue_runs(redis, outcome.run_ids, settings)
         logger.info("etl done batch=%s job=%s rows=%d inserted=%d updated=%d unchanged=%d rejected=%d",
                     batch_num, job_id, outcome.tally.total, outcome.counts.inserted, outcome.counts.updated,

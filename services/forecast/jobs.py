@@ -15,13 +15,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pandas as pd
+from redis import Redis
 from rq import get_current_job
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from common.config import Settings, load_settings
 from common.db import make_engine, utcnow
+from common.generation import bump_generation
 from common.logs import bind_log_fields, job_log_context
 from common.models import ForecastData, ForecastMetric, ForecastRun, UploadMetadata
+from common.queue import connect
 from common.status import ForecastStatus, ModelType
 from services.forecast.backtest import CategoryForecast, forecast_category
 from services.forecast.models import FitFunction, fitters
@@ -50,20 +53,34 @@ def run_forecast(run_id: int) -> str:
     engine = make_engine(settings.database_url)
     job = get_current_job()
     try:
-        status = process_run(run_id, settings=settings, engine=engine, job_id=job.id if job else "")
+        status = process_run(run_id, settings=settings, engine=engine, job_id=job.id if job else "",
+                             redis=job.connection if job else connect(settings.redis_url))
         return status or "skipped"
     finally:
         engine.dispose()
 
 
 def process_run(run_id: int, *, settings: Settings, engine: Engine, job_id: str = "",
-                models: dict[ModelType, FitFunction] | None = None) -> str | None:
-    """Forecast one run; return its final status, or None when it had already ended."""
+                models: dict[ModelType, FitFunction] | None = None, redis: Redis | None = None) -> str | None:
+    """Forecast one run; return its final status, or None when it had already ended.
+
+    With `redis`, the read generation is renewed after the claim and after the run ends (common/generation.py).
+    """
     claim = claim_run(engine, run_id)
     bind_log_fields(batch_num=claim.batch_num if claim else None)
     if claim is None:
         logger.info("forecast skip run=%s job=%s: already ended", run_id, job_id)
         return None
+    bump_generation(redis, settings.queue_prefix)  # /categories shows the run running
+    try:
+        return _forecast_claimed(claim, settings=settings, engine=engine, job_id=job_id, models=models)
+    finally:
+        bump_generation(redis, settings.queue_prefix)  # published, failed or pending again: cached reads obsolete
+
+
+def _forecast_claimed(claim: RunClaim, *, settings: Settings, engine: Engine, job_id: str,
+                      models: dict[ModelType, FitFunction] | None) -> str | None:
+    run_id = claim.run_id
     if claim.attempts > settings.forecast_max_attempts:
         return finish_failed(engine, claim, f"gave up after {settings.forecast_max_attempts} attempts")
     logger.info("forecast start run=%s category=%r batch=%s job=%s", run_id, claim.category, claim.batch_num, job_id)

@@ -8,6 +8,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from common.config import supported_countries
 from services.api import forecast_reads, forecasts, services
+from services.api.cache import reads_changed, response_cache
 from services.api.errors import ApiError
 from services.api.params import body_text, date_range, json_object, reject_unknown
 from services.api.serialize import jsonable
@@ -19,14 +20,15 @@ blueprint = Blueprint("categories", __name__)
 def categories():  # noqa: ANN201
     """Each category's stored data, best model, holiday calendar and latest forecast run."""
     reject_unknown(request.args, ())
-    body = _overview()
+    body = response_cache().body("/categories", (), _overview)
     return Response(body, mimetype="application/json")
 
 
 def _overview() -> bytes:
     deps = services()
     with deps.engine.connect() as conn:
-        rows = forecast_reads.category_overview(conn, forecasts.default_holiday_country(deps.settings))
+        rows = forecast_reads.category_overview(conn, forecasts.default_holiday_country(deps.settings),
+                                                filled=reads_changed)
     return current_app.json.dumps(rows).encode()  # JSON-ready already: the database wrote each row as JSON
 
 
@@ -67,6 +69,7 @@ def save_category_settings(name: str):  # noqa: ANN201
         saved = forecasts.save_category_settings(services().sessions, name, country, services().settings)
     except forecasts.UnknownCategory:
         raise _unknown(name) from None
+    reads_changed()  # /categories shows the holiday calendar
     return jsonify({k: jsonable(v) for k, v in asdict(saved).items()})
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from common.status import ModelType
 from services.api import export, forecast_reads, forecasts, services
+from services.api.cache import reads_changed, response_cache
 from services.api.errors import ApiError
 from services.api.forecast_reads import ForecastFilter
 from services.api.params import (
@@ -43,7 +44,8 @@ def forecast_data():  # noqa: ANN201
     where = _forecast_filter(args)
     limit = get_int(args, "limit", 1000, minimum=1, maximum=MAX_LIMIT)
     offset = get_int(args, "offset", 0, maximum=10**9)
-    body = _forecast_page(where, limit, offset)
+    body = response_cache().body("/forecast-data", args.items(multi=True),
+                                 lambda: _forecast_page(where, limit, offset))
     return Response(body, mimetype="application/json")
 
 
@@ -61,7 +63,7 @@ def forecast_metrics():  # noqa: ANN201
     args = request.args
     reject_unknown(args, ("category", "model_type", "run_id"))
     where = _forecast_filter(args)
-    body = _metrics(where)
+    body = response_cache().body("/forecast-metrics", args.items(multi=True), lambda: _metrics(where))
     return Response(body, mimetype="application/json")
 
 
@@ -105,6 +107,7 @@ def refresh():  # noqa: ANN201
         done = forecasts.refresh_forecasts(deps.sessions, deps.redis, deps.settings, category)
     except forecasts.UnknownCategory:
         raise ApiError(404, f"category {category[:100]!r} has no stored data") from None
+    reads_changed()  # /categories shows each category's latest run: now the new pending one
     answer = {"runs": [{"run_id": r.run_id, "category": r.category, "job_id": r.job_id} for r in done.runs],
               "queued": done.queued}
     if not done.queued:
