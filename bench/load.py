@@ -5,21 +5,25 @@ A fresh database (dropped at the end) is seeded with 1,022,000 invoice rows, 2,0
 as shipped (gunicorn.conf.py: WEB_WORKERS x WEB_THREADS gthread), with an ETL worker beside it.
 Each endpoint is driven by `--connections` keep-alive clients for `--seconds` after a warm-up, by
 wrk (bench/load.lua rotates every connection through many URLs: categories, models, date ranges,
-runs; batch ids), and the benchmark prints requests/s, p50 and p99 latency and errors per endpoint,
-the /forecast-data to /health throughput ratio, and PASS/FAIL against the targets:
-every p99 < 100 ms, and /forecast-data at least 40% of /health's requests/s.
+runs; batch ids), and the benchmark prints requests/s, p50 and p99 latency, errors and the API's
+CPU time per request for each endpoint, the /forecast-data to /health throughput ratio, and
+PASS/FAIL against the targets: every p99 < 100 ms, and /forecast-data at least 40% of /health's
+requests/s. Then the API is started again with its response cache off (RESPONSE_CACHE_ENTRIES=0) and
+the cached endpoints are measured once more: what the database path alone gives, for comparison.
 
 With --during-etl it then uploads the 4x Store Item Demand file (3,652,000 rows) and measures /health
 while the ETL worker loads it: p50/p99 (target p99 < 50 ms) and the worker's peak memory.
 
     apt-get install -y wrk      # else a Python client is used, and its own cost caps the figures
-    python bench/load.py [--seconds 15] [--during-etl] [--database-url mysql+pymysql://root@127.0.0.1:3306/test]
+    python bench/load.py [--seconds 15] [--no-cache-off] [--during-etl]
+                         [--database-url mysql+pymysql://root@127.0.0.1:3306/test]
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import random
 import subprocess
 import sys
@@ -27,6 +31,7 @@ import tempfile
 import threading
 import time
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -53,6 +58,9 @@ P99_TARGET_MS = 100
 RATIO_TARGET = 0.40
 ETL_P99_TARGET_MS = 50
 ETL_RSS_TARGET_MB = 400
+#: The endpoints whose answers the API's response cache keeps: measured again with it off.
+CACHED = ("/forecast-data", "/categories")
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def request_paths(seeded: Seeded, count: int = 3000) -> dict[str, list[str]]:
@@ -85,25 +93,59 @@ def _days(n: int) -> dt.timedelta:
     return dt.timedelta(days=n)
 
 
-def measure_queries(platform: Platform, paths: dict[str, list[str]],
-                    args: argparse.Namespace) -> dict[str, tuple[LoadResult, str]]:
-    """Warm each endpoint up, then drive it for the measured period; with how the connections were spread."""
+class Measured:
+    """One endpoint's load result, how the connections spread over the workers, and the API's CPU per request."""
+
+    def __init__(self, result: LoadResult, spread: str, cpu_ms: float) -> None:
+        self.result, self.spread, self.cpu_ms = result, spread, cpu_ms
+
+
+def measure_queries(platform: Platform, paths: dict[str, list[str]], args: argparse.Namespace,
+                    label: str = "") -> dict[str, Measured]:
+    """Warm each endpoint up, then drive it for the measured period; with spread and API CPU per request.
+
+    With the response cache on, a cached endpoint's warm-up lasts --cache-warmup seconds, long enough for
+    both workers to see its URLs a few times; it is reported too, as the cache-filling figure.
+    """
     started = time.perf_counter()
     get_json(f"{platform.url}/categories")  # the first call summarises the seeded observations into category_stats
-    print(f"  first /categories (fills category_stats from invoice_data): {time.perf_counter() - started:.1f} s",
+    print(f"  first /categories{label} (fills category_stats when empty): {time.perf_counter() - started:.1f} s",
           flush=True)
     results = {}
     for name, endpoint_paths in paths.items():
-        run_load(platform.url, endpoint_paths, seconds=args.warmup, connections=args.connections, use_wrk=args.wrk)
-        spread: list[str] = []
-        sampler = threading.Timer(args.seconds / 2, _sample_spread, (platform, args.port, spread))
-        sampler.start()
-        result = run_load(platform.url, endpoint_paths, seconds=args.seconds, connections=args.connections,
-                          use_wrk=args.wrk)
-        sampler.join()
-        results[name] = (result, spread[0] if spread else "?")
-        print(f"  measured {name}", flush=True)
+        if name in CACHED and not label:
+            results[name + FILL] = drive(platform, endpoint_paths, args.cache_warmup, args)
+        else:
+            run_load(platform.url, endpoint_paths, seconds=args.warmup, connections=args.connections,
+                     use_wrk=args.wrk)
+        results[name + label] = drive(platform, endpoint_paths, args.seconds, args)
+        print(f"  measured {name}{label}", flush=True)
     return results
+
+
+def drive(platform: Platform, paths: list[str], seconds: float, args: argparse.Namespace) -> Measured:
+    """Drive the clients through `paths` for `seconds`; what they measured, the spread, the API's CPU per request."""
+    spread: list[str] = []
+    sampler = threading.Timer(seconds / 2, _sample_spread, (platform, args.port, spread))
+    sampler.start()
+    api = [platform.pid("api"), *platform.subprocesses("api")]
+    cpu_before = cpu_seconds(api)
+    result = run_load(platform.url, paths, seconds=seconds, connections=args.connections, use_wrk=args.wrk)
+    cpu_ms = (cpu_seconds(api) - cpu_before) * 1000 / max(result.requests, 1)
+    sampler.join()
+    return Measured(result, spread[0] if spread else "?", cpu_ms)
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time the processes have used so far (those still running)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15 of the line
+    return total / CLOCK_TICKS
 
 
 def _sample_spread(platform: Platform, port: int, into: list[str]) -> None:
@@ -120,14 +162,24 @@ def connection_spread(platform: Platform, port: int) -> str:
     return "/".join(str(out.count(f"pid={pid},")) for pid in platform.subprocesses("api"))
 
 
-def report_queries(results: dict[str, tuple[LoadResult, str]], connections: int) -> bool:
-    """Print the table and the verdicts (p99 on the query endpoints, /health being the ceiling); True when all pass."""
-    print(f"\n{'endpoint':<16}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'errors':>8}  conns/worker")
-    for name, (r, spread) in results.items():
-        print(f"{name:<16}{r.rate:>9,.0f}{r.p50_ms:>9.1f}{r.p99_ms:>9.1f}{r.max_ms:>9.1f}{r.errors:>8}  {spread}")
-    ratio = results["/forecast-data"][0].rate / results["/health"][0].rate
-    slow = [name for name, (r, _) in results.items() if r.p99_ms >= P99_TARGET_MS and name != "/health"]
-    failed = [name for name, (r, _) in results.items() if r.errors]
+def report_queries(results: dict[str, Measured], connections: int) -> bool:
+    """Print the table and the verdicts on the shipped configuration (p99 on the query endpoints, /health being
+    the ceiling; the cache-off rows are for comparison only); True when all pass."""
+    print(f"\n{'endpoint':<28}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'errors':>8}{'API CPU':>9}"
+          "  conns/worker")
+    for name, m in results.items():
+        r = m.result
+        print(f"{name:<28}{r.rate:>9,.0f}{r.p50_ms:>9.1f}{r.p99_ms:>9.1f}{r.max_ms:>9.1f}{r.errors:>8}"
+              f"{m.cpu_ms:>7.2f}ms  {m.spread}")
+    health = results["/health"].result.rate
+    for name in CACHED:
+        if f"{name}{OFF}" in results:
+            print(f"{name} with the cache off: {results[f'{name}{OFF}'].result.rate / health:.0%} of /health's "
+                  "throughput (the database path)")
+    shipped = {name: m.result for name, m in results.items() if not name.endswith((OFF, FILL))}
+    ratio = shipped["/forecast-data"].rate / health
+    slow = [name for name, r in shipped.items() if r.p99_ms >= P99_TARGET_MS and name != "/health"]
+    failed = [name for name, m in results.items() if m.result.errors]
     checks = [
         (f"p99 < {P99_TARGET_MS} ms at {connections} clients on every query endpoint", not slow, ", ".join(slow)),
         (f"/forecast-data throughput {ratio:.0%} of /health's (target >= {RATIO_TARGET:.0%})", ratio >= RATIO_TARGET,
@@ -179,6 +231,10 @@ def measure_during_etl(url: str, etl_pid: int, big_file: Path, args: argparse.Na
     ])
 
 
+OFF = " (cache off)"
+FILL = " (cache filling)"
+
+
 def parse_args() -> argparse.Namespace:
     """The command line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -192,6 +248,10 @@ def parse_args() -> argparse.Namespace:
                         help="each /health client's pause between requests during the ETL (0: flood)")
     parser.add_argument("--python-client", action="store_true", help="use the Python client even if wrk is there")
     parser.add_argument("--port", type=int, default=5131, help="the API's port")
+    parser.add_argument("--cache-warmup", type=float, default=30,
+                        help="warm-up seconds of the cached endpoints (the cache fills), reported on their own")
+    parser.add_argument("--no-cache-off", action="store_true",
+                        help="skip the second API run with the response cache off")
     parser.add_argument("--database-url", default="mysql+pymysql://root@127.0.0.1:3306/test",
                         help="a MySQL/MariaDB server URL; the benchmark creates and drops its own database")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
@@ -225,15 +285,25 @@ def _run(args: argparse.Namespace, name: str, seeded: Seeded, workdir: Path) -> 
     url = make_url(args.database_url).set(database=name).render_as_string(hide_password=False)
     settings = Settings(database_url=url, redis_url=args.redis_url, queue_prefix=f"benchload-{uuid.uuid4().hex[:8]}-",
                         upload_dir=str(workdir / "uploads"))
-    with running_platform(settings, ("services.etl",), workdir / "platform.log", port=args.port) as platform:
-        ok = True
-        if not args.etl_only:
-            results = measure_queries(platform, request_paths(seeded), args)
-            ok = report_queries(results, args.connections)
-        if args.during_etl or args.etl_only:
+    ok = True
+    if not args.etl_only:
+        ok = measure_both(settings, request_paths(seeded), workdir, args)
+    if args.during_etl or args.etl_only:
+        with running_platform(settings, ("services.etl",), workdir / "platform.log", port=args.port) as platform:
             big = prepare(workdir)["4x"]
             ok = measure_during_etl(platform.url, platform.pid("etl"), big, args) and ok
     return 0 if ok else 1
+
+
+def measure_both(settings: Settings, paths: dict[str, list[str]], workdir: Path, args: argparse.Namespace) -> bool:
+    """The API as shipped (response cache on), then with RESPONSE_CACHE_ENTRIES=0 on the cached endpoints."""
+    with running_platform(settings, ("services.etl",), workdir / "platform.log", port=args.port) as platform:
+        results = measure_queries(platform, paths, args)
+    if not args.no_cache_off:
+        off = replace(settings, response_cache_entries=0)
+        with running_platform(off, (), workdir / "platform-off.log", port=args.port) as platform:
+            results.update(measure_queries(platform, {name: paths[name] for name in CACHED}, args, OFF))
+    return report_queries(results, args.connections)
 
 
 if __name__ == "__main__":
