@@ -29,7 +29,6 @@ def test_stale_connections_after_a_restart_cost_at_most_one_503(settings, privat
         private_mariadb.stop()
         private_mariadb.start()
         answers = [client.get(path) for path in READS * 3]
-        print("after the restart:", [a.status_code for a in answers])
         assert answers[0].status_code in (404, 503), answers[0].get_data(as_text=True)
         if answers[0].status_code == 503:
             assert answers[0].json["error"]
