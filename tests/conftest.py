@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 from pathlib import Path
 
 import fakeredis
@@ -25,6 +26,16 @@ def _no_project_data(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyte
     monkeypatch.setenv("CASTFLOW_ENV_FILE", "")
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{scratch / 'castflow.db'}")
     monkeypatch.setenv("UPLOAD_DIR", str(scratch / "uploads"))
+
+
+@pytest.fixture
+def restore_logging():
+    """Put the root logger back as pytest had it (code that sets up logging replaces its handlers)."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture

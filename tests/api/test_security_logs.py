@@ -32,16 +32,6 @@ DB_URL = "mysql+pymysql://castflow:db-pw%40Q9w8E7r6@db.internal:3306/castflow"
 ROW_SECRET = "ROW-CONTENT-7a3f9e"
 
 
-@pytest.fixture
-def restore_logging():
-    """Put the root logger back as pytest had it (the code under test replaces its handlers)."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-
-
 def record(message: str = "hello %s", args: tuple = ("world",), exc_info=None) -> logging.LogRecord:  # noqa: ANN001
     """A log record as a logger would make it."""
     return logging.LogRecord("castflow.test", logging.WARNING, __file__, 1, message, args, exc_info)

@@ -123,18 +123,6 @@ def password_url(mysql_server, mysql_url):
         conn.execute(text(f"DROP USER IF EXISTS '{user}'@'%'"))
 
 
-@pytest.fixture
-def restore_logging():
-    """Put the root logger back as pytest had it (create_app() from the environment replaces its handlers)."""
-    import logging
-
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-
-
 def test_database_password_never_logged(settings, password_url, real_redis, drain, monkeypatch, capsys,
                                         restore_logging):
     """App start, an upload, the ETL job (whose batch fails on a bad row), a timed-out query: the logs
