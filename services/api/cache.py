@@ -1,7 +1,9 @@
 """The response cache of the reads whose answers change only when a commit bumps the read generation.
 
-/forecast-data, /forecast-metrics and /categories change when a forecast run is claimed or ends, a
-batch merges, a category setting changes or forecasts are refreshed; each of those writers replaces
+/forecast-data, /forecast-metrics, /categories and a finished batch's /batches/<id> change only when a
+forecast run is claimed or ends, a batch merges, a category setting changes or forecasts are
+refreshed (a batch still loading or forecasting changes with every chunk: it is never kept); each of
+those writers replaces
 the read generation token in Redis after its commit (common/generation.py). A request reads the
 token first (one Redis GET) and serves an entry only when it was stored under that same token; on
 a miss it queries the database and stores the body under the token it read *first*, so a commit
@@ -74,8 +76,9 @@ class ResponseCache:
     def __len__(self) -> int:
         return len(self._items)
 
-    def body(self, endpoint: str, args: Iterable[tuple[str, str]], compute: Callable[[], bytes]) -> bytes:
-        """The cached body of this query under the current generation, else `compute()` (stored when it may be)."""
+    def body(self, endpoint: str, args: Iterable[tuple[str, str]], compute: Callable[[], bytes],
+             *, keep: Callable[[], bool] = lambda: True) -> bytes:
+        """The cached body of this query under the current generation, else `compute()` (stored if `keep()` then)."""
         token = self.token() if self.enabled else None
         if token is None:
             return compute()
@@ -84,7 +87,8 @@ class ResponseCache:
         if found is not None:
             return found
         body = compute()
-        self._put(key, token, body)
+        if keep():
+            self._put(key, token, body)
         return body
 
     def token(self) -> bytes | None:

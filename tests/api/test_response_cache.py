@@ -243,3 +243,39 @@ def test_entries_expire_after_response_cache_seconds(redis):
     assert cache.body("a", (), lambda: b"new") == b"old"
     clock.now = 61.0
     assert cache.body("a", (), lambda: b"new") == b"new"
+
+
+def set_batch(engine, **values) -> None:
+    """Change batch 1 behind the API's back: a commit that renews nothing."""
+    from common.models import UploadMetadata
+    with engine.begin() as conn:
+        conn.execute(update(UploadMetadata).where(UploadMetadata.batch_num == 1).values(**values))
+
+
+def test_a_finished_batch_is_kept_until_the_generation_changes(app, client, engine, redis, forecast, statements):
+    """A batch loaded and forecast is served from the cache; a renewed generation brings the stored row back."""
+    from common.generation import bump_generation
+    first = client.get("/batches/1")
+    assert first.json["status"] == "completed" and first.json["forecast_status"] == "completed"
+    statements.clear()
+    assert client.get("/batches/1").get_data() == first.get_data()
+    assert statements == []
+    set_batch(engine, error_log="changed")
+    assert client.get("/batches/1").json["error_log"] is None
+    bump_generation(redis, app.extensions["castflow"].settings.queue_prefix)
+    assert client.get("/batches/1").json["error_log"] == "changed"
+
+
+@pytest.mark.parametrize("state", [{"status": "processing", "progress": 0.5}, {"forecast_status": "running"}])
+def test_a_batch_still_loading_or_forecasting_is_never_kept(client, engine, forecast, state):
+    """While a batch loads or forecasts its row changes with no renewal: every read goes to the database."""
+    set_batch(engine, **state)
+    assert client.get("/batches/1").json["error_log"] is None
+    set_batch(engine, error_log="progress")
+    assert client.get("/batches/1").json["error_log"] == "progress"
+
+
+def test_an_unknown_batch_is_a_404_every_time(client, forecast):
+    """A missing batch is not cached: it answers 404 until it exists."""
+    assert client.get("/batches/99").status_code == 404
+    assert client.get("/batches/99").status_code == 404

@@ -6,10 +6,11 @@ import csv
 import io
 import json
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 
-from common.status import BatchStatus
+from common.status import BatchStatus, ForecastStatus
 from services.api import reads, services
+from services.api.cache import response_cache
 from services.api.errors import ApiError
 from services.api.export import escape_formula
 from services.api.params import MAX_ID, MAX_OFFSET, get_choice, get_int, reject_unknown
@@ -43,15 +44,29 @@ def metadata():  # noqa: ANN201
 def batch(batch_num: int):  # noqa: ANN201
     """One batch's status, progress, counts and error log."""
     reject_unknown(request.args, ())
-    batch = None
-    if batch_num <= MAX_ID:
+    if batch_num > MAX_ID:
+        raise ApiError(404, f"batch {batch_num} not found")
+    finished = False
+
+    def answer() -> bytes:
+        nonlocal finished
         # A plain connection, one statement: polled by every client of a running batch, so kept lean.
         with services().engine.connect() as conn:
-            batch = reads.batch_fields(conn, batch_num, BATCH_FIELDS)
-    if batch is None:
-        raise ApiError(404, f"batch {batch_num} not found")
-    batch["mapping"] = json.loads(batch["mapping"]) if batch["mapping"] else None
-    return jsonify(batch)
+            fields = reads.batch_fields(conn, batch_num, BATCH_FIELDS)
+        if fields is None:
+            raise ApiError(404, f"batch {batch_num} not found")
+        fields["mapping"] = json.loads(fields["mapping"]) if fields["mapping"] else None
+        finished = is_finished(fields)
+        return current_app.json.dumps(fields).encode()
+
+    body = response_cache().body("/batches", [("batch_num", str(batch_num))], answer, keep=lambda: finished)
+    return Response(body, mimetype="application/json")
+
+
+def is_finished(fields: dict[str, object]) -> bool:
+    """True when only a forecast run or a refresh (which renew the read generation) can change the batch any more."""
+    return (fields["status"] in (BatchStatus.COMPLETED, BatchStatus.FAILED)
+            and fields["forecast_status"] in (ForecastStatus.COMPLETED, ForecastStatus.FAILED))
 
 
 @blueprint.get("/batches/<int:batch_num>/errors")
