@@ -203,7 +203,7 @@ def _merge(conn: Connection, loader: BatchLoader, claim: Claim, tally: Tally, se
     loader.classify(claim.batch_num)
     counts, touched = loader.counts()
     now = utcnow()
-    loader.merge(claim.batch_num, claim.file_hash, now)
+    loader.merge(claim.batch_num, claim.file_hash, now, counts.inserted)
     run_ids = _create_runs(conn, claim.batch_num, touched, settings, now)
     _store_errors(conn, claim.batch_num, tally)
     conn.execute(update(UploadMetadata).where(UploadMetadata.batch_num == claim.batch_num).values(

@@ -262,8 +262,8 @@ class BatchLoader:
         touched = sorted({category for action, category, _, _ in rows if action in (Action.INSERT, Action.UPDATE)})
         return counts, touched
 
-    def merge(self, batch_num: int, file_hash: str, now: dt.datetime) -> None:
-        """Write new and changed keys into invoice_data (version + 1 on change)."""
+    def merge(self, batch_num: int, file_hash: str, now: dt.datetime, new_keys: int) -> None:
+        """Write new and changed keys into invoice_data (version + 1 on change); `new_keys` of them are inserts."""
         select = (
             "SELECT date, product_id, category, cents / 100.0, imputed, :batch, :hash, :now, :now, 1 "
             f"FROM cf_agg WHERE action IN ({Action.INSERT}, {Action.UPDATE})"
@@ -279,7 +279,7 @@ class BatchLoader:
                       "is_imputed = excluded.is_imputed, file_hash = excluded.file_hash, "
                       "updated_at = excluded.updated_at, version = invoice_data.version + 1, "
                       "batch_num = excluded.batch_num")
-        add_merged_keys(self.conn, Action.INSERT, now)  # category_stats, in this transaction, before the rows land
+        add_merged_keys(self.conn, Action.INSERT, new_keys, now)  # category_stats, before the rows land
         self.conn.execute(text(f"INSERT INTO invoice_data ({columns}) {select}{upsert}"),
                           {"batch": batch_num, "hash": file_hash, "now": now})
 

@@ -48,10 +48,12 @@ _ADD_SQLITE = (" ON CONFLICT (category) DO UPDATE SET product_count = excluded.p
                "row_count = category_stats.row_count + excluded.row_count, updated_at = excluded.updated_at")
 
 
-def add_merged_keys(conn: Connection, inserted: int, now: dt.datetime | None = None) -> None:
-    """In the merge transaction, before the batch's rows are written: add its keys of action `inserted` to the stats."""
+def add_merged_keys(conn: Connection, inserted: int, new_keys: int, now: dt.datetime | None = None) -> None:
+    """In the merge transaction, before the batch's rows are written: add its `new_keys` keys of action `inserted`."""
     if stats_empty(conn) and has_observations(conn):
         summarise_observations(conn, now)  # data from before category_stats existed: summarise it first
+    if not new_keys:
+        return  # updates only (a correction): no day, product or row is added, and the staging scan is spared
     mysql = is_mysql(conn)
     conn.exec_driver_sql(f"DROP {'TEMPORARY ' if mysql else ''}TABLE IF EXISTS cf_new_series")
     conn.execute(text(_NEW_SERIES.format(temporary="TEMPORARY" if mysql else "TEMP")), {"inserted": int(inserted)})
