@@ -86,7 +86,7 @@ class Settings:
     #: gunicorn processes and threads per process serving the API.
     web_workers: int = 2
     web_threads: int = 8
-    #: Answers of /forecast-data, /forecast-metrics and /categories kept per API process (0: no response cache).
+    #: Answers of /forecast-data, /forecast-metrics, /categories and finished batches kept per API process (0: off).
     response_cache_entries: int = 4096
     #: Memory those answers may take per API process, in MB (stored compressed).
     response_cache_mb: int = 64
