@@ -8,7 +8,7 @@ import re
 import time
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
@@ -145,10 +145,31 @@ def _create_all(engine: Engine) -> None:
                 raise OperationalError("GET_LOCK", {}, Exception("schema lock not granted in 60 s"))
         try:
             Base.metadata.create_all(conn, checkfirst=True)
+            add_missing_columns(conn)
             conn.commit()
         finally:
             if is_mysql(conn):
                 conn.execute(text("SELECT RELEASE_LOCK(:name)"), {"name": SCHEMA_LOCK})
+
+
+def add_missing_columns(conn: Connection) -> list[str]:
+    """Add the nullable columns a newer castflow defines to tables an older one created; return what was added.
+
+    New columns are always nullable (old rows have no value for them), so adding them never rewrites data.
+    """
+    inspector = inspect(conn)
+    added = []
+    for table in Base.metadata.sorted_tables:
+        present = {column["name"] for column in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in present or not column.nullable:
+                continue
+            kind = column.type.compile(dialect=conn.dialect)
+            conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind} NULL"))
+            added.append(f"{table.name}.{column.name}")
+    if added:
+        logger.info("schema: added columns %s", ", ".join(added))
+    return added
 
 
 def utcnow() -> dt.datetime:

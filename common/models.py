@@ -186,6 +186,8 @@ class ForecastRun(Base):
     started_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     error_log: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: How the run's recommended forecast was built, in words (e.g. "weighted mean of prophet, auto_ets").
+    recommended_method: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class ForecastData(Base):
@@ -206,6 +208,10 @@ class ForecastData(Base):
     forecast_value: Mapped[float] = mapped_column(Float, nullable=False)
     lower_bound: Mapped[float] = mapped_column(Float, nullable=False)
     upper_bound: Mapped[float] = mapped_column(Float, nullable=False)
+    #: The 10th, 50th and 90th percentiles of the forecast distribution (null in runs made before quantiles).
+    p10: Mapped[float | None] = mapped_column(Float, nullable=True)
+    p50: Mapped[float | None] = mapped_column(Float, nullable=True)
+    p90: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 class ForecastMetric(Base):
@@ -226,6 +232,9 @@ class ForecastMetric(Base):
     smape: Mapped[float | None] = mapped_column(Float, nullable=True)
     mase: Mapped[float | None] = mapped_column(Float, nullable=True)
     coverage: Mapped[float | None] = mapped_column(Float, nullable=True)
+    #: Share of held-out days inside the 80% interval (p10..p90), and the weighted quantile loss of p10/p50/p90.
+    coverage80: Mapped[float | None] = mapped_column(Float, nullable=True)
+    wql: Mapped[float | None] = mapped_column(Float, nullable=True)
     is_best: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="0")
     fit_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -27,9 +27,19 @@ class ForecastStatus(StrEnum):
 
 
 class ModelType(StrEnum):
-    """The forecast models; `ensemble` is the mean of the others that succeeded."""
+    """The forecast models and the forecasts built from them.
+
+    `ensemble` is the mean of the single models that succeeded; `recommended` is the forecast castflow stands
+    behind (a single model or a combination, chosen by backtest; its run says how it was built); `naive` is the
+    fallback of a history too short for the models.
+    """
 
     HOLT_WINTERS = "holt_winters"
     SARIMAX = "sarimax"
     PROPHET = "prophet"
+    AUTO_ETS = "auto_ets"
+    AUTO_THETA = "auto_theta"
+    MSTL = "mstl"
+    NAIVE = "naive"
     ENSEMBLE = "ensemble"
+    RECOMMENDED = "recommended"

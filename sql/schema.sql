@@ -47,6 +47,9 @@ CREATE TABLE IF NOT EXISTS forecast_data (
 	forecast_value FLOAT NOT NULL,
 	lower_bound FLOAT NOT NULL,
 	upper_bound FLOAT NOT NULL,
+	p10 FLOAT,
+	p50 FLOAT,
+	p90 FLOAT,
 	PRIMARY KEY (id)
 )ENGINE=InnoDB CHARSET=utf8mb4;
 
@@ -64,6 +67,8 @@ CREATE TABLE IF NOT EXISTS forecast_metrics (
 	smape FLOAT,
 	mase FLOAT,
 	coverage FLOAT,
+	coverage80 FLOAT,
+	wql FLOAT,
 	is_best BOOL NOT NULL DEFAULT '0',
 	fit_seconds FLOAT,
 	error TEXT,
@@ -88,6 +93,7 @@ CREATE TABLE IF NOT EXISTS forecast_runs (
 	started_at DATETIME,
 	finished_at DATETIME,
 	error_log TEXT,
+	recommended_method TEXT,
 	PRIMARY KEY (id)
 )ENGINE=InnoDB CHARSET=utf8mb4;
 

@@ -1,0 +1,33 @@
+"""A database made by an older castflow gets the new nullable columns at start-up, with its rows kept."""
+
+from __future__ import annotations
+
+from sqlalchemy import inspect, text
+
+from common.db import add_missing_columns, create_schema, make_engine
+
+
+def test_start_up_adds_new_columns_to_an_old_table_and_keeps_its_rows(tmp_path):
+    """forecast_data without the quantile columns gains p10/p50/p90; its existing row is still there."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    with engine.begin() as conn:
+        conn.execute(text(
+            "CREATE TABLE forecast_data (id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL, batch_num INTEGER, "
+            "category VARCHAR(100) NOT NULL, model_type VARCHAR(20) NOT NULL, forecast_date DATE NOT NULL, "
+            "forecast_value FLOAT NOT NULL, lower_bound FLOAT NOT NULL, upper_bound FLOAT NOT NULL)"))
+        conn.execute(text("INSERT INTO forecast_data VALUES (1, 1, NULL, 'A', 'prophet', '2017-01-01', 5, 4, 6)"))
+    create_schema(engine)
+    columns = {c["name"] for c in inspect(engine).get_columns("forecast_data")}
+    assert {"p10", "p50", "p90"} <= columns
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT forecast_value, p50 FROM forecast_data")).one() == (5.0, None)
+    engine.dispose()
+
+
+def test_a_current_schema_needs_no_column(tmp_path):
+    """On tables the current code made, nothing is added."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'new.db'}")
+    create_schema(engine)
+    with engine.begin() as conn:
+        assert add_missing_columns(conn) == []
+    engine.dispose()
