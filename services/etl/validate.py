@@ -112,8 +112,10 @@ def _number(sales: pd.Series, name: str, flag) -> pd.Series:  # noqa: ANN001
     flag(infinite & ~missing, name, f"{name} is not a finite number")
     flag(~missing & ~numeric, name, f"{name} is not a number")
     values = pd.to_numeric(sales.where(numeric), errors="coerce").astype("float64")
-    flag(numeric & ~np.isfinite(values.fillna(0.0)), name, f"{name} is not a finite number")
-    return values.where(np.isfinite(values.fillna(0.0)))
+    # A number too large for a float (1e400) parses as inf or, depending on the pandas version, as missing.
+    overflow = numeric & (values.isna() | ~np.isfinite(values.fillna(0.0)))
+    flag(overflow, name, f"{name} is not a finite number")
+    return values.where(~overflow & values.notna())
 
 
 def _cents(sales: pd.Series | None, values: pd.Series, flag) -> pd.Series:  # noqa: ANN001
