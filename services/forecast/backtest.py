@@ -1,12 +1,15 @@
-"""Backtest and combine: score every model on the last horizons of history, then fit it on all of it.
+"""Backtest: score every model on held-out windows of history, then fit it on all of it.
 
-Each model is fitted on the history minus the last horizon and scored on that horizon, and likewise
-one and two horizons further back (rolling origin, BACKTEST_FOLDS windows, fewer when the history
-is short); the stored metrics are the means over those windows. Metrics (on the held-out days):
-MAE, RMSE, sMAPE (percent, 0/0 counts as 0), MASE (MAE over the in-sample MAE of the seasonal naive
-forecast with season 7), and interval coverage. The best model of a category is the one with the
-lowest MASE. The `ensemble` is the mean of the models that succeeded (values and bounds),
-backtested the same way.
+Each model is fitted on the history before a cut and scored on the horizon after it, at several cuts
+(rolling origin): the last horizons of history, and the same calendar window one year before the forecast
+(a December forecast is judged on last December too) when the history reaches that far back. The stored
+metrics are the means over those windows. Metrics (on the held-out days): MAE, RMSE, sMAPE (percent, 0/0
+counts as 0), MASE (MAE over the in-sample MAE of the seasonal naive forecast with season 7), coverage of
+the run's interval and of the 80% interval (p10..p90), and the weighted quantile loss of p10/p50/p90.
+
+The calendar (services/forecast/calendar.py) is measured on each training history alone, so a backtest
+never sees the effects of the days it is judged on. The ensemble (mean of the models) and the
+recommended forecast (services/forecast/recommend.py) are built and backtested from the same windows.
 """
 
 from __future__ import annotations
@@ -16,33 +19,33 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 
 from common.status import ModelType
-from services.forecast.models import FitFunction, ModelError, finish
+from services.forecast import calendar, recommend
+from services.forecast.metrics import (  # noqa: F401 - Metrics, score, seasonal_naive re-exported
+    Metrics,
+    mean_metrics,
+    rank_key,
+    score,
+    score_cut,
+    seasonal_naive,
+)
+from services.forecast.models import USES_CALENDAR, FitFunction, ModelError
+from services.forecast.quantiles import with_quantiles
+from services.forecast.recommend import mean_forecast
 
 logger = logging.getLogger(__name__)
 
-#: Season of the seasonal naive forecast MASE is scaled by (weekly).
-SEASON = 7
 #: Fewest training days a backtest needs (two weeks); shorter histories are forecast without one.
-MIN_TRAIN_DAYS = 2 * SEASON
-#: Backtests per model, on the last horizons of history (rolling origin). One 30-day window is a noisy
-#: judge of which model is best (measured: on Store Item Demand it picked a model whose November sMAPE
-#: was 1.5x the best's); three windows settle it at the cost of two more fits per model.
-BACKTEST_FOLDS = 3
-
-
-@dataclass(frozen=True)
-class Metrics:
-    """How a forecast matched the held-out days."""
-
-    mae: float
-    rmse: float
-    smape: float
-    mase: float | None
-    coverage: float
+MIN_TRAIN_DAYS = 14
+#: Backtests on the last horizons of history (rolling origin). One 30-day window is a noisy judge of which
+#: model is best (measured: on Store Item Demand it picked a model whose November sMAPE was 1.5x the best's).
+BACKTEST_FOLDS = 2
+#: The year-ago window starts this many days before the forecast's first day: 52 weeks, so weekdays align.
+YEAR_AGO_DAYS = 364
+#: The year-ago window is backtested only with at least this many training days before it.
+YEAR_AGO_MIN_TRAIN = 180
 
 
 @dataclass
@@ -56,49 +59,24 @@ class CategoryForecast:
     #: Models that forecast but could not be backtested (history too short for their backtest's training).
     backtest_errors: dict[ModelType, str] = field(default_factory=dict)
     best: ModelType | None = None
-
-
-def score(actual: pd.Series, forecast: pd.DataFrame, train: pd.Series) -> Metrics:
-    """Metrics of `forecast` (value, lower, upper) against `actual`, MASE scaled on `train`."""
-    y, f = actual.to_numpy(dtype="float64"), forecast["value"].to_numpy(dtype="float64")
-    errors = np.abs(y - f)
-    denominator = np.abs(y) + np.abs(f)
-    smape = np.where(denominator == 0, 0.0, 2 * errors / np.where(denominator == 0, 1, denominator))
-    mae = float(errors.mean())
-    mase = _mase(mae, train.to_numpy(dtype="float64"))
-    inside = (y >= forecast["lower"].to_numpy()) & (y <= forecast["upper"].to_numpy())
-    return Metrics(mae=mae, rmse=float(np.sqrt(np.mean((y - f) ** 2))), smape=float(100 * smape.mean()),
-                   mase=mase, coverage=float(inside.mean()))
-
-
-def seasonal_naive(history: pd.Series, horizon: int) -> pd.Series:
-    """The last week repeated over the horizon (the benchmark every model should beat)."""
-    last_week = history.to_numpy()[-SEASON:]
-    index = pd.date_range(history.index[-1] + pd.Timedelta(days=1), periods=horizon, freq="D")
-    return pd.Series(np.resize(last_week, horizon), index=index)
-
-
-def _mase(mae: float, train: np.ndarray) -> float | None:
-    """MAE over the in-sample seasonal naive MAE; None when that scale is undefined or 0 (a flat series)."""
-    if len(train) <= SEASON:
-        return None
-    scale = float(np.mean(np.abs(train[SEASON:] - train[:-SEASON])))
-    if scale == 0:
-        return 0.0 if mae == 0 else None
-    return mae / scale
+    #: How the recommended forecast was built, in words.
+    method: str | None = None
 
 
 def forecast_category(history: pd.Series, horizon: int, holidays: pd.DataFrame, level: float,
                       models: Mapping[ModelType, FitFunction], folds: int = BACKTEST_FOLDS) -> CategoryForecast:
-    """Backtest every model on the last `folds` horizons, fit it on all days, add the ensemble, mark the best."""
+    """Backtest every model, fit it on all days, add the ensemble and the recommended forecast, mark the best."""
     result = CategoryForecast()
     cuts = backtest_cuts(len(history), horizon, folds)
+    horizon_end = history.index[-1] + pd.Timedelta(days=horizon)
+    effects = {cut: calendar.measure(history.iloc[:cut], holidays, horizon_end) for cut in [*cuts, len(history)]}
     backtests: dict[ModelType, dict[int, pd.DataFrame]] = {}
     for model, fit in models.items():
         started = time.perf_counter()
         try:
-            result.forecasts[model] = fit(history, horizon, holidays, level)
-            backtests[model] = {cut: fit(history.iloc[:cut], horizon, holidays, level) for cut in cuts}
+            result.forecasts[model] = _fit(model, fit, history, horizon, level, effects[len(history)])
+            backtests[model] = {cut: _fit(model, fit, history.iloc[:cut], horizon, level, effects[cut])
+                                for cut in cuts}
         except ModelError as exc:
             _note_failure(result, model, str(exc))
         except Exception as exc:  # noqa: BLE001 - a failing model fails alone; the others still publish
@@ -107,10 +85,26 @@ def forecast_category(history: pd.Series, horizon: int, holidays: pd.DataFrame, 
         result.seconds[model] = time.perf_counter() - started
     for model, frames in backtests.items():
         if frames:
-            result.metrics[model] = mean_metrics([_score_cut(history, cut, horizon, f) for cut, f in frames.items()])
+            result.metrics[model] = mean_metrics([score_cut(history, cut, horizon, f) for cut, f in frames.items()])
     _add_ensemble(result, backtests, history, horizon)
     result.best = best_model(result.metrics)
+    recommend.add_recommended(result, backtests, history, horizon, level)
     return result
+
+
+def _fit(model: ModelType, fit: FitFunction, history: pd.Series, horizon: int, level: float,
+         effects: calendar.CalendarEffects) -> pd.DataFrame:
+    """One fit with the calendar handled: as regressors by the models that take it, else divided out and back."""
+    if model in USES_CALENDAR:
+        forecast = fit(history, horizon, effects.calendar_frame(), level)
+        forecast = calendar.apply_effects(forecast, effects.closures())
+    else:
+        forecast = fit(calendar.adjusted_history(history, effects), horizon, _NO_CALENDAR, level)
+        forecast = calendar.apply_effects(forecast, effects)
+    return with_quantiles(forecast, level)
+
+
+_NO_CALENDAR = pd.DataFrame({"ds": pd.Series(dtype="datetime64[ns]"), "holiday": pd.Series(dtype="str")})
 
 
 def _note_failure(result: CategoryForecast, model: ModelType, reason: str) -> None:
@@ -122,22 +116,12 @@ def _note_failure(result: CategoryForecast, model: ModelType, reason: str) -> No
 
 
 def backtest_cuts(length: int, horizon: int, folds: int) -> list[int]:
-    """Where each backtest's training ends: the last `folds` horizons, each with >= MIN_TRAIN_DAYS before it."""
-    cuts = [length - horizon * k for k in range(1, folds + 1)]
+    """Where each backtest's training ends: the last `folds` horizons and the window a year before the forecast."""
+    cuts = {length - horizon * k for k in range(1, folds + 1)}
+    year_ago = length - YEAR_AGO_DAYS
+    if year_ago >= YEAR_AGO_MIN_TRAIN and year_ago + horizon <= length - horizon * folds:
+        cuts.add(year_ago)
     return sorted(cut for cut in cuts if cut >= MIN_TRAIN_DAYS)
-
-
-def _score_cut(history: pd.Series, cut: int, horizon: int, forecast: pd.DataFrame) -> Metrics:
-    return score(history.iloc[cut:cut + horizon], forecast, history.iloc[:cut])
-
-
-def mean_metrics(folds: list[Metrics]) -> Metrics:
-    """The mean of each metric over the backtest folds (MASE undefined if it is in any fold)."""
-    mases = [m.mase for m in folds]
-    return Metrics(mae=float(np.mean([m.mae for m in folds])), rmse=float(np.mean([m.rmse for m in folds])),
-                   smape=float(np.mean([m.smape for m in folds])),
-                   mase=None if None in mases else float(np.mean(mases)),
-                   coverage=float(np.mean([m.coverage for m in folds])))
 
 
 def _add_ensemble(result: CategoryForecast, backtests: dict[ModelType, dict[int, pd.DataFrame]],
@@ -149,20 +133,13 @@ def _add_ensemble(result: CategoryForecast, backtests: dict[ModelType, dict[int,
     result.forecasts[ModelType.ENSEMBLE] = mean_forecast(finals)
     tested = [frames for frames in backtests.values() if frames]
     if len(tested) >= 2:
-        scores = [_score_cut(history, cut, horizon, mean_forecast([frames[cut] for frames in tested]))
+        scores = [score_cut(history, cut, horizon, mean_forecast([frames[cut] for frames in tested]))
                   for cut in tested[0]]
         result.metrics[ModelType.ENSEMBLE] = mean_metrics(scores)
-
-
-def mean_forecast(forecasts: list[pd.DataFrame]) -> pd.DataFrame:
-    """The day-by-day mean of several forecasts' values and bounds."""
-    stacked = pd.concat(forecasts, keys=range(len(forecasts)))
-    mean = stacked.groupby(level=1).mean()
-    return finish(mean.index, mean["value"], mean["lower"], mean["upper"])
 
 
 def best_model(metrics: Mapping[ModelType, Metrics]) -> ModelType | None:
     """The model with the lowest MASE (ties and undefined MASE broken by MAE); None without metrics."""
     if not metrics:
         return None
-    return min(metrics, key=lambda m: (metrics[m].mase is None, metrics[m].mase or 0.0, metrics[m].mae))
+    return min(metrics, key=lambda m: rank_key(metrics[m]))

@@ -135,7 +135,7 @@ def publish(engine: Engine, claim: RunClaim, history: pd.Series, country: str | 
         conn.execute(update(ForecastRun).where(ForecastRun.id == claim.run_id).values(
             status=status, finished_at=utcnow(), holiday_country=country,
             history_start=history.index[0].date(), history_end=history.index[-1].date(),
-            error_log=_error_log(result),
+            error_log=_error_log(result), recommended_method=result.method,
         ))
         roll_up(conn, claim.batch_num)
     return status
@@ -174,11 +174,17 @@ def _insert_forecasts(conn: Connection, claim: RunClaim, result: CategoryForecas
     rows = [
         {"run_id": claim.run_id, "batch_num": claim.batch_num, "category": claim.category, "model_type": model.value,
          "forecast_date": day.date(), "forecast_value": float(row.value), "lower_bound": float(row.lower),
-         "upper_bound": float(row.upper)}
+         "upper_bound": float(row.upper), "p10": _optional(row, "p10"), "p50": _optional(row, "p50"),
+         "p90": _optional(row, "p90")}
         for model, frame in result.forecasts.items() for day, row in frame.iterrows()
     ]
     if rows:
         conn.execute(insert(ForecastData), rows)
+
+
+def _optional(row: pd.Series, name: str) -> float | None:
+    value = row.get(name)
+    return None if value is None or pd.isna(value) else float(value)
 
 
 def _insert_metrics(conn: Connection, claim: RunClaim, result: CategoryForecast) -> None:
@@ -191,6 +197,7 @@ def _insert_metrics(conn: Connection, claim: RunClaim, result: CategoryForecast)
             "run_id": claim.run_id, "category": claim.category, "model_type": model.value,
             "mae": metrics and metrics.mae, "rmse": metrics and metrics.rmse, "smape": metrics and metrics.smape,
             "mase": metrics.mase if metrics else None, "coverage": metrics and metrics.coverage,
+            "coverage80": metrics.coverage80 if metrics else None, "wql": metrics.wql if metrics else None,
             "is_best": model == result.best, "fit_seconds": result.seconds.get(model),
             "error": result.errors.get(model),
         })

@@ -84,7 +84,8 @@ def test_forecast_category_backtests_fits_ensembles_and_picks_the_best():
     history = days([100.0] * 60)
     models = {ModelType.HOLT_WINTERS: constant(100), ModelType.SARIMAX: constant(120), ModelType.PROPHET: refusing}
     result = forecast_category(history, 10, pd.DataFrame(), 0.95, models)
-    assert set(result.forecasts) == {ModelType.HOLT_WINTERS, ModelType.SARIMAX, ModelType.ENSEMBLE}
+    assert set(result.forecasts) == {ModelType.HOLT_WINTERS, ModelType.SARIMAX, ModelType.ENSEMBLE,
+                                     ModelType.RECOMMENDED}
     assert result.errors == {ModelType.PROPHET: "needs at least two weeks of history"}
     assert result.forecasts[ModelType.ENSEMBLE]["value"].tolist() == [110.0] * 10
     assert result.metrics[ModelType.ENSEMBLE].mae == pytest.approx(10.0)

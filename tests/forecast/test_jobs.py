@@ -51,8 +51,8 @@ def test_worker_fans_out_and_rolls_the_batch_up(client, drain, engine, fake_mode
     with Session(engine) as session:
         rows = session.scalars(select(ForecastData).where(ForecastData.category == "north")).all()
         metrics = {m.model_type: m for m in session.scalars(select(ForecastMetric).where(ForecastMetric.run_id == 1))}
-    assert {r.model_type for r in rows} == {"holt_winters", "sarimax", "ensemble"}
-    assert len(rows) == 3 * 30 and min(r.forecast_date.isoformat() for r in rows) == "2023-03-01"
+    assert {r.model_type for r in rows} == {"holt_winters", "sarimax", "ensemble", "recommended"}
+    assert len(rows) == 4 * 30 and min(r.forecast_date.isoformat() for r in rows) == "2023-03-01"
     assert metrics["prophet"].error.startswith("RuntimeError") and metrics["prophet"].mae is None
     lowest = min((row.mase, m) for m, row in metrics.items() if row.mase is not None)[1]
     assert [m for m, row in metrics.items() if row.is_best] == [lowest] == ["ensemble"]  # 15 beats 10 and 20 here
@@ -67,14 +67,19 @@ def test_roll_up_says_running_until_the_last_run_ends(client, engine, settings, 
     assert client.get(f"/batches/{loaded}").json["forecast_status"] == "completed"
 
 
-def test_a_run_where_every_model_fails_fails_the_batch(client, engine, settings, monkeypatch, loaded):
-    """No model succeeded: the run fails with each model's reason, and the batch's forecasts say failed."""
+def test_a_run_where_every_model_fails_publishes_the_naive_fallback(client, engine, settings, monkeypatch, loaded):
+    """No model succeeded: the run completes with the naive forecast, marked as such, and each model's reason."""
     monkeypatch.setattr(jobs, "fitters", lambda: {ModelType.SARIMAX: broken})
     for run in runs(engine):
-        assert jobs.process_run(run.id, settings=settings, engine=engine) == "failed"
+        assert jobs.process_run(run.id, settings=settings, engine=engine) == "completed"
     run = runs(engine)[0]
     assert json.loads(run.error_log)["sarimax"].startswith("RuntimeError")
-    assert client.get(f"/batches/{loaded}").json["forecast_status"] == "failed"
+    assert run.recommended_method.startswith("naive fallback") and "no model could forecast" in run.recommended_method
+    with Session(engine) as session:
+        rows = session.scalars(select(ForecastData).where(ForecastData.run_id == run.id)).all()
+    assert {r.model_type for r in rows} == {"naive", "recommended"}
+    assert [r.forecast_value for r in rows] == pytest.approx([sum(range(22, 29)) / 7] * 60)  # the last week's mean
+    assert client.get(f"/batches/{loaded}").json["forecast_status"] == "completed"
 
 
 def test_a_vanished_category_fails_its_run_clearly(engine, settings, fake_models, loaded):
@@ -90,7 +95,7 @@ def test_running_a_run_twice_publishes_once(engine, settings, fake_models, loade
     assert jobs.process_run(1, settings=settings, engine=engine) == "completed"
     assert jobs.process_run(1, settings=settings, engine=engine) is None
     with Session(engine) as session:
-        assert len(session.scalars(select(ForecastData).where(ForecastData.run_id == 1)).all()) == 90
+        assert len(session.scalars(select(ForecastData).where(ForecastData.run_id == 1)).all()) == 120
 
 
 def test_a_crash_is_retried_then_fails(engine, settings, fake_models, monkeypatch, loaded):
@@ -140,4 +145,4 @@ def test_a_run_claimed_twice_is_published_by_the_latest_claim_only(engine, setti
                                     0.95, fake_models)
     assert jobs.publish(engine, stale, history, "US", result) is None
     with Session(engine) as session:
-        assert len(session.scalars(select(ForecastData).where(ForecastData.run_id == 1)).all()) == 90
+        assert len(session.scalars(select(ForecastData).where(ForecastData.run_id == 1)).all()) == 120

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from services.forecast.models import ModelError, holt_winters, prophet, sarimax
+from services.forecast.models import ModelError, auto, holt_winters, prophet, sarimax
 
 START = "2024-01-01"  # a Monday, so day n of a series has weekday n % 7
 WEEKDAY_EFFECT = np.array([-20.0, -10.0, 0.0, 5.0, 25.0, 40.0, -40.0])  # Monday .. Sunday
@@ -193,3 +193,20 @@ def test_prophet_leaves_numpys_global_random_state_alone():
     np.random.seed(123)
     prophet.fit(weekly_series(days=30), 7, no_holidays(), LEVEL)
     assert np.array_equal(np.random.random(3), expected)
+
+
+@pytest.mark.parametrize("fit", [auto.auto_ets, auto.auto_theta, auto.mstl], ids=["auto_ets", "auto_theta", "mstl"])
+def test_statsforecast_candidates_follow_the_week_with_nested_quantiles(fit):
+    """AutoETS, AutoTheta and MSTL recover the weekday pattern and give lower <= p10 <= value <= p90 <= upper."""
+    forecast = fit(weekly_series(), HORIZON, no_holidays(), LEVEL)
+    truth = true_pattern(forecast.index)
+    assert np.mean(np.abs(forecast["value"].to_numpy() - truth) / truth) < 0.05
+    lower, p10, value, p90, upper = (forecast[c].to_numpy() for c in ("lower", "p10", "value", "p90", "upper"))
+    assert (lower <= p10).all() and (p10 <= value).all() and (value <= p90).all() and (p90 <= upper).all()
+    assert (p90 - p10 < upper - lower).all()
+
+
+def test_statsforecast_candidates_refuse_a_history_under_two_weeks():
+    """Ten days are too few for a weekly season: a ModelError that says so."""
+    with pytest.raises(ModelError, match="at least 14 days"):
+        auto.auto_ets(weekly_series(10), HORIZON, no_holidays(), LEVEL)

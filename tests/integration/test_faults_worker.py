@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import text
 
+from services.forecast.models import fitters
 from tests.conftest import SHARED_DATA
 from tests.integration.faultcheck import (
     FAST,
@@ -130,5 +131,6 @@ def test_forecast_worker_killed_while_fitting_ends_with_a_completed_run(settings
     ended = wait_until(lambda: (r := run_row(engine, number))["status"] in ("completed", "failed") and r, 150,
                        lambda: processes.report(), poll_s=0.2)
     assert (ended["status"], ended["attempts"]) == ("completed", 2), ended["error_log"]
-    assert forecast_rows(engine, ended["id"]) == {m: 30 for m in ("holt_winters", "sarimax", "prophet", "ensemble")}
+    published = {m.value for m in fitters()} | {"ensemble", "recommended"}
+    assert forecast_rows(engine, ended["id"]) == {m: 30 for m in published}
     assert client.get(f"/batches/{number}").json["forecast_status"] == "completed"

@@ -8,8 +8,15 @@ Each model is a function `fit(history, horizon, holidays, level) -> DataFrame`:
   and the horizon; may be empty (no calendar);
 - `level`: the interval's coverage, e.g. 0.95.
 It returns a DataFrame indexed by the `horizon` days after the history, with float columns `value`,
-`lower`, `upper`, where 0 <= lower <= value <= upper (sales are never negative). A model that cannot
-forecast this history raises ModelError with a reason a user can read.
+`lower`, `upper` (the interval at `level`) and, where the model knows its distribution, `p10` and `p90`
+(its 10th and 90th percentiles), where 0 <= lower <= p10 <= value <= p90 <= upper (sales are never
+negative). `value` is the point forecast and stands for the median (p50). A model without p10/p90 gets
+them from its interval (services/forecast/quantiles.py). A model that cannot forecast this history
+raises ModelError with a reason a user can read.
+
+What a model can do is declared once, in MODELS (its tags), and the engine asks the tags instead of
+special-casing names: whether it takes the calendar itself (`uses_calendar`; the others are given a
+history with the calendar's effects taken out and get them put back on their forecast).
 """
 
 from __future__ import annotations
@@ -27,21 +34,27 @@ class ModelError(Exception):
 
 FitFunction = Callable[[pd.Series, int, pd.DataFrame, float], pd.DataFrame]
 
+#: Models that take the holiday and event calendar as regressors themselves.
+USES_CALENDAR = frozenset({ModelType.SARIMAX, ModelType.PROPHET})
+
 
 def fitters() -> dict[ModelType, FitFunction]:
-    """The single models, by type (the ensemble is built from their results)."""
-    from services.forecast.models import holt_winters, prophet, sarimax
+    """The single models, by type (the ensemble and the recommended forecast are built from their results)."""
+    from services.forecast.models import auto, holt_winters, prophet, sarimax
 
-    return {ModelType.HOLT_WINTERS: holt_winters.fit, ModelType.SARIMAX: sarimax.fit, ModelType.PROPHET: prophet.fit}
+    return {ModelType.HOLT_WINTERS: holt_winters.fit, ModelType.SARIMAX: sarimax.fit, ModelType.PROPHET: prophet.fit,
+            ModelType.AUTO_ETS: auto.auto_ets, ModelType.AUTO_THETA: auto.auto_theta, ModelType.MSTL: auto.mstl}
 
 
 def preload() -> None:
-    """Import the model libraries once in the worker, so each forked job does not pay seconds for it."""
+    """Import the model libraries once in the worker, and run each compiled model once, so no job pays for it."""
     import prophet  # noqa: F401
     import statsmodels.tsa.holtwinters  # noqa: F401
     import statsmodels.tsa.statespace.sarimax  # noqa: F401
 
-    fitters()
+    from services.forecast.models import auto
+
+    auto.warm_up()
 
 
 def future_index(history: pd.Series, horizon: int) -> pd.DatetimeIndex:
@@ -49,10 +62,23 @@ def future_index(history: pd.Series, horizon: int) -> pd.DatetimeIndex:
     return pd.date_range(history.index[-1] + pd.Timedelta(days=1), periods=horizon, freq="D")
 
 
-def finish(index: pd.DatetimeIndex, value, lower, upper) -> pd.DataFrame:  # noqa: ANN001 - array-likes
-    """The result frame: floats, clipped at 0, with lower <= value <= upper enforced."""
-    frame = pd.DataFrame({"value": value, "lower": lower, "upper": upper}, index=index).astype("float64")
-    frame = frame.clip(lower=0.0)
-    frame["lower"] = frame[["lower", "value"]].min(axis=1)
-    frame["upper"] = frame[["upper", "value"]].max(axis=1)
+def finish(index: pd.DatetimeIndex, value, lower, upper, p10=None, p90=None) -> pd.DataFrame:  # noqa: ANN001
+    """The result frame: floats, clipped at 0, with lower <= p10 <= value <= p90 <= upper enforced."""
+    columns = {"value": value, "lower": lower, "upper": upper}
+    if p10 is not None and p90 is not None:
+        columns.update(p10=p10, p90=p90)
+    frame = pd.DataFrame(columns, index=index).astype("float64").clip(lower=0.0)
+    return order_bounds(frame)
+
+
+def order_bounds(frame: pd.DataFrame) -> pd.DataFrame:
+    """Make the bounds nest around the value: lower <= p10 <= value <= p90 <= upper (quantiles never cross)."""
+    if "p10" in frame:
+        frame["p10"] = frame[["p10", "value"]].min(axis=1)
+        frame["p90"] = frame[["p90", "value"]].max(axis=1)
+        frame["lower"] = frame[["lower", "p10"]].min(axis=1)
+        frame["upper"] = frame[["upper", "p90"]].max(axis=1)
+    else:
+        frame["lower"] = frame[["lower", "value"]].min(axis=1)
+        frame["upper"] = frame[["upper", "value"]].max(axis=1)
     return frame

@@ -34,6 +34,9 @@ WINDOW_DAYS = 730
 MIN_DAYS = 21
 """Three weeks: the weekly difference leaves two weeks to estimate the ARMA terms from."""
 
+MAX_HOLIDAYS = 12
+"""At most this many holiday columns (the engine passes only holidays whose effect stands out of the noise)."""
+
 MAXITER = 50
 """L-BFGS iterations; the likelihood is flat near the optimum, and more iterations barely move the forecast."""
 
@@ -68,18 +71,28 @@ def _recent(history: pd.Series) -> pd.Series:
 def _holiday_exog(
     y: pd.Series, future: pd.DatetimeIndex, holidays: pd.DataFrame
 ) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """The `is_holiday` column (0/1, scaled) for history and horizon; (None, None) when constant in the history."""
+    """One 0/1 column (scaled) per holiday name seen in the history, for history and horizon; (None, None) for none.
+
+    Each holiday gets its own coefficient: Christmas and Labor Day do not move sales alike.
+    """
     if holidays is None or holidays.empty:
         return None, None
-    days = pd.DatetimeIndex(pd.to_datetime(holidays["ds"]).dt.normalize().unique())
-    is_holiday = y.index.isin(days).astype("float64").reshape(-1, 1)
-    # A column that never (or always) changes in the history is collinear with the level: the fit breaks on it.
-    if is_holiday.min() == is_holiday.max():
+    frame = pd.DataFrame({"ds": pd.to_datetime(holidays["ds"]).dt.normalize(), "holiday": holidays["holiday"]})
+    past, ahead = [], []
+    for _, group in frame.groupby("holiday", sort=True):
+        days = pd.DatetimeIndex(group["ds"].unique())
+        column = y.index.isin(days)
+        # A column that never (or always) changes in the history is collinear with the level: the fit breaks on it.
+        if 0 < column.sum() < len(column):
+            past.append(column)
+            ahead.append(future.isin(days))
+    if not past:
         return None, None
-    # In sales units the holiday coefficient is hundreds of times the ARMA terms and L-BFGS crawls on such a
+    past, ahead = past[-MAX_HOLIDAYS:], ahead[-MAX_HOLIDAYS:]
+    # In sales units the holiday coefficients are hundreds of times the ARMA terms and L-BFGS crawls on such a
     # badly scaled problem; in units of the series' spread every parameter is of order one.
     scale = float(np.nanstd(y)) or 1.0
-    return is_holiday * scale, future.isin(days).astype("float64").reshape(-1, 1) * scale
+    return np.column_stack(past).astype("float64") * scale, np.column_stack(ahead).astype("float64") * scale
 
 
 def _fit_arima(y: pd.Series, exog: np.ndarray | None) -> SARIMAXResults:

@@ -1,0 +1,82 @@
+"""statsforecast's automatic models as candidates: AutoETS, AutoTheta and MSTL.
+
+Each picks its own form by information criterion on the recent history (ETS: error, trend and season types;
+Theta: the variant), so they adapt to a series without tuning; their compiled cores fit two years of days in
+a tenth to a third of a second. None of them takes regressors: the engine hands them a history with the
+calendar's effects taken out and puts the effects back on their forecast (services/forecast/calendar.py).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from services.forecast.models import ModelError, finish, future_index
+
+SEASON_DAYS = 7
+"""The weekly season of daily totals."""
+
+YEAR_DAYS = 365
+"""MSTL's second season, used from two full years of history (each calendar day seen twice)."""
+
+WINDOW_DAYS = 365
+"""ETS and Theta fit on at most the last year: they follow level, trend and the weekly pattern, which
+older years do not inform, and fit time grows with length."""
+
+MSTL_WINDOW_DAYS = 2 * 365
+"""MSTL estimates the yearly season from the last two years (each calendar day seen twice): a third year cost
+40% more fit time (the decomposition dominates it)."""
+
+MIN_DAYS = 2 * SEASON_DAYS
+"""Two full weeks: a weekly season cannot be told apart from noise with less."""
+
+
+def auto_ets(history: pd.Series, horizon: int, holidays: pd.DataFrame, level: float) -> pd.DataFrame:
+    """Forecast with AutoETS (weekly season; the calendar is handled by the engine)."""
+    from statsforecast.models import AutoETS
+
+    return _forecast(AutoETS(season_length=SEASON_DAYS), "AutoETS", history, horizon, level, WINDOW_DAYS)
+
+
+def auto_theta(history: pd.Series, horizon: int, holidays: pd.DataFrame, level: float) -> pd.DataFrame:
+    """Forecast with AutoTheta (weekly season; the calendar is handled by the engine)."""
+    from statsforecast.models import AutoTheta
+
+    return _forecast(AutoTheta(season_length=SEASON_DAYS), "AutoTheta", history, horizon, level, WINDOW_DAYS)
+
+
+def mstl(history: pd.Series, horizon: int, holidays: pd.DataFrame, level: float) -> pd.DataFrame:
+    """Forecast with MSTL: weekly and, from two years of history, yearly seasons, the trend by AutoETS."""
+    from statsforecast.models import MSTL
+
+    y = history.iloc[-MSTL_WINDOW_DAYS:]
+    seasons = [SEASON_DAYS, YEAR_DAYS] if len(y) >= 2 * YEAR_DAYS else SEASON_DAYS
+    return _forecast(MSTL(season_length=seasons), "MSTL", history, horizon, level, MSTL_WINDOW_DAYS)
+
+
+def _forecast(model, name: str, history: pd.Series, horizon: int, level: float,  # noqa: ANN001 - a model
+              window: int) -> pd.DataFrame:
+    """Fit `model` on the last `window` days and return value, the `level` interval and p10/p90."""
+    y = history.to_numpy(dtype="float64")[-window:]
+    if np.isnan(y).any():
+        raise ModelError(f"{name} needs a value for every day, but the history has missing days.")
+    if len(y) < MIN_DAYS:
+        raise ModelError(f"{name} needs at least {MIN_DAYS} days of history; this category has {len(y)}.")
+    index = future_index(history, horizon)
+    if np.ptp(y) == 0.0:
+        flat = np.full(horizon, y[-1])  # no variance to model: the honest forecast is that value
+        return finish(index, flat, flat, flat, flat, flat)
+    pct = round(100 * level)
+    out = model.forecast(y=y, h=horizon, level=sorted({80, pct}))
+    value = np.asarray(out["mean"], dtype="float64")
+    if not np.isfinite(value).all():
+        raise ModelError(f"{name} could not fit this history: the fitted model gives no finite forecast.")
+    return finish(index, value, out[f"lo-{pct}"], out[f"hi-{pct}"], out["lo-80"], out["hi-80"])
+
+
+def warm_up() -> None:
+    """Run each model once on a small series, so the first job in a worker does not pay the first-call cost."""
+    days = pd.date_range("2020-01-06", periods=8 * SEASON_DAYS, freq="D")
+    series = pd.Series(10.0 + np.arange(len(days)) % SEASON_DAYS, index=days)
+    for fit in (auto_ets, auto_theta, mstl):
+        fit(series, SEASON_DAYS, pd.DataFrame(), 0.95)

@@ -1,0 +1,91 @@
+"""The recommended forecast: the mean of the best backtested models, calibrated intervals, the naive fallback."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from common.status import ModelType
+from services.forecast.backtest import backtest_cuts, forecast_category
+from services.forecast.metrics import weighted_quantile_loss
+from services.forecast.models import finish, future_index
+from services.forecast.quantiles import with_quantiles
+from services.forecast.recommend import calibration_scale
+from tests.forecast.test_backtest import broken, constant, days
+
+
+def banded(level: float, half_width: float):
+    """A fake model forecasting `level` with a +-half_width interval."""
+    def fit(history, horizon, holidays, interval):  # noqa: ANN001, ANN202
+        index = future_index(history, horizon)
+        return finish(index, np.full(horizon, level), np.full(horizon, level - half_width),
+                      np.full(horizon, level + half_width))
+    return fit
+
+
+def test_recommended_is_the_mean_of_the_three_best_backtested_models():
+    """Of four models, the three closest to the truth (100) are averaged; the method names them."""
+    models = {ModelType.HOLT_WINTERS: constant(100), ModelType.SARIMAX: constant(104),
+              ModelType.PROPHET: constant(97), ModelType.AUTO_ETS: constant(150)}
+    result = forecast_category(days([100.0] * 120), 10, pd.DataFrame(), 0.95, models)
+    assert result.forecasts[ModelType.RECOMMENDED]["value"].tolist() == pytest.approx([(100 + 104 + 97) / 3] * 10)
+    assert result.method.startswith("mean of holt_winters, prophet and sarimax: the 3 lowest backtest MASE of 4")
+    assert ModelType.RECOMMENDED in result.metrics
+
+
+def test_intervals_too_narrow_in_the_backtest_are_widened_to_cover():
+    """A noisy series with a too-narrow band: the recommended band is widened until 95% of held-out days fit."""
+    rng = np.random.default_rng(1)
+    history = days(list(100 + rng.normal(0, 10, 200)))
+    result = forecast_category(history, 30, pd.DataFrame(), 0.95,
+                               {ModelType.HOLT_WINTERS: banded(100, 2), ModelType.SARIMAX: banded(100, 3)})
+    recommended = result.forecasts[ModelType.RECOMMENDED]
+    assert (recommended["upper"] - recommended["value"]).iloc[0] > 10
+    assert result.metrics[ModelType.RECOMMENDED].coverage >= 0.9
+    assert "intervals calibrated" in result.method
+
+
+def test_calibration_needs_enough_held_out_days():
+    """With fewer than 20 held-out days the models' own intervals stand."""
+    history = days([100.0] * 40)
+    fold = with_quantiles(finish(history.index[30:40], [100.0] * 10, [99.0] * 10, [101.0] * 10), 0.95)
+    assert calibration_scale(history, 10, {30: fold}, "lower", "upper", 0.95) is None
+
+
+@pytest.mark.parametrize("length", [1, 5])
+def test_a_history_too_short_for_every_model_gets_the_naive_fallback(length):
+    """One or five days: no model forecasts; the recommended forecast is the recent mean, marked naive."""
+    models = {ModelType.HOLT_WINTERS: broken}
+    result = forecast_category(days([4.0, 6.0, 5.0, 5.0, 5.0][:length]), 30, pd.DataFrame(), 0.95, models)
+    recommended = result.forecasts[ModelType.RECOMMENDED]
+    assert len(recommended) == 30 and result.method.startswith("naive fallback")
+    assert recommended["value"].iloc[0] == pytest.approx(np.mean([4.0, 6.0, 5.0, 5.0, 5.0][:length]))
+    assert (recommended["lower"] <= recommended["p10"]).all() and (recommended["p90"] <= recommended["upper"]).all()
+
+
+def test_an_all_zero_history_forecasts_zero():
+    """A history of zeros: every forecast is 0 with a 0 band, and the run still has a recommended forecast."""
+    result = forecast_category(days([0.0] * 60), 7, pd.DataFrame(), 0.95, {ModelType.HOLT_WINTERS: constant(0)})
+    assert result.forecasts[ModelType.RECOMMENDED][["value", "lower", "upper"]].to_numpy().max() == 0.0
+
+
+def test_backtests_include_the_same_window_a_year_earlier():
+    """With two years of days there is a cut 364 days before the end, besides the last two horizons."""
+    assert backtest_cuts(730, 30, 2) == [366, 670, 700]
+    assert backtest_cuts(300, 30, 2) == [240, 270]
+
+
+def test_quantiles_from_an_interval_nest_inside_it():
+    """p10 and p90 derived from a 95% interval lie inside it, at z(0.9)/z(0.975) of each side."""
+    frame = with_quantiles(finish(pd.date_range("2024-01-01", periods=1), [100.0], [60.0], [160.0]), 0.95)
+    ratio = 1.2815515655446004 / 1.959963984540054
+    assert frame[["p10", "p50", "p90"]].iloc[0].tolist() == pytest.approx([100 - 40 * ratio, 100, 100 + 60 * ratio])
+
+
+def test_weighted_quantile_loss_by_hand():
+    """Two days, actuals 10 and 20: pinball losses of p10/p50/p90 worked out by hand."""
+    forecast = pd.DataFrame({"value": [12.0, 18.0], "p10": [8.0, 15.0], "p90": [14.0, 25.0]})
+    y = np.array([10.0, 20.0])
+    expected = np.mean([2 * (0.1 * 2 + 0.1 * 5) / 30, 2 * (0.5 * 2 + 0.5 * 2) / 30, 2 * (0.1 * 4 + 0.1 * 5) / 30])
+    assert weighted_quantile_loss(y, forecast) == pytest.approx(expected)
