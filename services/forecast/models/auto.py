@@ -2,8 +2,10 @@
 
 Each picks its own form by information criterion on the recent history (ETS: error, trend and season types;
 Theta: the variant), so they adapt to a series without tuning; their compiled cores fit two years of days in
-a tenth to a third of a second. None of them takes regressors: the engine hands them a history with the
-calendar's effects taken out and puts the effects back on their forecast (services/forecast/calendar.py).
+a tenth to a third of a second. ETS and Theta carry the weekly season; from two years of history a yearly
+curve is taken out before and put back after their fit (as for Holt-Winters). None of them takes regressors:
+the engine hands them a history with the calendar's effects taken out and puts the effects back on their
+forecast (services/forecast/calendar.py).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from services.forecast.models import ModelError, finish, future_index
+from services.forecast.models.seasonality import yearly_curve
 
 SEASON_DAYS = 7
 """The weekly season of daily totals."""
@@ -26,6 +29,9 @@ older years do not inform, and fit time grows with length."""
 MSTL_WINDOW_DAYS = 2 * 365
 """MSTL estimates the yearly season from the last two years (each calendar day seen twice): a third year cost
 40% more fit time (the decomposition dominates it)."""
+
+YEARLY_WINDOW_DAYS = 3 * 365
+"""Days the yearly curve of ETS and Theta is estimated from (each calendar day seen up to three times)."""
 
 MIN_DAYS = 2 * SEASON_DAYS
 """Two full weeks: a weekly season cannot be told apart from noise with less."""
@@ -51,27 +57,37 @@ def mstl(history: pd.Series, horizon: int, holidays: pd.DataFrame, level: float)
 
     y = history.iloc[-MSTL_WINDOW_DAYS:]
     seasons = [SEASON_DAYS, YEAR_DAYS] if len(y) >= 2 * YEAR_DAYS else SEASON_DAYS
-    return _forecast(MSTL(season_length=seasons), "MSTL", history, horizon, level, MSTL_WINDOW_DAYS)
+    return _forecast(MSTL(season_length=seasons), "MSTL", history, horizon, level, MSTL_WINDOW_DAYS, yearly=False)
 
 
 def _forecast(model, name: str, history: pd.Series, horizon: int, level: float,  # noqa: ANN001 - a model
-              window: int) -> pd.DataFrame:
-    """Fit `model` on the last `window` days and return value, the `level` interval and p10/p90."""
+              window: int, yearly: bool = True) -> pd.DataFrame:
+    """Fit `model` on the last `window` days and return value, the `level` interval and p10/p90.
+
+    With `yearly`, the least-squares yearly curve (from two years of history) is taken out first and added
+    back to the forecast, as for Holt-Winters: a weekly model alone misses a seasonal ramp such as November's.
+    """
+    index = future_index(history, horizon)
+    yearly_future = np.zeros(horizon)
+    if yearly:
+        past, yearly_future = yearly_curve(history.iloc[-YEARLY_WINDOW_DAYS:].astype("float64"), index)
+        history = history - past.reindex(history.index, fill_value=0.0)
     y = history.to_numpy(dtype="float64")[-window:]
     if np.isnan(y).any():
         raise ModelError(f"{name} needs a value for every day, but the history has missing days.")
     if len(y) < MIN_DAYS:
         raise ModelError(f"{name} needs at least {MIN_DAYS} days of history; this category has {len(y)}.")
-    index = future_index(history, horizon)
     if np.ptp(y) == 0.0:
-        flat = np.full(horizon, y[-1])  # no variance to model: the honest forecast is that value
+        flat = np.full(horizon, y[-1]) + yearly_future  # no variance to model: the honest forecast is that value
         return finish(index, flat, flat, flat, flat, flat)
     pct = round(100 * level)
     out = model.forecast(y=y, h=horizon, level=sorted({80, pct}))
     value = np.asarray(out["mean"], dtype="float64")
     if not np.isfinite(value).all():
         raise ModelError(f"{name} could not fit this history: the fitted model gives no finite forecast.")
-    return finish(index, value, out[f"lo-{pct}"], out[f"hi-{pct}"], out["lo-80"], out["hi-80"])
+    bounds = (np.asarray(out[key], dtype="float64") + yearly_future for key in
+              (f"lo-{pct}", f"hi-{pct}", "lo-80", "hi-80"))
+    return finish(index, value + yearly_future, *bounds)
 
 
 def warm_up() -> None:
