@@ -1,13 +1,14 @@
 """Calendar effects: one effect per holiday or event, measured on the category's own history.
 
-Each named day (a public holiday, a user's event, and each day from Christmas Eve to New Year's Day,
-the window where retail and contact volumes move most) gets a multiplicative effect: its value over the
-median of the same weekday one, two and three weeks either side, the median over its occurrences in the
-history. An effect is kept only when it stands out of the series' ordinary day-to-day noise, so a
-calendar that does not apply (a US calendar on a Serbian pharmacy) changes nothing. A user's closure is
-an effect of 0 whatever the history says; a holiday on which the business was always closed measures 0.
+Each named day (a public holiday, a user's event, each day from 20 December to 7 January, the window
+where retail and contact volumes move most, and Good Friday to Easter Monday, which many calendars lack)
+gets a multiplicative effect: its value over the median of the same weekday one, two and three weeks
+either side, the median over its occurrences in the history. An effect is kept only when it stands out
+of the series' ordinary day-to-day noise, so a calendar that does not apply (a US calendar on a Serbian
+pharmacy) changes nothing. A user's closure is an effect of 0 whatever the history says; a holiday on which
+the business was always closed measures 0.
 
-Models that take the calendar themselves (MODELS' `uses_calendar`) get the days with a kept effect;
+Models that take the calendar themselves (models.USES_CALENDAR) get the days with a kept effect;
 the others fit a history with the effects divided out (closures replaced by their baseline) and have the
 effects multiplied back onto their forecast, so no model ignores a holiday.
 """
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from dateutil.easter import easter
 
 #: Weeks either side of a day whose same weekday makes its baseline.
 BASELINE_WEEKS = 3
@@ -30,6 +32,9 @@ MIN_EFFECT = 0.10
 CLOSED = 0.2
 #: The year-end window: each of these (month, day) is its own named day, whatever the country.
 YEAR_END = [(12, d) for d in range(20, 32)] + [(1, d) for d in range(1, 8)]
+#: Days around Easter Sunday (Good Friday to Easter Monday), named whatever the country: many calendars lack
+#: them (the US one has none) while shops and call centres close or slow down on them.
+EASTER = {-2: "Good Friday", -1: "Holy Saturday", 0: "Easter Sunday", 1: "Easter Monday"}
 
 
 @dataclass(frozen=True)
@@ -61,10 +66,13 @@ def named_days(holidays: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -
         frame = pd.DataFrame({"ds": pd.Series(dtype="datetime64[ns]"), "holiday": pd.Series(dtype="str")})
     frame = frame.assign(ds=pd.to_datetime(frame["ds"]).dt.normalize(),
                          kind=frame.get("kind", "holiday"))
-    window = [pd.Timestamp(year, m, d) for year in range(start.year, end.year + 1) for m, d in YEAR_END]
-    extra = pd.DataFrame({"ds": pd.DatetimeIndex(window), "holiday": [f"year-end {d:%m-%d}" for d in window],
-                          "kind": "window"})
-    # A day that is a holiday keeps the holiday's name; the window only names days no calendar names.
+    window: dict[pd.Timestamp, str] = {}
+    for year in range(start.year, end.year + 1):
+        window.update({pd.Timestamp(year, m, d): f"year-end {m:02d}-{d:02d}" for m, d in YEAR_END})
+        sunday = pd.Timestamp(easter(year))
+        window.update({sunday + pd.Timedelta(days=k): f"{name} (window)" for k, name in EASTER.items()})
+    extra = pd.DataFrame({"ds": pd.DatetimeIndex(list(window)), "holiday": list(window.values()), "kind": "window"})
+    # A day that is a holiday keeps the holiday's name; the windows only name days no calendar names.
     extra = extra[~extra["ds"].isin(frame["ds"])]
     days = pd.concat([frame[["ds", "holiday", "kind"]], extra], ignore_index=True)
     days = days[(days["ds"] >= start) & (days["ds"] <= end)]
