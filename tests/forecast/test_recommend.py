@@ -89,3 +89,17 @@ def test_weighted_quantile_loss_by_hand():
     y = np.array([10.0, 20.0])
     expected = np.mean([2 * (0.1 * 2 + 0.1 * 5) / 30, 2 * (0.5 * 2 + 0.5 * 2) / 30, 2 * (0.1 * 4 + 0.1 * 5) / 30])
     assert weighted_quantile_loss(y, forecast) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("values", [[0.0] * 90, [0.0] * 60 + [500.0] + [0.0] * 29],
+                         ids=["all zeros", "a single spike"])
+def test_real_models_on_degenerate_histories_give_a_finite_recommended_forecast(values):
+    """All zeros or one spike in zeros: the fast real models finish, and the recommended forecast is finite."""
+    from services.forecast.models import auto, holt_winters, sarimax
+
+    models = {ModelType.HOLT_WINTERS: holt_winters.fit, ModelType.SARIMAX: sarimax.fit,
+              ModelType.AUTO_ETS: auto.auto_ets, ModelType.AUTO_THETA: auto.auto_theta, ModelType.MSTL: auto.mstl}
+    result = forecast_category(days(values), 30, pd.DataFrame(), 0.95, models)
+    recommended = result.forecasts[ModelType.RECOMMENDED]
+    assert np.isfinite(recommended.to_numpy()).all() and (recommended.to_numpy() >= 0).all()
+    assert recommended["value"].max() <= 500.0 and result.method
