@@ -23,6 +23,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 #: Longest product_id / category accepted (DESIGN: over-long keys are rejected).
 KEY_LENGTH = 100
+#: Longest name of a category's event.
+EVENT_NAME_LENGTH = 100
 #: DECIMAL(12,2): the largest sales value a row can hold, in cents.
 MAX_SALES_CENTS = 10**12 - 1
 
@@ -248,6 +250,22 @@ class CategorySetting(Base):
     category: Mapped[str] = mapped_column(key_column(), primary_key=True)
     holiday_country: Mapped[str | None] = mapped_column(String(10), nullable=True)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, server_default=text("CURRENT_TIMESTAMP"))
+
+
+class CategoryEvent(Base):
+    """A category's own event: a promotion, a closure or a one-off day, from start_date to end_date inclusive."""
+
+    __tablename__ = "category_events"
+    __table_args__ = _table_args(Index("ix_category_events_category_start", "category", "start_date"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    category: Mapped[str] = mapped_column(key_column(), nullable=False)
+    name: Mapped[str] = mapped_column(String(EVENT_NAME_LENGTH), nullable=False)
+    start_date: Mapped[dt.date] = mapped_column(Date, nullable=False)
+    end_date: Mapped[dt.date] = mapped_column(Date, nullable=False)
+    #: An EventKind: "event" or "closure".
+    kind: Mapped[str] = mapped_column(String(20), nullable=False, server_default="event")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, server_default=text("CURRENT_TIMESTAMP"))
 
 
 class MappingProfile(Base):

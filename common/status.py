@@ -18,12 +18,30 @@ class BatchStatus(StrEnum):
 
 
 class ForecastStatus(StrEnum):
-    """Roll-up of a batch's forecast jobs, and the status of one forecast run."""
+    """Roll-up of a batch's forecast jobs, and the status of one forecast run.
+
+    `partial` is a batch's roll-up only (never a run's): its runs all ended, some completed and some failed.
+    """
 
     PENDING = "pending"
     RUNNING = "running"
     COMPLETED = "completed"
+    PARTIAL = "partial"
     FAILED = "failed"
+
+    @classmethod
+    def ended(cls) -> tuple["ForecastStatus", ...]:
+        """A batch's roll-ups that no longer change (until a later run of the batch, which none makes today)."""
+        return (cls.COMPLETED, cls.PARTIAL, cls.FAILED)
+
+
+class EventKind(StrEnum):
+    """What a category's own event is: days that move the numbers, or days the business is closed."""
+
+    #: A day or days that move the numbers (a promotion, a fair, a strike nearby).
+    EVENT = "event"
+    #: The business is closed: sales are 0.
+    CLOSURE = "closure"
 
 
 class ModelType(StrEnum):

@@ -14,6 +14,19 @@ CREATE TABLE IF NOT EXISTS batch_errors (
 
 CREATE INDEX ix_batch_errors_batch_line ON batch_errors (batch_num, line);
 
+CREATE TABLE IF NOT EXISTS category_events (
+	id INTEGER NOT NULL AUTO_INCREMENT,
+	category VARCHAR(100) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+	name VARCHAR(100) NOT NULL,
+	start_date DATE NOT NULL,
+	end_date DATE NOT NULL,
+	kind VARCHAR(20) NOT NULL DEFAULT 'event',
+	created_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+	PRIMARY KEY (id)
+)ENGINE=InnoDB CHARSET=utf8mb4;
+
+CREATE INDEX ix_category_events_category_start ON category_events (category, start_date);
+
 CREATE TABLE IF NOT EXISTS category_products (
 	category VARCHAR(100) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
 	product_id VARCHAR(100) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,

@@ -202,4 +202,17 @@ test('an analyst uploads sales, watches them load and reads the forecasts', asyn
     await page.reload()
     await expect(page.getByLabel('Holiday calendar', { exact: true })).toHaveValue('GB')
   })
+
+  await test.step("save a category's own event and find it listed after a reload", async () => {
+    await page.getByRole('button', { name: 'Add event' }).click()
+    await page.getByLabel('Event 1 name').fill('Winter sale')
+    await page.getByLabel('Event 1 start').fill('2017-12-20')
+    await page.getByLabel('Event 1 end').fill('2017-12-22')
+    await page.getByRole('button', { name: 'Save events' }).click()
+    await expect(page.locator('.events-notice')).toContainText('Saved 1 event. A forecast refresh was queued')
+    await page.reload()
+    await expect(page.getByLabel('Event 1 name')).toHaveValue('Winter sale')
+    await expect(page.getByLabel('Event 1 end')).toHaveValue('2017-12-22')
+    await expect(page.getByLabel('Event 1 kind')).toHaveValue('event')
+  })
 })

@@ -1,6 +1,6 @@
 // The one place that talks to the castflow API: fetch + errors + the API key, typed answers.
 import type {
-  Batch, BatchRow, Category, CategorySettings, ForecastFilters, ForecastMetric, ForecastRow, HistoryPoint,
+  Batch, BatchRow, Category, CategoryEvent, CategorySettings, EventsAnswer, ForecastFilters, ForecastMetric, ForecastRow, HistoryPoint,
   Mapping, MappingProfile, RefreshAnswer, RejectedRow, UploadOutcome,
 } from './types'
 
@@ -182,6 +182,15 @@ export class Api {
 
   saveCategorySettings(category: string, holidayCountry: string | null): Promise<CategorySettings> {
     return this.sendJson('PUT', categoryPath(category, 'settings'), { holiday_country: holidayCountry })
+  }
+
+  categoryEvents(category: string): Promise<CategoryEvent[]> {
+    return this.json(categoryPath(category, 'events'))
+  }
+
+  /** Replace the category's whole list of events (the server queues a forecast refresh when it changed). */
+  saveCategoryEvents(category: string, events: CategoryEvent[]): Promise<EventsAnswer> {
+    return this.sendJson('PUT', categoryPath(category, 'events'), events)
   }
 
   refreshForecasts(category: string): Promise<RefreshAnswer> {

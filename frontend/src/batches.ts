@@ -1,8 +1,21 @@
 // What a batch's statuses mean for the pages that watch it.
-import type { Batch } from './types'
+import type { Batch, ForecastRunCounts, ForecastStatus } from './types'
+
+/** Forecast roll-ups that no longer change. */
+export const FORECASTS_ENDED: readonly ForecastStatus[] = ['completed', 'partial', 'failed']
 
 /** True once nothing about the batch will change: it failed, or it loaded and its forecasts ended. */
 export function batchFinished(batch: Pick<Batch, 'status' | 'forecast_status'>): boolean {
   if (batch.status === 'failed') return true
-  return batch.status === 'completed' && (batch.forecast_status === 'completed' || batch.forecast_status === 'failed')
+  return batch.status === 'completed' && batch.forecast_status !== null && FORECASTS_ENDED.includes(batch.forecast_status)
+}
+
+/** The runs in words: '34 of 38 forecast, 4 failed' (and how many are still to go); '' without runs. */
+export function forecastRunsText(runs: ForecastRunCounts | null | undefined): string {
+  if (!runs || runs.total === 0) return ''
+  const parts = [`${runs.completed} of ${runs.total} forecast`]
+  if (runs.failed) parts.push(`${runs.failed} failed`)
+  const waiting = runs.running + runs.pending
+  if (waiting) parts.push(`${waiting} to go`)
+  return parts.join(', ')
 }

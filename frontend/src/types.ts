@@ -1,7 +1,17 @@
 // The shapes the castflow HTTP API answers (see the README's "Use it with curl").
 
 export type BatchStatus = 'uploaded' | 'processing' | 'completed' | 'failed'
-export type ForecastStatus = 'pending' | 'running' | 'completed' | 'failed'
+/** A run's status; a batch's roll-up may also be 'partial' (some runs completed, some failed). */
+export type ForecastStatus = 'pending' | 'running' | 'completed' | 'partial' | 'failed'
+
+/** GET /batches/<id>: the batch's forecast runs counted by status. */
+export interface ForecastRunCounts {
+  total: number
+  completed: number
+  failed: number
+  running: number
+  pending: number
+}
 
 export const MODEL_TYPES = ['holt_winters', 'sarimax', 'prophet', 'ensemble'] as const
 export type ModelType = (typeof MODEL_TYPES)[number]
@@ -49,9 +59,10 @@ interface BatchCommon extends BatchCounts {
   finished_at: string | null
 }
 
-/** GET /batches/<id>: the mapping decoded. */
+/** GET /batches/<id>: the mapping decoded, and its forecast runs counted. */
 export interface Batch extends BatchCommon {
   mapping: Mapping | null
+  forecast_runs: ForecastRunCounts
 }
 
 /** A row of GET /metadata: every upload_metadata column (the mapping as stored JSON text). */
@@ -119,6 +130,24 @@ export interface CategorySettings {
   holiday_country_overridden: boolean
   default_holiday_country: string | null
   updated_at: string | null
+}
+
+export type EventKind = 'event' | 'closure'
+
+/** A category's own event: a promotion, a closure or a one-off day, start to end inclusive (YYYY-MM-DD). */
+export interface CategoryEvent {
+  name: string
+  start: string
+  end: string
+  kind: EventKind
+}
+
+/** PUT /categories/<name>/events: the list stored, and whether a forecast refresh was queued. */
+export interface EventsAnswer {
+  events: CategoryEvent[]
+  refresh_queued: boolean
+  runs: number[]
+  message?: string
 }
 
 export interface RefreshAnswer {

@@ -114,6 +114,7 @@ def _register_views(app: Flask) -> None:
     from services.api.views import (
         batches,
         categories,
+        events,
         forecasts,
         frontend,
         health,
@@ -124,7 +125,8 @@ def _register_views(app: Flask) -> None:
     )
 
     app.before_request(require_api_key)
-    for module in (health, openapi, uploads, mappings, batches, invoices, categories, forecasts, frontend):
+    for module in (health, openapi, uploads, mappings, batches, invoices, categories, events, forecasts,
+                   frontend):
         app.register_blueprint(module.blueprint)
 
 

@@ -89,14 +89,7 @@ def reject_unknown(args: Mapping[str, str], known: Iterable[str]) -> None:
 def json_object(request: Request, *, required: Iterable[str] = (), optional: Iterable[str] = (),
                 allow_empty: bool = False) -> dict[str, object]:
     """The body as a JSON object holding every `required` key and no unknown one; 400 otherwise."""
-    raw = request.stream.read(MAX_JSON_BYTES + 1)
-    if len(raw) > MAX_JSON_BYTES:
-        raise ApiError(413, f"the JSON body is larger than {MAX_JSON_BYTES} bytes")
-    if not raw.strip():
-        if allow_empty:
-            return {}
-        raise ApiError(400, "send a JSON object as the request body")
-    body = json_value(raw, "the request body")
+    body = json_body(request, "send a JSON object as the request body", empty={} if allow_empty else None)
     if not isinstance(body, dict):
         raise ApiError(400, f"the request body must be a JSON object, got {json_type(body)}")
     known = [*required, *optional]
@@ -107,6 +100,18 @@ def json_object(request: Request, *, required: Iterable[str] = (), optional: Ite
     if missing:
         raise ApiError(400, f"missing key(s): {', '.join(missing)}")
     return body
+
+
+def json_body(request: Request, missing: str, *, empty: object = None, max_bytes: int = MAX_JSON_BYTES) -> object:
+    """The body decoded as JSON (`empty` when blank and given, else a 400 saying `missing`); 413 past `max_bytes`."""
+    raw = request.stream.read(max_bytes + 1)
+    if len(raw) > max_bytes:
+        raise ApiError(413, f"the JSON body is larger than {max_bytes} bytes")
+    if not raw.strip():
+        if empty is not None:
+            return empty
+        raise ApiError(400, missing)
+    return json_value(raw, "the request body")
 
 
 def json_value(raw: str | bytes, what: str) -> object:

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, Connection, Select, bindparam, func, literal_column, select
 from sqlalchemy.orm import Session
 
-from common.models import BatchError, InvoiceData, UploadMetadata
+from common.models import BatchError, ForecastRun, InvoiceData, UploadMetadata
+from common.status import ForecastStatus
 from services.api.serialize import jsonable
 
 
@@ -28,15 +29,31 @@ def get_batch(session: Session, batch_num: int) -> UploadMetadata | None:
 
 
 def batch_fields(conn: Connection, batch_num: int, fields: Sequence[str]) -> dict[str, object] | None:
-    """One batch's `fields` as JSON-ready values, or None: one statement on a plain connection, no ORM objects."""
+    """One batch's `fields` as JSON-ready values, or None: one statement on a plain connection, no ORM objects.
+
+    `forecast_runs` holds its runs counted by status: {total, completed, failed, running, pending}.
+    """
     row = conn.execute(_batch_query(tuple(fields)), {"batch_num": batch_num}).first()
-    return None if row is None else {name: jsonable(value) for name, value in zip(fields, row, strict=True)}
+    if row is None:
+        return None
+    found = {name: jsonable(value) for name, value in zip(fields, row, strict=False)}
+    counts = {status: int(n or 0) for status, n in zip(RUN_COUNTS, row[len(fields):], strict=True)}
+    found["forecast_runs"] = {"total": sum(counts.values()), **counts}
+    return found
+
+
+#: The run statuses /batches/<id> counts (a run is never `partial`: that is a batch's roll-up).
+RUN_COUNTS = (ForecastStatus.COMPLETED, ForecastStatus.FAILED, ForecastStatus.RUNNING, ForecastStatus.PENDING)
 
 
 @functools.cache
 def _batch_query(fields: tuple[str, ...]) -> Select:
-    # Built once per field list: building the select cost as much as running it.
-    return select(*(getattr(UploadMetadata, name) for name in fields)).where(
+    # Built once per field list: building the select cost as much as running it. The run counts are
+    # subqueries of the same statement, each read off the runs' batch index.
+    counts = [select(func.count()).where(ForecastRun.batch_num == UploadMetadata.batch_num,
+                                         ForecastRun.status == status).scalar_subquery()
+              for status in RUN_COUNTS]
+    return select(*(getattr(UploadMetadata, name) for name in fields), *counts).where(
         UploadMetadata.batch_num == bindparam("batch_num"))
 
 

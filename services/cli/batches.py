@@ -14,7 +14,7 @@ from services.cli.client import Client
 from services.cli.errors import CliError, ExitCode, HttpError
 from services.cli.multipart import MultipartBody
 from services.cli.output import batch_summary, table, write_json
-from services.cli.progress import Progress, batch_line, forecast_line, printable, upload_line
+from services.cli.progress import Progress, batch_line, forecast_line, forecast_text, printable, upload_line
 
 #: Seconds between two polls of a batch.
 POLL_S = 1.0
@@ -75,7 +75,11 @@ def send_file(client: Client, path: Path, fields: Mapping[str, str]) -> int:
 
 
 def wait_and_report(client: Client, batch_num: int, *, forecasts: bool) -> int:
-    """Wait for the batch (and its forecasts), print it, and exit 0 only if everything waited for completed."""
+    """Wait for the batch (and its forecasts), print it, and exit 0 only if everything waited for completed.
+
+    With `forecasts`, a partial roll-up (some runs completed, some failed) exits PARTIAL (4): the caller
+    asked for the forecasts, and not all of them were made; an all-failed one exits FAILED (1).
+    """
     try:
         batch = wait_for_batch(client, batch_num, forecasts=forecasts)
     except KeyboardInterrupt:
@@ -90,6 +94,11 @@ def wait_and_report(client: Client, batch_num: int, *, forecasts: bool) -> int:
         print(f"castflow: the forecasts of batch {batch_num} failed (castflow categories shows each category's)",
               file=sys.stderr)
         return ExitCode.FAILED
+    if forecasts and batch.get("forecast_status") == "partial":
+        # Asked to wait for the forecasts, the caller asked for all of them: some failing is not success.
+        print(f"castflow: some forecasts of batch {batch_num} failed: {forecast_text(batch)} "
+              "(castflow categories shows each category's)", file=sys.stderr)
+        return ExitCode.PARTIAL
     return ExitCode.OK
 
 

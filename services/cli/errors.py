@@ -16,6 +16,8 @@ class ExitCode(IntEnum):
     USAGE = 2
     #: The server could not be reached or failed (5xx, or an answer that is not castflow's).
     SERVER = 3
+    #: upload --wait-forecasts: the batch loaded, but only some of its forecasts completed (the others failed).
+    PARTIAL = 4
     #: Interrupted with Ctrl-C (the shell's convention, 128 + SIGINT).
     INTERRUPTED = 130
 

@@ -7,7 +7,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
-from services.cli.progress import printable
+from services.cli.progress import forecast_text, printable
 
 #: The batch's counts in the order a person reads them: (field, label).
 BATCH_COUNTS = [
@@ -42,7 +42,7 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
 def batch_summary(batch: Mapping[str, Any]) -> str:
     """A batch in words: file, status and progress, forecast status, counts, times, then its log."""
     progress = float(batch.get("progress") or 0.0)
-    pairs = [("status", f"{batch['status']} ({progress:.0%})"), ("forecasts", cell(batch.get("forecast_status")))]
+    pairs = [("status", f"{batch['status']} ({progress:.0%})"), ("forecasts", printable(forecast_text(batch)))]
     pairs += [(label, _count(batch.get(field))) for field, label in BATCH_COUNTS]
     if batch.get("mapping"):
         pairs.append(("mapping", json.dumps(batch["mapping"], sort_keys=True)))

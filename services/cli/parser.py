@@ -19,6 +19,7 @@ exit codes:
   1    the operation failed: a failed batch or forecast, or a request the server refused (4xx)
   2    bad usage: an unknown option, a file that does not exist, a bad date
   3    the server could not be reached, or it failed (5xx)
+  4    upload --wait-forecasts: the batch loaded but only some of its forecasts completed (partial)
   130  interrupted (Ctrl-C)
 
 examples:
@@ -81,7 +82,8 @@ def _upload(commands: argparse._SubParsersAction, server: argparse.ArgumentParse
     sub.add_argument("file", help="a .csv, .csv.gz or .xlsx file")
     sub.add_argument("--wait", action="store_true", help="follow the batch until it completed or failed")
     sub.add_argument("--wait-forecasts", action="store_true",
-                     help="like --wait, then also wait until the batch's forecasts completed or failed")
+                     help="like --wait, then also wait until the batch's forecasts ended; "
+                          "exits 0 only when all completed (4 when some failed, 1 when all did)")
     mapping = sub.add_mutually_exclusive_group()
     mapping.add_argument("--mapping", metavar="JSON|@FILE", help="a column mapping, as JSON or @file holding it")
     mapping.add_argument("--mapping-name", metavar="NAME", help="a saved mapping profile")

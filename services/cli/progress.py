@@ -86,9 +86,25 @@ def batch_line(batch: Mapping[str, object]) -> str:
     return line
 
 
+def forecast_text(batch: Mapping[str, object]) -> str:
+    """A batch's forecast status with its runs counted: 'partial (34 of 38 forecast, 4 failed)'."""
+    status = str(batch.get("forecast_status") or "-")
+    runs = batch.get("forecast_runs")
+    if not isinstance(runs, Mapping) or not runs.get("total"):
+        return status
+    parts = [f"{runs.get('completed', 0)} of {runs['total']} forecast"]
+    if runs.get("failed"):
+        parts.append(f"{runs['failed']} failed")
+    waiting = (runs.get("running") or 0) + (runs.get("pending") or 0)
+    if waiting:
+        parts.append(f"{waiting} to go")
+    return f"{status} ({', '.join(parts)})"
+
+
 def forecast_line(batch: Mapping[str, object], elapsed_s: float) -> str:
     """A batch's forecasts while they run: their status and the seconds waited."""
-    return f"batch {batch['batch_num']} forecasts {batch.get('forecast_status') or 'none'}  ({elapsed_s:.0f} s)"
+    text = forecast_text(batch) if batch.get("forecast_status") else "none"
+    return f"batch {batch['batch_num']} forecasts {text}  ({elapsed_s:.0f} s)"
 
 
 def _isatty(stream: TextIO) -> bool:

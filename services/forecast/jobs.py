@@ -28,7 +28,7 @@ from common.queue import connect
 from common.status import ForecastStatus, ModelType
 from services.forecast.backtest import CategoryForecast, forecast_category
 from services.forecast.models import FitFunction, fitters
-from services.forecast.series import holiday_country, holiday_frame, load_series
+from services.forecast.series import holiday_country, holiday_frame, load_events, load_series, with_events
 
 logger = logging.getLogger(__name__)
 
@@ -88,9 +88,11 @@ def _forecast_claimed(claim: RunClaim, *, settings: Settings, engine: Engine, jo
         with engine.connect() as conn:
             history = load_series(conn, claim.category)
             country = holiday_country(conn, claim.category, settings.holiday_country)
+            events = load_events(conn, claim.category)
         if history.empty:
             return finish_failed(engine, claim, f"category {claim.category!r} has no stored data")
-        holidays = holiday_frame(country, history.index[0], history.index[-1] + pd.Timedelta(days=claim.horizon))
+        holidays = with_events(
+            holiday_frame(country, history.index[0], history.index[-1] + pd.Timedelta(days=claim.horizon)), events)
         result = forecast_category(history, claim.horizon, holidays, settings.forecast_interval,
                                    models if models is not None else fitters())
         status = publish(engine, claim, history, country, result)
@@ -210,11 +212,21 @@ def roll_up(conn: Connection, batch_num: int | None) -> None:
     if batch_num is None:
         return
     statuses = set(conn.scalars(select(ForecastRun.status).where(ForecastRun.batch_num == batch_num)))
+    conn.execute(update(UploadMetadata).where(UploadMetadata.batch_num == batch_num)
+                 .values(forecast_status=rolled_status(statuses)))
+
+
+def rolled_status(statuses: set[str]) -> ForecastStatus:
+    """A batch's forecast_status from the set of its runs' statuses.
+
+    Pending while nothing started; running until the last run ends; then completed (all completed),
+    failed (none completed) or partial (some completed, some failed).
+    """
     if statuses - set(_ENDED):
-        rolled = ForecastStatus.RUNNING if statuses - {ForecastStatus.PENDING} else ForecastStatus.PENDING
-    else:
-        rolled = ForecastStatus.FAILED if ForecastStatus.FAILED in statuses else ForecastStatus.COMPLETED
-    conn.execute(update(UploadMetadata).where(UploadMetadata.batch_num == batch_num).values(forecast_status=rolled))
+        return ForecastStatus.RUNNING if statuses - {ForecastStatus.PENDING} else ForecastStatus.PENDING
+    if ForecastStatus.FAILED not in statuses:
+        return ForecastStatus.COMPLETED
+    return ForecastStatus.PARTIAL if ForecastStatus.COMPLETED in statuses else ForecastStatus.FAILED
 
 
 def finish_failed(engine: Engine, claim: RunClaim, message: str) -> str:

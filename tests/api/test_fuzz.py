@@ -206,6 +206,9 @@ def hostile_bodies(media_type: str, definition: dict) -> Iterator[object]:
     """The documented example body (a small CSV for a form) with each field, or itself, made hostile."""
     form = media_type == "multipart/form-data"
     base = {"file": SALES.encode()} if form else definition["example"]
+    if isinstance(base, list):  # an array of objects (a category's events): each entry and each field of one
+        yield from hostile_entries(base)
+        return
     fields = definition["schema"]["properties"]
     for name in fields:
         for value in URL_HOSTILE if form else JSON_HOSTILE:
@@ -218,6 +221,14 @@ def hostile_bodies(media_type: str, definition: dict) -> Iterator[object]:
         yield from ({**base, "mapping": {"date": hostile}} for hostile in JSON_HOSTILE)
     else:
         yield from JSON_HOSTILE
+
+
+def hostile_entries(base: list[dict]) -> Iterator[object]:
+    """An example array body with its first entry's fields, each entry, or itself, made hostile."""
+    for hostile in JSON_HOSTILE:
+        yield from ([{**base[0], key: hostile}, *base[1:]] for key in base[0])
+        yield from ([*base[:i], hostile, *base[i + 1:]] for i in range(len(base)))
+        yield hostile
 
 
 OPERATIONS = [result.ok() for result in SCHEMA.get_all_operations()]

@@ -34,7 +34,7 @@ def test_status_in_words(castflow, url, runs):
     assert run.code == 0
     lines = run.out.splitlines()
     assert lines[0] == "batch 1: sales.csv"
-    assert lines[1:4] == ["  status          completed (100%)", "  forecasts       pending",
+    assert lines[1:4] == ["  status          completed (100%)", "  forecasts       pending (0 of 2 forecast, 2 to go)",
                           "  rows read       82"]
     assert "  rejected        0" in lines and lines[-1].startswith("  finished        20")
 

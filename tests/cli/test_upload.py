@@ -30,7 +30,7 @@ def test_upload_wait_follows_the_batch_to_completed(castflow_with_workers, url, 
     assert lines[1] == "batch 1: sales.csv"
     assert "  status          completed (100%)" in lines
     assert "  rows read       112" in lines and "  inserted        112" in lines
-    assert "  forecasts       pending" in lines
+    assert "  forecasts       pending (0 of 2 forecast, 2 to go)" in lines
     assert "batch 1 completed" in run.err  # the plain progress line of a non-terminal stderr
 
 
@@ -51,7 +51,7 @@ def test_wait_forecasts_waits_for_the_forecast_runs(castflow_with_workers, url, 
     run = castflow_with_workers("upload", str(sales_file), "--wait-forecasts", "--url", url,
                                 queues=(ETL_QUEUE, FORECAST_QUEUE))
     assert run.code == 0, run.err
-    assert "  forecasts       completed" in run.out.splitlines()
+    assert "  forecasts       completed (2 of 2 forecast)" in run.out.splitlines()
 
 
 def test_wait_forecasts_exits_1_when_the_forecasts_failed(castflow_with_workers, url, sales_file, monkeypatch):
@@ -60,7 +60,8 @@ def test_wait_forecasts_exits_1_when_the_forecasts_failed(castflow_with_workers,
     run = castflow_with_workers("upload", str(sales_file), "--wait-forecasts", "--url", url,
                                 queues=(ETL_QUEUE, FORECAST_QUEUE))
     assert run.code == 1
-    assert "  status          completed (100%)" in run.out and "  forecasts       failed" in run.out
+    assert "  status          completed (100%)" in run.out
+    assert "  forecasts       failed (0 of 2 forecast, 2 failed)" in run.out
     assert "the forecasts of batch 1 failed" in run.err
 
 
@@ -133,3 +134,37 @@ def test_bad_mapping_options_are_usage_errors(castflow, url, sales_file, options
     run = castflow("upload", str(sales_file), *options, "--url", url)
     assert run.code == 2 and words in run.err
     assert castflow("batches", "--json", "--url", url).out == "[]\n"
+
+
+class _PartialBatch:
+    """A client whose batch loaded and whose forecasts ended partial (34 of 38)."""
+
+    def get_json(self, path: str) -> dict[str, object]:
+        return {"batch_num": 7, "original_filename": "retail.xlsx", "status": "completed", "progress": 1.0,
+                "forecast_status": "partial", "error_log": None,
+                "forecast_runs": {"total": 38, "completed": 34, "failed": 4, "running": 0, "pending": 0}}
+
+
+def test_wait_forecasts_exits_4_when_some_forecasts_failed(capsys):
+    """A partial roll-up prints the counts and exits 4 under --wait-forecasts (all were asked for)."""
+    from services.cli.batches import wait_and_report
+    assert wait_and_report(_PartialBatch(), 7, forecasts=True) == 4
+    captured = capsys.readouterr()
+    assert "  forecasts       partial (34 of 38 forecast, 4 failed)" in captured.out.splitlines()
+    assert "some forecasts of batch 7 failed: partial (34 of 38 forecast, 4 failed)" in captured.err
+
+
+def test_wait_without_forecasts_exits_0_for_a_partial_batch(capsys):
+    """--wait asks only for the load: a partial forecast roll-up does not fail it."""
+    from services.cli.batches import wait_and_report
+    assert wait_and_report(_PartialBatch(), 7, forecasts=False) == 0
+
+
+def test_forecast_text_counts_the_runs_still_to_go():
+    """While runs are under way the text says how many are left; without counts, just the status."""
+    from services.cli.progress import forecast_text
+    runs = {"total": 5, "completed": 2, "failed": 1, "running": 1, "pending": 1}
+    assert forecast_text({"forecast_status": "running", "forecast_runs": runs}) == (
+        "running (2 of 5 forecast, 1 failed, 2 to go)")
+    assert forecast_text({"forecast_status": "completed"}) == "completed"
+    assert forecast_text({"forecast_status": None}) == "-"

@@ -42,7 +42,7 @@ def metadata():  # noqa: ANN201
 
 @blueprint.get("/batches/<int:batch_num>")
 def batch(batch_num: int):  # noqa: ANN201
-    """One batch's status, progress, counts and error log."""
+    """One batch's status, progress, counts, error log and its forecast runs counted by status."""
     reject_unknown(request.args, ())
     if batch_num > MAX_ID:
         raise ApiError(404, f"batch {batch_num} not found")
@@ -66,7 +66,7 @@ def batch(batch_num: int):  # noqa: ANN201
 def is_finished(fields: dict[str, object]) -> bool:
     """True when only a forecast run or a refresh (which renew the read generation) can change the batch any more."""
     return (fields["status"] in (BatchStatus.COMPLETED, BatchStatus.FAILED)
-            and fields["forecast_status"] in (ForecastStatus.COMPLETED, ForecastStatus.FAILED))
+            and fields["forecast_status"] in ForecastStatus.ended())
 
 
 @blueprint.get("/batches/<int:batch_num>/errors")

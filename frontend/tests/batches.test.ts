@@ -1,0 +1,57 @@
+import { flushPromises, mount } from '@vue/test-utils'
+import { describe, expect, it, vi } from 'vitest'
+import { batchFinished, forecastRunsText } from '../src/batches'
+
+const api = vi.hoisted(() => ({ batch: vi.fn(), batchErrors: vi.fn(async () => []), listBatches: vi.fn() }))
+vi.mock('../src/client', () => ({ api, keys: { get: () => null, set: () => {} } }))
+
+const { default: BatchView } = await import('../src/components/BatchView.vue')
+const { default: BatchesView } = await import('../src/components/BatchesView.vue')
+
+const PARTIAL_RUNS = { total: 38, completed: 34, failed: 4, running: 0, pending: 0 }
+const BATCH = {
+  batch_num: 5, original_filename: 'retail.xlsx', status: 'completed', progress: 1, forecast_status: 'partial',
+  error_log: null, mapping: null, file_size: 100, attempts: 1, uploaded_at: '2024-01-01T10:00:00',
+  started_at: null, finished_at: null, num_total_rows: 1, num_missing_rows: 0, num_imputed_rows: 0,
+  num_inserted_rows: 1, num_updated_rows: 0, num_unchanged_rows: 0, num_rejected_rows: 0, num_filtered_rows: 0,
+  forecast_runs: PARTIAL_RUNS,
+}
+
+describe('forecast runs in words', () => {
+  it('counts the forecast, failed and waiting runs', () => {
+    expect(forecastRunsText(PARTIAL_RUNS)).toBe('34 of 38 forecast, 4 failed')
+    expect(forecastRunsText({ total: 5, completed: 2, failed: 0, running: 1, pending: 2 })).toBe('2 of 5 forecast, 3 to go')
+    expect(forecastRunsText({ total: 0, completed: 0, failed: 0, running: 0, pending: 0 })).toBe('')
+    expect(forecastRunsText(undefined)).toBe('')
+  })
+
+  it('treats a partial batch as finished', () => {
+    expect(batchFinished({ status: 'completed', forecast_status: 'partial' })).toBe(true)
+    expect(batchFinished({ status: 'completed', forecast_status: 'running' })).toBe(false)
+  })
+})
+
+describe('a partial batch', () => {
+  it('reads "34 of 38 forecast, 4 failed" on its page, with a partial badge', async () => {
+    api.batch.mockResolvedValue(BATCH)
+    const wrapper = mount(BatchView, { props: { id: 5 } })
+    await flushPromises()
+    expect(wrapper.get('.forecast-status .badge').classes()).toContain('partial')
+    expect(wrapper.get('.forecast-status').text()).toBe('Forecast: partial')
+    expect(wrapper.get('.forecast-runs').text()).toBe('34 of 38 forecast, 4 failed')
+    wrapper.unmount()
+  })
+
+  it('shows its counts in the batch list too', async () => {
+    const { forecast_runs: _runs, ...row } = BATCH
+    api.listBatches.mockResolvedValue([{ ...row, mapping: null, file_hash: 'x', stored_filename: 'x' }])
+    api.batch.mockResolvedValue(BATCH)
+    const wrapper = mount(BatchesView)
+    await flushPromises()
+    const cells = wrapper.get('tr[data-batch="5"] .statuses')
+    expect(cells.text()).toContain('Forecast: partial')
+    expect(cells.get('.forecast-runs').text()).toBe('34 of 38 forecast, 4 failed')
+    expect(cells.findAll('.badge').at(1)?.classes()).toContain('partial')
+    wrapper.unmount()
+  })
+})
