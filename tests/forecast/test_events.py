@@ -86,18 +86,25 @@ def test_with_events_of_two_empty_frames_is_empty():
     assert merged.empty and list(merged.columns) == ["ds", "holiday", "kind"]
 
 
-def test_the_run_passes_events_to_the_models(engine, settings, loaded):
-    """process_run hands each model one frame holding the country's holidays and the category's events."""
+def recording_engine(monkeypatch) -> list[pd.DataFrame]:  # noqa: ANN001
+    """Record the holidays frame the job hands the engine (the engine then uses it as calendar.py says)."""
+    seen: list[pd.DataFrame] = []
+    real = jobs.forecast_category
+
+    def recording(history, horizon, holidays, level, models):  # noqa: ANN001, ANN202
+        seen.append(holidays)
+        return real(history, horizon, holidays, level, models)
+
+    monkeypatch.setattr(jobs, "forecast_category", recording)
+    return seen
+
+
+def test_the_run_passes_events_to_the_models(engine, settings, loaded, monkeypatch):
+    """process_run hands the engine one frame holding the country's holidays and the category's events."""
     add_events(engine, ("Shut for works", "2023-07-10", "2023-07-11", "closure"),
                ("Launch", "2023-08-15", "2023-08-15", "event"))
-    seen: list[pd.DataFrame] = []
-    model = constant(5)
-
-    def recording(history, horizon, holidays, level):  # noqa: ANN001, ANN202
-        seen.append(holidays)
-        return model(history, horizon, holidays, level)
-
-    status = jobs.process_run(1, settings=settings, engine=engine, models={ModelType.HOLT_WINTERS: recording})
+    seen = recording_engine(monkeypatch)
+    status = jobs.process_run(1, settings=settings, engine=engine, models={ModelType.HOLT_WINTERS: constant(5)})
     assert status == "completed"
     frame = seen[-1]
     assert list(frame.columns) == ["ds", "holiday", "kind"]
@@ -108,19 +115,13 @@ def test_the_run_passes_events_to_the_models(engine, settings, loaded):
                                                       ("2023-08-15", "Launch", "event")]
 
 
-def test_events_reach_the_models_without_a_holiday_calendar(engine, settings, loaded):
+def test_events_reach_the_models_without_a_holiday_calendar(engine, settings, loaded, monkeypatch):
     """A category with no calendar still gets its events."""
     with Session(engine) as session, session.begin():
         session.add(CategorySetting(category="north", holiday_country=None))
     add_events(engine, ("Sale", "2023-06-05", "2023-06-05", EventKind.EVENT.value))
-    seen: list[pd.DataFrame] = []
-    model = constant(5)
-
-    def recording(history, horizon, holidays, level):  # noqa: ANN001, ANN202
-        seen.append(holidays)
-        return model(history, horizon, holidays, level)
-
-    jobs.process_run(1, settings=settings, engine=engine, models={ModelType.HOLT_WINTERS: recording})
+    seen = recording_engine(monkeypatch)
+    jobs.process_run(1, settings=settings, engine=engine, models={ModelType.HOLT_WINTERS: constant(5)})
     assert days_of(seen[-1]) == [("2023-06-05", "Sale", "event")]
 
 

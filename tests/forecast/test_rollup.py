@@ -11,7 +11,7 @@ from common.status import ModelType
 from services.forecast import jobs
 from services.forecast.jobs import rolled_status
 from tests.conftest import upload
-from tests.forecast.test_backtest import broken, constant
+from tests.forecast.test_backtest import constant
 
 HEADER = "Date,product_id,category,sales\n"
 THREE = HEADER + "".join(f"2023-01-{d:02d},p,{c},{d}\n" for d in range(1, 29) for c in ("a", "b", "c"))
@@ -45,8 +45,12 @@ def run_ids(engine) -> dict[str, int]:
 
 
 def run(engine, settings, run_id: int, works: bool) -> None:
-    model = constant(5) if works else broken
-    jobs.process_run(run_id, settings=settings, engine=engine, models={ModelType.HOLT_WINTERS: model})
+    """Run it with a working model, or make it fail (every model failing no longer fails a run: the naive
+    fallback publishes; a run fails when its job gives up, as here)."""
+    if works:
+        jobs.process_run(run_id, settings=settings, engine=engine, models={ModelType.HOLT_WINTERS: constant(5)})
+    else:
+        jobs.finish_failed(engine, jobs.claim_run(engine, run_id), "gave up after 3 attempts")
 
 
 def test_a_batch_with_some_failed_runs_reads_partial_with_counts(client, engine, settings, loaded):
