@@ -12,7 +12,7 @@ recommended forecast's MASE relative to the best peer and to castflow's ensemble
 holiday window, wall time and castflow's CPU per series.
 
     .venv/bin/python bench/accuracy.py [--jobs 2] [--calendar default|local] [--datasets pharmacy,online-retail]
-        [--max-origins 6] [--quick] [--no-peers | --peers-only] [--out rows.csv]
+        [--max-origins 5] [--max-series N] [--quick] [--no-peers | --peers-only] [--out rows.csv]
 """
 
 from __future__ import annotations
@@ -294,9 +294,9 @@ def run_all(tasks: list[Task], jobs: int, castflow: bool, peers: tuple[str, ...]
     return rows
 
 
-def select_series(datasets: list[str], quick: bool) -> list[accuracy_data.Series]:
-    """The series of the chosen datasets (two per dataset when quick)."""
-    return [s for d in datasets for s in accuracy_data.load(d)[: 2 if quick else None]]
+def select_series(datasets: list[str], max_series: int | None) -> list[accuracy_data.Series]:
+    """The series of the chosen datasets, the first `max_series` of each when given."""
+    return [s for d in datasets for s in accuracy_data.load(d)[:max_series]]
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -306,6 +306,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--calendar", choices=("default", "local"), default="default")
     parser.add_argument("--datasets", default=",".join(accuracy_data.LOADERS))
     parser.add_argument("--max-origins", type=int, default=DEFAULT_MAX_ORIGINS)
+    parser.add_argument("--max-series", type=int, help="series per dataset (default all)")
     parser.add_argument("--quick", action="store_true", help="2 series per dataset, 2 origins each")
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--no-peers", action="store_true")
@@ -322,7 +323,7 @@ def main(argv: list[str] | None = None) -> None:
     """Build the tasks, run them, print the report (and write the rows when asked)."""
     args = parse_args(argv)
     started = time.perf_counter()
-    series = select_series(args.datasets.split(","), args.quick)
+    series = select_series(args.datasets.split(","), min(2, args.max_series or 2) if args.quick else args.max_series)
     tasks = make_tasks(series, min(2, args.max_origins) if args.quick else args.max_origins, args.calendar)
     print(f"{len(tasks)} tasks from {len(series)} series, calendar {args.calendar}, jobs {args.jobs}", flush=True)
     preload()
