@@ -190,6 +190,14 @@ class RssSampler:
             self._stop.wait(self.interval_s)
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds a process has used, with those of its children it has waited for (RQ's work horses, and
+    the processes they ran, such as Prophet's Stan optimiser)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    utime, stime, cutime, cstime = (int(v) for v in fields[11:15])
+    return (utime + stime + cutime + cstime) / os.sysconf("SC_CLK_TCK")
+
+
 def median(values: list[float]) -> float:
     """The median of measured values."""
     return statistics.median(values)
