@@ -34,8 +34,10 @@ class ModelError(Exception):
 
 FitFunction = Callable[[pd.Series, int, pd.DataFrame, float], pd.DataFrame]
 
-#: Models that take the holiday and event calendar as regressors themselves.
-USES_CALENDAR = frozenset({ModelType.SARIMAX, ModelType.PROPHET})
+#: Models that take the holiday and event calendar as regressors themselves. SARIMAX can (one column per
+#: holiday), but the engine hands it the adjusted history instead: with the dozen days a retail calendar keeps
+#: (year-end window, Easter) each fit cost 1 s instead of 0.07 s, for no better forecast.
+USES_CALENDAR = frozenset({ModelType.PROPHET})
 
 
 def fitters() -> dict[ModelType, FitFunction]:
