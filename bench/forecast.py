@@ -89,7 +89,7 @@ def run(args: argparse.Namespace, path: Path, workers: int, workdir: Path) -> di
         seconds = time.perf_counter() - etl_done
         for sampler in samplers:
             sampler.__exit__(None, None, None)
-        data = pd.DataFrame(get_json(f"{platform.url}/forecast-data?limit=100000"))
+        data = pd.DataFrame(get_json(f"{platform.url}/forecast-data?model_type=all&limit=100000"))
         metrics = pd.DataFrame(get_json(f"{platform.url}/forecast-metrics"))
     drop_database(args.database_url, name)
     return {"seconds": seconds, "forecast_status": batch["forecast_status"], "data": data, "metrics": metrics,
