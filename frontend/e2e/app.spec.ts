@@ -7,7 +7,10 @@ import { E2E_API_KEY, REPO } from './platform'
 const FIXTURE = join(REPO, 'frontend', 'e2e', 'fixtures', 'store-items-2y.csv')
 const ARTIFACTS = join(REPO, 'test-artifacts', 'e2e')
 const DOCS = process.env.CASTFLOW_SCREENSHOTS_DIR
-const MODELS = ['Holt-Winters', 'SARIMAX', 'Prophet', 'Ensemble']
+/** The models every run forecasts with (the engine may add more, and a recommended forecast). */
+const MODELS = ['Holt-Winters', 'SARIMAX', 'Prophet']
+const CSV_HEADER = 'forecast_date,category,model_type,forecast_value,lower_bound,upper_bound,run_id,batch_num,p10,p50,p90'
+let metricRows = 0
 
 let step = 0
 
@@ -143,23 +146,43 @@ test('an analyst uploads sales, watches them load and reads the forecasts', asyn
     const legend = page.getByRole('group', { name: 'Series shown' })
     await expect(legend.getByRole('button', { name: 'History' })).toBeVisible()
     for (const model of MODELS) await expect(legend.getByRole('button', { name: new RegExp(`^${model}`) })).toBeVisible()
-    await expect(legend.getByRole('button', { name: /★ best/ })).toHaveCount(1)
+    // One forecast is highlighted: the recommended one, or (a run made without one) the best model.
+    await expect(legend.locator('.legend-item.best')).toHaveCount(1)
     const metrics = page.locator('table.metrics tbody tr')
-    await expect(metrics).toHaveCount(4)
+    await expect(metrics.first()).toBeVisible()
+    metricRows = await metrics.count()
+    expect(metricRows).toBeGreaterThanOrEqual(MODELS.length)
     await expect(page.locator('table.metrics tr.best')).toHaveCount(1)
+    await expect(page.locator('table.metrics thead')).toContainText('80% coverage')
+    await expect(page.locator('table.metrics thead')).toContainText('wQL')
+    if (await legend.getByRole('button', { name: 'Recommended' }).count()) {
+      await expect(legend.locator('.legend-item.best')).toHaveText('Recommended')
+      await expect(legend.getByRole('button', { name: /★ best/ })).toHaveCount(0)
+      await expect(metrics.first()).toHaveAttribute('data-model', 'recommended')
+      await expect(page.locator('.method')).toHaveText(/^Recommended: \S/)
+    } else {
+      // This engine publishes no recommended forecast yet: the best model is highlighted in its place.
+      await expect(legend.getByRole('button', { name: /★ best/ })).toHaveCount(1)
+    }
     for (const cell of await page.locator('table.metrics td[data-label="MASE"]').allTextContents()) expect(cell).toMatch(/^\d+\.\d{3}$/)
     await shot(page, 'forecast', true)
   })
 
-  await test.step('download the CSV of what is shown, with the key', async () => {
+  await test.step('download the recommended forecast, then every model, with the key', async () => {
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'CSV' }).click()])
     expect(download.suggestedFilename()).toBe('forecasts-store-1.csv')
     const lines = readFileSync((await download.path())!, 'utf8').trim().split(/\r?\n/)
-    expect(lines[0]).toBe('forecast_date,category,model_type,forecast_value,lower_bound,upper_bound,run_id,batch_num')
-    expect(lines).toHaveLength(1 + 4 * 30)
+    expect(lines[0]).toBe(CSV_HEADER)
+    expect(lines).toHaveLength(1 + 30)  // one forecast: the recommended one (else the best model)
     expect(new Set(lines.slice(1).map((l) => l.split(',')[1]))).toEqual(new Set(['store-1']))
-    expect(new Set(lines.slice(1).map((l) => l.split(',')[2]))).toEqual(new Set(['ensemble', 'holt_winters', 'prophet', 'sarimax']))
+    expect(new Set(lines.slice(1).map((l) => l.split(',')[2])).size).toBe(1)
     expect(lines[1]!.startsWith('2018-01-01,')).toBe(true)
+    await page.getByLabel('Models to download').selectOption('all')
+    const [every] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'CSV' }).click()])
+    const all = readFileSync((await every.path())!, 'utf8').trim().split(/\r?\n/).slice(1)
+    const models = new Set(all.map((l) => l.split(',')[2]))
+    for (const model of ['holt_winters', 'prophet', 'sarimax']) expect(models.has(model)).toBe(true)
+    expect(all).toHaveLength(models.size * 30)
     const [workbook] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Excel' }).click()])
     expect(workbook.suggestedFilename()).toBe('forecasts-store-1.xlsx')
     expect(readFileSync((await workbook.path())!).subarray(0, 2).toString()).toBe('PK')
@@ -198,7 +221,7 @@ test('an analyst uploads sales, watches them load and reads the forecasts', asyn
     await page.getByRole('button', { name: 'Refresh forecasts' }).click()
     await expect(page.getByText(/Forecast run #\d+ queued/)).toBeVisible()
     await expect(page.locator('.summary .badge')).toHaveText('Forecast: completed', { timeout: 90_000 })
-    await expect(page.locator('table.metrics tbody tr')).toHaveCount(4)
+    await expect(page.locator('table.metrics tbody tr')).toHaveCount(metricRows)
     await page.reload()
     await expect(page.getByLabel('Holiday calendar', { exact: true })).toHaveValue('GB')
   })

@@ -1,13 +1,16 @@
-// The forecast chart's ECharts option, built from the API's rows: history, each model's line and band.
+// The forecast chart's ECharts option, built from the API's rows: history, each model's line and band,
+// and the highlighted forecast (the recommended one) on top with its 10-90% band.
 import type { ForecastRow, HistoryPoint, ModelType } from './types'
-import { MODEL_TYPES } from './types'
+import { MODEL_TYPES, RECOMMENDED } from './types'
 
 export const MODEL_LABELS: Record<ModelType, string> = {
-  holt_winters: 'Holt-Winters', sarimax: 'SARIMAX', prophet: 'Prophet', ensemble: 'Ensemble',
+  recommended: 'Recommended', holt_winters: 'Holt-Winters', sarimax: 'SARIMAX', prophet: 'Prophet',
+  auto_ets: 'AutoETS', auto_theta: 'AutoTheta', mstl: 'MSTL', naive: 'Naive', ensemble: 'Ensemble',
 }
 
 export const MODEL_COLORS: Record<ModelType, string> = {
-  holt_winters: '#2f6fed', sarimax: '#e8590c', prophet: '#0c9f6e', ensemble: '#ae3ec9',
+  recommended: '#c2255c', holt_winters: '#2f6fed', sarimax: '#e8590c', prophet: '#0c9f6e', auto_ets: '#1098ad',
+  auto_theta: '#f08c00', mstl: '#7048e8', naive: '#868e96', ensemble: '#ae3ec9',
 }
 
 export const HISTORY_LABEL = 'History'
@@ -31,7 +34,8 @@ export const DARK_CHART: ChartTheme = {
 export interface ChartInput {
   history: HistoryPoint[]
   forecasts: ForecastRow[]
-  bestModel: ModelType | null
+  /** The forecast drawn highlighted: `recommended` when the run has it, else (an older run) its best model. */
+  highlighted: ModelType | null
   theme: ChartTheme
   /** Days of history shown before the forecast when the chart opens (the rest is a zoom away). */
   initialHistoryDays?: number
@@ -39,12 +43,18 @@ export interface ChartInput {
 
 const DAY_MS = 86_400_000
 
-/** The name a model goes by in the chart and its legend; the best one says so. */
-export function seriesName(model: ModelType, best: ModelType | null): string {
-  return model === best ? `${MODEL_LABELS[model]} ★ best` : MODEL_LABELS[model]
+/** The name a model goes by in the chart and its legend: the recommended forecast by its own name,
+ * a best model highlighted in its place (a run made before recommended forecasts) says so. */
+export function seriesName(model: ModelType, highlighted: ModelType | null): string {
+  return model === highlighted && model !== RECOMMENDED ? `${MODEL_LABELS[model]} ★ best` : MODEL_LABELS[model]
 }
 
-/** Forecast rows per model, in the models' fixed order, each by day. */
+/** The forecast to highlight: the recommended one when the rows hold it, else the best model (or none). */
+export function highlightedModel(rows: ForecastRow[], best: ModelType | null): ModelType | null {
+  return rows.some((r) => r.model_type === RECOMMENDED) ? RECOMMENDED : best
+}
+
+/** Forecast rows per model, in the models' fixed order (recommended first), each by day. */
 export function byModel(rows: ForecastRow[]): [ModelType, ForecastRow[]][] {
   return MODEL_TYPES.map((model): [ModelType, ForecastRow[]] => [
     model,
@@ -52,28 +62,41 @@ export function byModel(rows: ForecastRow[]): [ModelType, ForecastRow[]][] {
   ]).filter(([, list]) => list.length > 0)
 }
 
-function bandSeries(model: ModelType, rows: ForecastRow[], name: string, best: boolean): object[] {
-  const stack = `band-${model}`
-  const common = { type: 'line', name, stack, symbol: 'none', silent: true, lineStyle: { opacity: 0 }, z: 1 }
-  const hasBand = (r: ForecastRow) => r.lower_bound !== null && r.upper_bound !== null
+type Bounds = (r: ForecastRow) => [number | null | undefined, number | null | undefined]
+
+/** A band as ECharts stacks it: an invisible base line (`ids[0]`), then (upper - lower) filled above it; '-' is a gap. */
+function bandSeries(model: ModelType, rows: ForecastRow[], name: string, ids: [string, string], bounds: Bounds, opacity: number): object[] {
+  const common = { type: 'line', name, stack: `${ids[1]}-${model}`, symbol: 'none', silent: true, lineStyle: { opacity: 0 }, z: 1 }
+  const known = rows.map((r): [string, number, number] | [string, null, null] => {
+    const [low, high] = bounds(r)
+    return low == null || high == null ? [r.forecast_date, null, null] : [r.forecast_date, low, high]
+  })
   return [
-    { ...common, id: `${model}:lower`, data: rows.map((r) => [r.forecast_date, hasBand(r) ? r.lower_bound : '-']) },
+    { ...common, id: `${model}:${ids[0]}`, data: known.map(([day, low]) => [day, low ?? '-']) },
     {
-      ...common, id: `${model}:band`, areaStyle: { color: MODEL_COLORS[model], opacity: best ? 0.22 : 0.07 },
-      data: rows.map((r) => [r.forecast_date, hasBand(r) ? (r.upper_bound as number) - (r.lower_bound as number) : '-']),
+      ...common, id: `${model}:${ids[1]}`, areaStyle: { color: MODEL_COLORS[model], opacity },
+      data: known.map(([day, low, high]) => [day, low === null || high === null ? '-' : high - low]),
     },
   ]
 }
 
-function modelSeries(model: ModelType, rows: ForecastRow[], best: ModelType | null): object[] {
-  const name = seriesName(model, best)
+const interval: Bounds = (r) => [r.lower_bound, r.upper_bound]
+const quantiles: Bounds = (r) => [r.p10, r.p90]
+
+function modelSeries(model: ModelType, rows: ForecastRow[], highlighted: ModelType | null): object[] {
+  const name = seriesName(model, highlighted)
+  const strong = model === highlighted
   const line = {
-    type: 'line', id: `${model}:line`, name, symbol: 'none', z: model === best ? 4 : 3,
+    type: 'line', id: `${model}:line`, name, symbol: 'none', z: strong ? 5 : 3,
     color: MODEL_COLORS[model],
-    lineStyle: { width: model === best ? 3.5 : 1.5, type: model === 'ensemble' ? 'dashed' : 'solid' },
+    lineStyle: { width: strong ? 3.5 : 1.5, type: model === 'ensemble' || model === 'naive' ? 'dashed' : 'solid' },
     data: rows.map((r) => [r.forecast_date, r.forecast_value]),
   }
-  return [...bandSeries(model, rows, name, model === best), line]
+  // The highlighted forecast: its wide interval and, darker inside it, its 10-90% band. The others: a faint interval.
+  const bands = bandSeries(model, rows, name, ['lower', 'band'], interval, strong ? 0.12 : 0.05)
+  const inner = strong && rows.some((r) => r.p10 != null && r.p90 != null)
+    ? bandSeries(model, rows, name, ['p10', 'quantiles'], quantiles, 0.28) : []
+  return [...bands, ...inner, line]
 }
 
 function historySeries(history: HistoryPoint[], theme: ChartTheme): object {
@@ -100,16 +123,20 @@ export function initialWindow(history: HistoryPoint[], forecasts: ForecastRow[],
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 const formatNumber = (value: number) => value.toLocaleString(undefined, { maximumFractionDigits: 1 })
 
-/** The tooltip of one day: the history value and each model's value with its interval. */
-export function tooltipHtml(day: string, history: HistoryPoint[], forecasts: ForecastRow[], best: ModelType | null): string {
+/** The tooltip of one day: the history value, each model's value with its interval (and 10-90% when it has one). */
+export function tooltipHtml(day: string, history: HistoryPoint[], forecasts: ForecastRow[], highlighted: ModelType | null): string {
   const lines = [`<strong>${escapeHtml(day)}</strong>`]
   const actual = history.find((p) => p.date === day)
   if (actual) lines.push(`${HISTORY_LABEL}: ${formatNumber(actual.sales)}`)
   for (const row of forecasts.filter((r) => r.forecast_date === day)) {
     const band = row.lower_bound !== null && row.upper_bound !== null
       ? ` <span style="opacity:.7">[${formatNumber(row.lower_bound)} – ${formatNumber(row.upper_bound)}]</span>` : ''
+    const inner = row.p10 != null && row.p90 != null
+      ? ` <span style="opacity:.7">10–90%: ${formatNumber(row.p10)} – ${formatNumber(row.p90)}</span>` : ''
     const swatch = `<span style="display:inline-block;width:8px;height:8px;border-radius:50%;background:${MODEL_COLORS[row.model_type]}"></span>`
-    lines.push(`${swatch} ${escapeHtml(seriesName(row.model_type, best))}: ${formatNumber(row.forecast_value)}${band}`)
+    const name = escapeHtml(seriesName(row.model_type, highlighted))
+    const text = `${name}: ${formatNumber(row.forecast_value)}${band}${inner}`
+    lines.push(`${swatch} ${row.model_type === highlighted ? `<strong>${text}</strong>` : text}`)
   }
   return lines.join('<br>')
 }
@@ -120,9 +147,9 @@ function axisDay(params: unknown): string {
   return value === undefined ? '' : new Date(typeof value === 'number' ? value : Date.parse(value)).toISOString().slice(0, 10)
 }
 
-/** The whole chart option: history, one band + line per model, zoom (inside + slider), themed axes. */
+/** The whole chart option: history, bands + a line per model (the highlighted one on top), zoom, themed axes. */
 export function buildChartOption(input: ChartInput): Record<string, unknown> {
-  const { history, forecasts, bestModel, theme } = input
+  const { history, forecasts, highlighted, theme } = input
   const models = byModel(forecasts)
   const window = initialWindow(history, forecasts, input.initialHistoryDays ?? 90)
   const axis = { axisLine: { lineStyle: { color: theme.grid } }, axisLabel: { color: theme.muted, hideOverlap: true }, splitLine: { lineStyle: { color: theme.grid } } }
@@ -131,10 +158,10 @@ export function buildChartOption(input: ChartInput): Record<string, unknown> {
     backgroundColor: 'transparent',
     textStyle: { color: theme.text },
     grid: { left: 56, right: 20, top: 24, bottom: 72, containLabel: false },
-    legend: { show: false, data: [HISTORY_LABEL, ...models.map(([m]) => seriesName(m, bestModel))] },
+    legend: { show: false, data: [HISTORY_LABEL, ...models.map(([m]) => seriesName(m, highlighted))] },
     tooltip: {
       trigger: 'axis', backgroundColor: theme.tooltipBackground, borderColor: theme.grid, textStyle: { color: theme.text },
-      formatter: (params: unknown) => tooltipHtml(axisDay(params), history, forecasts, bestModel),
+      formatter: (params: unknown) => tooltipHtml(axisDay(params), history, forecasts, highlighted),
     },
     xAxis: { type: 'time', ...axis, splitLine: { show: false } },
     yAxis: { type: 'value', scale: false, ...axis },
@@ -145,6 +172,6 @@ export function buildChartOption(input: ChartInput): Record<string, unknown> {
         borderColor: theme.grid, ...(window ? { startValue: window[0], endValue: window[1] } : {}),
       },
     ],
-    series: [historySeries(history, theme), ...models.flatMap(([model, rows]) => modelSeries(model, rows, bestModel))],
+    series: [historySeries(history, theme), ...models.flatMap(([model, rows]) => modelSeries(model, rows, highlighted))],
   }
 }

@@ -13,8 +13,12 @@ export interface ForecastRunCounts {
   pending: number
 }
 
-export const MODEL_TYPES = ['holt_winters', 'sarimax', 'prophet', 'ensemble'] as const
+/** The forecasts a run publishes: `recommended` first (the one castflow stands behind), then each model. */
+export const MODEL_TYPES = [
+  'recommended', 'holt_winters', 'sarimax', 'prophet', 'auto_ets', 'auto_theta', 'mstl', 'naive', 'ensemble',
+] as const
 export type ModelType = (typeof MODEL_TYPES)[number]
+export const RECOMMENDED: ModelType = 'recommended'
 
 /** A column mapping as the API takes it (keys left out keep the original column names). */
 export interface Mapping {
@@ -91,6 +95,8 @@ export interface Category {
   holiday_country_overridden: boolean
   last_run_id: number | null
   forecast_status: ForecastStatus | null
+  /** How the latest completed run built its recommended forecast; null before one or for an older run. */
+  recommended_method?: string | null
 }
 
 export interface HistoryPoint {
@@ -108,6 +114,10 @@ export interface ForecastRow {
   upper_bound: number | null
   batch_num: number | null
   run_id: number
+  /** The 10th, 50th and 90th percentiles; null in rows made before quantiles. */
+  p10?: number | null
+  p50?: number | null
+  p90?: number | null
 }
 
 export interface ForecastMetric {
@@ -119,9 +129,14 @@ export interface ForecastMetric {
   smape: number | null
   mase: number | null
   coverage: number | null
+  /** Share of held-out days inside p10..p90, and the weighted quantile loss of p10/p50/p90. */
+  coverage80?: number | null
+  wql?: number | null
   is_best: boolean
   error: string | null
   fit_seconds: number | null
+  /** On the recommended row: how the run built it. */
+  method?: string | null
 }
 
 export interface CategorySettings {
@@ -162,7 +177,8 @@ export type UploadOutcome = { kind: 'accepted'; batchNum: number } | { kind: 'du
 /** The filters of the forecast view, as the query API names them. */
 export interface ForecastFilters {
   category: string
-  modelType: ModelType | null
+  /** One model, `all` of them, or null: the API's default, each run's recommended forecast. */
+  modelType: ModelType | 'all' | null
   startDate: string | null
   endDate: string | null
 }

@@ -91,6 +91,7 @@ describe('paths and queries', () => {
     const filters = { category: 'store 1/a', modelType: 'prophet' as const, startDate: '2018-01-01', endDate: null }
     expect(exportPath(filters, 'csv')).toBe('forecast-data/export?category=store+1%2Fa&model_type=prophet&start_date=2018-01-01&format=csv')
     expect(exportPath({ ...filters, modelType: null, startDate: null }, 'xlsx')).toBe('forecast-data/export?category=store+1%2Fa&format=xlsx')
+    expect(exportPath({ ...filters, modelType: 'all', startDate: null }, 'csv')).toBe('forecast-data/export?category=store+1%2Fa&model_type=all&format=csv')
   })
 
   it('encodes a category name with a slash into one path segment', () => {

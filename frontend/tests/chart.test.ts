@@ -1,13 +1,17 @@
 import { describe, expect, it } from 'vitest'
-import { buildChartOption, initialWindow, LIGHT_CHART, seriesName, tooltipHtml } from '../src/chart'
+import { buildChartOption, highlightedModel, initialWindow, LIGHT_CHART, seriesName, tooltipHtml } from '../src/chart'
 import type { ForecastRow, HistoryPoint, ModelType } from '../src/types'
 
 const history: HistoryPoint[] = [
   { date: '2017-12-30', sales: 10 }, { date: '2017-12-31', sales: 12 },
 ]
 
-function row(model: ModelType, day: string, value: number, lower: number | null, upper: number | null): ForecastRow {
-  return { id: 1, forecast_date: day, category: 'c', model_type: model, forecast_value: value, lower_bound: lower, upper_bound: upper, batch_num: 1, run_id: 1 }
+function row(model: ModelType, day: string, value: number, lower: number | null, upper: number | null,
+  p10: number | null = null, p90: number | null = null): ForecastRow {
+  return {
+    id: 1, forecast_date: day, category: 'c', model_type: model, forecast_value: value, lower_bound: lower, upper_bound: upper,
+    batch_num: 1, run_id: 1, p10, p50: null, p90,
+  }
 }
 
 const forecasts = [
@@ -16,8 +20,19 @@ const forecasts = [
 ]
 
 type Series = { id: string; name: string; stack?: string; data: [string, number | string][]; lineStyle?: { width?: number; opacity?: number }; areaStyle?: { opacity: number } }
-const option = () => buildChartOption({ history, forecasts, bestModel: 'prophet', theme: LIGHT_CHART }) as { series: Series[]; dataZoom: { type: string }[]; legend: { data: string[] } }
+type Option = { series: Series[]; dataZoom: { type: string }[]; legend: { data: string[] } }
+const option = () => buildChartOption({ history, forecasts, highlighted: 'prophet', theme: LIGHT_CHART }) as Option
 const byId = (id: string) => option().series.find((s) => s.id === id)!
+
+// A run with a recommended forecast: it comes first, with its 10-90% band inside its wide interval.
+const recommended = [
+  row('recommended', '2018-01-01', 12, 2, 22, 0, 17), row('recommended', '2018-01-02', 13, 3, 23, null, null),
+  ...forecasts,
+]
+const withRecommended = () => buildChartOption({
+  history, forecasts: recommended, highlighted: highlightedModel(recommended, 'prophet'), theme: LIGHT_CHART,
+}) as Option
+const recommendedId = (id: string) => withRecommended().series.find((s) => s.id === id)!
 
 describe('the forecast chart option', () => {
   it('has the history, then a lower line, a band and a line per model in the fixed model order', () => {
@@ -38,7 +53,36 @@ describe('the forecast chart option', () => {
     expect(byId('prophet:band').data).toEqual([['2018-01-01', 20], ['2018-01-02', '-']])
   })
 
-  it('marks the best model: its name, a thicker line and a stronger band', () => {
+  it('highlights the recommended forecast, not the best model, when the rows hold it', () => {
+    expect(highlightedModel(recommended, 'prophet')).toBe('recommended')
+    expect(highlightedModel(forecasts, 'prophet')).toBe('prophet')
+    expect(withRecommended().legend.data).toEqual(['History', 'Recommended', 'SARIMAX', 'Prophet'])
+    expect(recommendedId('recommended:line').name).toBe('Recommended')
+    const widths = withRecommended().series.filter((s) => s.id.endsWith(':line')).map((s) => [s.id, s.lineStyle!.width])
+    expect(widths).toEqual([['recommended:line', 3.5], ['sarimax:line', 1.5], ['prophet:line', 1.5]])
+  })
+
+  it('draws the recommended forecast\'s 10-90% band inside its wide interval, gaps where it has none', () => {
+    expect(withRecommended().series.map((s) => s.id).slice(0, 6)).toEqual([
+      'history', 'recommended:lower', 'recommended:band', 'recommended:p10', 'recommended:quantiles', 'recommended:line',
+    ])
+    expect(recommendedId('recommended:band').data).toEqual([['2018-01-01', 20], ['2018-01-02', 20]])
+    expect(recommendedId('recommended:p10').data).toEqual([['2018-01-01', 0], ['2018-01-02', '-']])
+    expect(recommendedId('recommended:quantiles').data).toEqual([['2018-01-01', 17], ['2018-01-02', '-']])
+    expect(recommendedId('recommended:quantiles').stack).toBe(recommendedId('recommended:p10').stack)
+    expect(recommendedId('recommended:quantiles').stack).not.toBe(recommendedId('recommended:band').stack)
+    expect(recommendedId('recommended:quantiles').areaStyle!.opacity).toBeGreaterThan(recommendedId('recommended:band').areaStyle!.opacity)
+    expect(recommendedId('recommended:band').areaStyle!.opacity).toBeGreaterThan(recommendedId('sarimax:band').areaStyle!.opacity)
+    expect(withRecommended().series.filter((s) => s.id.endsWith(':quantiles')).map((s) => s.id)).toEqual(['recommended:quantiles'])
+  })
+
+  it('shows the recommended forecast\'s 10-90% range in the tooltip', () => {
+    const html = tooltipHtml('2018-01-01', history, recommended, 'recommended')
+    expect(html).toContain('<strong>Recommended: 12 <span style="opacity:.7">[2 – 22]</span> <span style="opacity:.7">10–90%: 0 – 17</span></strong>')
+    expect(html).toContain('Prophet: 11')
+  })
+
+  it('marks the best model of a run without a recommended forecast: its name, a thicker line and a stronger band', () => {
     expect(byId('prophet:line').name).toBe('Prophet ★ best')
     expect(byId('prophet:band').name).toBe('Prophet ★ best')
     expect(byId('prophet:line').lineStyle!.width).toBeGreaterThan(byId('sarimax:line').lineStyle!.width!)

@@ -74,6 +74,18 @@ describe('MetricsTable', () => {
     error: null, fit_seconds: 0.4,
   })
 
+  it('lists the recommended forecast first, with its 80% coverage and wQL', () => {
+    const rows = [metric('holt_winters', 1.1, false), metric('prophet', 0.9, true),
+      { ...metric('recommended', 0.7, false), coverage80: 0.79, wql: 0.0734, method: 'mean of prophet' }]
+    const wrapper = mount(MetricsTable, { props: { metrics: rows } })
+    expect(wrapper.findAll('tbody tr').map((tr) => tr.attributes('data-model'))).toEqual(['recommended', 'holt_winters', 'prophet'])
+    const first = wrapper.get('tr.recommended')
+    expect(first.get('td[data-label="80% coverage"]').text()).toBe('79%')
+    expect(first.get('td[data-label="wQL"]').text()).toBe('0.073')
+    expect(wrapper.get('tr[data-model="prophet"] td[data-label="wQL"]').text()).toBe('—')
+    expect(wrapper.findAll('thead th').map((th) => th.text())).toContain('80% coverage')
+  })
+
   it('marks the best model and formats each metric', () => {
     const wrapper = mount(MetricsTable, { props: { metrics: [metric('sarimax', 1.2, false), metric('prophet', 0.9, true)] } })
     const best = wrapper.get('tr.best')
@@ -100,5 +112,18 @@ describe('BatchesView', () => {
     expect(row.text()).toContain('Forecast: running')
     expect(row.findAll('td.num').map((td) => td.text())).toEqual(['1,200', '1,000', '150', '40', '5', '10', '0'])
     wrapper.unmount()
+  })
+})
+
+describe('recommendedMethod', () => {
+  it('takes the method of the recommended metrics row, else the category\'s, else none', async () => {
+    const { recommendedMethod } = await import('../src/metrics')
+    const row = (model: ForecastMetric['model_type'], method: string | null): ForecastMetric => ({
+      category: 'c', model_type: model, run_id: 1, mae: null, rmse: null, smape: null, mase: null, coverage: null,
+      is_best: false, error: null, fit_seconds: null, method,
+    })
+    expect(recommendedMethod([row('prophet', null), row('recommended', 'weighted mean of a, b')], 'older')).toBe('weighted mean of a, b')
+    expect(recommendedMethod([row('prophet', null)], 'from the category')).toBe('from the category')
+    expect(recommendedMethod([], null)).toBeNull()
   })
 })

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 #: Columns of the CSV export, in order.
 CSV_FIELDS = ["forecast_date", "category", "model_type", "forecast_value", "lower_bound", "upper_bound",
-              "run_id", "batch_num"]
+              "run_id", "batch_num", "p10", "p50", "p90"]  # the quantiles last: older readers keep their columns
 #: Days of actual sales shown before the forecast starts in each workbook sheet.
 HISTORY_DAYS = 90
 #: Excel's limit on sheet names, and the characters it refuses in them.
@@ -38,7 +38,10 @@ SHEET_NAME_LENGTH = 31
 _SHEET_NAME_BAD = re.compile(r"[\[\]:*?/\\]")
 #: Where the data starts on a sheet: row 1 holds the category, row 2 the column headers.
 _HEADER_ROW = 2
-_SHEET_FIELDS = ["model_type", "forecast_date", "forecast_value", "lower_bound", "upper_bound"]
+#: Each model's columns on a sheet (after the date and history columns), headed `<model><suffix>`.
+_MODEL_FIELDS = ["forecast_value", "lower_bound", "upper_bound", "p10", "p50", "p90"]
+_MODEL_SUFFIXES = ["", "_lower", "_upper", "_p10", "_p50", "_p90"]
+_SHEET_FIELDS = ["model_type", "forecast_date", *_MODEL_FIELDS]
 
 
 def escape_formula(value: object) -> object:
@@ -69,13 +72,13 @@ def _drain(out: io.StringIO) -> str:
 
 
 def forecast_workbook(session: Session, where: ForecastFilter) -> bytes:
-    """An .xlsx with one sheet per category: recent history, each model's forecast and bounds, a chart."""
+    """An .xlsx with one sheet per category: recent history, each model's forecast, bounds and quantiles, a chart."""
     workbook = Workbook(write_only=True)
     names: set[str] = set()
     # One category at a time: memory holds one sheet's rows, and no cursor is open during the history query.
     for category in forecast_reads.forecast_categories(session, where):
         rows = forecast_reads.forecast_rows(session, replace(where, category=category), _SHEET_FIELDS)
-        forecast = {(model, day): (value, lower, upper) for model, day, value, lower, upper in rows}
+        forecast = {(model, day): tuple(values) for model, day, *values in rows}
         start = min(day for _, day in forecast)
         history = forecast_reads.daily_history(session, category, start - dt.timedelta(days=HISTORY_DAYS), start)
         _write_sheet(workbook.create_sheet(sheet_name(category, names)), category, history, forecast)
@@ -87,17 +90,19 @@ def forecast_workbook(session: Session, where: ForecastFilter) -> bytes:
 
 
 def _write_sheet(sheet: WriteOnlyWorksheet, category: str, history: dict[dt.date, float],
-                 forecast: dict[tuple[str, dt.date], tuple[float, float, float]]) -> None:
+                 forecast: dict[tuple[str, dt.date], tuple[float | None, ...]]) -> None:
     models = model_order({model for model, _ in forecast})
     category = ILLEGAL_CHARACTERS_RE.sub("", category)  # control characters are not allowed in the XML
     sheet.append(["category", escape_formula(category)])
-    sheet.append(["date", "history", *(f"{m}{suffix}" for m in models for suffix in ("", "_lower", "_upper"))])
+    sheet.append(["date", "history", *(f"{m}{suffix}" for m in models for suffix in _MODEL_SUFFIXES)])
     days = sorted(set(history) | {day for _, day in forecast})
+    empty = (None,) * len(_MODEL_FIELDS)
     for day in days:
-        values = [v for m in models for v in forecast.get((m, day), (None, None, None))]
+        values = [v for m in models for v in forecast.get((m, day), empty)]
         sheet.append([day, history.get(day), *values])
-    # To the right of the table (date, history, three columns per model), after one empty column.
-    sheet.add_chart(_chart(sheet, category, len(models), len(days)), f"{get_column_letter(4 + 3 * len(models))}2")
+    # To the right of the table (date, history, the columns of each model), after one empty column.
+    corner = get_column_letter(4 + len(_MODEL_FIELDS) * len(models))
+    sheet.add_chart(_chart(sheet, category, len(models), len(days)), f"{corner}2")
 
 
 def _chart(sheet: WriteOnlyWorksheet, category: str, n_models: int, n_days: int) -> LineChart:
@@ -110,7 +115,8 @@ def _chart(sheet: WriteOnlyWorksheet, category: str, n_models: int, n_days: int)
     chart.y_axis.delete = False
     chart.width, chart.height = 24, 12
     last = _HEADER_ROW + n_days
-    for column in (2, *(3 + 3 * index for index in range(n_models))):  # history, then each model's value
+    # History, then each model's value (its bounds and quantiles stay in the table: 9 models' bands would be noise).
+    for column in (2, *(3 + len(_MODEL_FIELDS) * index for index in range(n_models))):
         chart.add_data(Reference(sheet, min_col=column, min_row=_HEADER_ROW, max_row=last), titles_from_data=True)
     chart.set_categories(Reference(sheet, min_col=1, min_row=_HEADER_ROW + 1, max_row=last))
     return chart

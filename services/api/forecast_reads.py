@@ -12,11 +12,11 @@ import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
-from sqlalchemy import ColumnElement, Connection, Row, ScalarSelect, Select, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Connection, Row, ScalarSelect, Select, case, false, func, literal, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from common.models import CategorySetting, CategoryStats, ForecastData, ForecastMetric, ForecastRun, InvoiceData
-from common.status import ForecastStatus
+from common.status import ForecastStatus, ModelType
 from services.api.reads import json_row, narrow
 from services.api.serialize import jsonable
 from services.etl.stats import backfill_category_stats
@@ -53,38 +53,86 @@ class ForecastFilter:
     """The /forecast-data and /forecast-metrics filters; None means no filter (run: the latest completed)."""
 
     category: str | None = None
-    model_type: str | None = None
+    #: The model types wanted; None means every model.
+    model_types: tuple[str, ...] | None = None
+    #: Each run's recommended forecast only, or its best model where the run has no recommended rows
+    #: (a run made before them): what a reader sees by default. Forecast rows only, not metrics.
+    default_view: bool = False
     run_id: int | None = None
     start_date: dt.date | None = None
     end_date: dt.date | None = None
     #: Every category's latest completed run, once looked up by `resolved()`.
     latest_runs: tuple[int, ...] | None = None
+    #: With default_view: the (run_id, model_type) each of those runs shows, looked up with them.
+    shown: tuple[tuple[int, str], ...] | None = None
 
     def resolved(self, session: Session | Connection) -> ForecastFilter:
         """This filter, with every category's latest run looked up first when it names neither run nor category.
 
         The ids then reach the database as constants: `run_id IN (...)` is an index range, where an
         `IN (SELECT MAX(id) ... GROUP BY category)` left MariaDB no way in but a walk over every run's rows.
+        The default view looks up each run's shown model in the same statement, so that the rows are read
+        as (run_id, model_type) ranges of the run index too.
         """
         if self.run_id is not None or self.category is not None or self.latest_runs is not None:
             return self
-        return replace(self, latest_runs=latest_run_ids(session))
+        if not self.default_view:
+            return replace(self, latest_runs=latest_run_ids(session))
+        pairs = [(run_id, model) for run_id, model in session.execute(latest_shown_models())]
+        return replace(self, latest_runs=tuple(run_id for run_id, _ in pairs),
+                       shown=tuple((run_id, model) for run_id, model in pairs if model is not None))
+
+    def runs(self, run_id: ColumnElement) -> ColumnElement:
+        """The condition on a `run_id` column that keeps the chosen runs."""
+        if self.run_id is not None:
+            return run_id == self.run_id
+        if self.category is not None:
+            return run_id == latest_run_id(self.category)
+        if self.latest_runs is not None:
+            return run_id.in_(self.latest_runs)
+        latest = latest_completed_runs().subquery()
+        return run_id.in_(select(latest.c.run_id))
 
     def apply(self, query: Select, table: type[ForecastData] | type[ForecastMetric] = ForecastData) -> Select:
         """Add this filter's WHERE clauses on `table` (ForecastData, or ForecastMetric with no dates set)."""
-        if self.run_id is not None:
-            query = query.where(table.run_id == self.run_id)
-        elif self.category is not None:
-            query = query.where(table.run_id == latest_run_id(self.category))
-        elif self.latest_runs is not None:
-            query = query.where(table.run_id.in_(self.latest_runs))
-        else:
-            latest = latest_completed_runs().subquery()
-            query = query.where(table.run_id.in_(select(latest.c.run_id)))
+        query = query.where(self.runs(table.run_id))
+        if self.model_types is not None:
+            query = query.where(table.model_type.in_(self.model_types))
+        if self.default_view and table is ForecastData:
+            query = self._shown_only(query)
         day = getattr(table, "forecast_date", None)
-        query = narrow(query, [(table.category, self.category), (table.model_type, self.model_type)], day,
-                       self.start_date, self.end_date)
-        return query
+        return narrow(query, [(table.category, self.category)], day, self.start_date, self.end_date)
+
+    def _shown_only(self, query: Select) -> Select:
+        if self.shown is not None and self.run_id is None and self.category is None:
+            # Every category's latest run: constant (run_id, model_type) pairs, each a range of the run index.
+            pairs = [(ForecastData.run_id == run) & (ForecastData.model_type == model) for run, model in self.shown]
+            return query.where(or_(*pairs) if pairs else false())
+        # One run (named, or a category's latest): joined to its one shown model, a constant lookup.
+        shown = select(ForecastRun.id.label("run_id"), shown_model(ForecastRun.id).label("model_type"))
+        shown = shown.where(self.runs(ForecastRun.id)).subquery()
+        return query.join(shown, (shown.c.run_id == ForecastData.run_id)
+                          & (shown.c.model_type == ForecastData.model_type))
+
+
+def shown_model(run_id: ColumnElement) -> ColumnElement:
+    """The model type run `run_id` shows by default: `recommended` when it published those rows, else its best.
+
+    Two index probes per run. A run made before recommended forecasts shows the model its backtest
+    marked best (the first by name if two were marked, as /categories shows); one with neither, nothing.
+    """
+    recommended = ModelType.RECOMMENDED.value
+    has_recommended = (select(ForecastData.id)
+                       .where(ForecastData.run_id == run_id, ForecastData.model_type == recommended).exists())
+    best = (select(func.min(ForecastMetric.model_type))
+            .where(ForecastMetric.run_id == run_id, ForecastMetric.is_best.is_(True)).scalar_subquery())
+    return case((has_recommended, literal(recommended)), else_=best)
+
+
+def latest_shown_models() -> Select:
+    """(run_id, shown model type) of every category's latest completed run."""
+    latest = latest_completed_runs().subquery()
+    return select(latest.c.run_id, shown_model(latest.c.run_id))
 
 
 def run_exists(session: Session | Connection, run_id: int) -> bool:
@@ -174,16 +222,24 @@ def category_history(session: Session, category: str, start: dt.date | None = No
 def forecast_metrics(conn: Connection, where: ForecastFilter, fields: Sequence[str]) -> list[dict[str, object]] | None:
     """Backtest metrics (`fields`, JSON-ready) of the chosen runs, ordered by category then model type.
 
+    The field `method` is the run's recommended_method on the `recommended` row (null on the others).
     None when the filter names a run that does not exist (looked up only when there are no rows).
     """
-    columns = [getattr(ForecastMetric, name) for name in fields]
-    query = where.resolved(conn).apply(select(*columns), ForecastMetric).order_by(
+    columns = [_METHOD if name == "method" else getattr(ForecastMetric, name) for name in fields]
+    query = select(*columns).select_from(ForecastMetric)
+    if "method" in fields:
+        query = query.outerjoin(ForecastRun, ForecastRun.id == ForecastMetric.run_id)
+    query = where.resolved(conn).apply(query, ForecastMetric).order_by(
         ForecastMetric.category, ForecastMetric.model_type, ForecastMetric.run_id
     )
     rows = [{name: jsonable(value) for name, value in zip(fields, row, strict=True)} for row in conn.execute(query)]
     if not rows and where.run_id is not None and not run_exists(conn, where.run_id):
         return None
     return rows
+
+
+#: A metrics row's `method`: how its run built the recommended forecast, on the recommended row only.
+_METHOD = case((ForecastMetric.model_type == ModelType.RECOMMENDED.value, ForecastRun.recommended_method))
 
 
 def category_exists(session: Session, category: str) -> bool:
@@ -218,7 +274,7 @@ def category_settings(session: Session, category: str, default_country: str | No
 
 def category_overview(conn: Connection, default_country: str | None,
                       filled: Callable[[], None] | None = None) -> list[dict[str, object]]:
-    """Per category: the stored-data summary, best model, holiday calendar and latest run, in one query.
+    """Per category: stored-data summary, best model, recommended method, holiday calendar, latest run: one query.
 
     When category_stats had to be filled from invoice_data first, `filled()` is called after that commit.
     """
@@ -250,18 +306,20 @@ def _overview(conn: Connection, default_country: str | None) -> list[dict[str, o
 
 @functools.cache
 def _overview_query() -> Select:
-    """(Built once.) A JSON object per category_stats row: its latest run, its latest completed run's best model."""
+    """(Built once.) A JSON object per category_stats row: latest run; latest completed run's best model, method."""
     stats = CategoryStats
     # Grouped subqueries joined by category (a loose index scan each once forecast_runs is large), not one
     # correlated lookup per category: MariaDB spent ~14 us on each of those.
     last = select(ForecastRun.category, func.max(ForecastRun.id).label("run_id")).group_by(ForecastRun.category)
     last = last.subquery()
     done = latest_completed_runs().subquery()
+    done_run = aliased(ForecastRun)
     row = json_row({
         "category": stats.category, "product_count": stats.product_count, "first_date": stats.first_date,
         "last_date": stats.last_date, "row_count": stats.row_count, "best_model": ForecastMetric.model_type,
         "holiday_country": CategorySetting.holiday_country, "holiday_country_overridden": CategorySetting.category,
         "last_run_id": last.c.run_id, "forecast_status": ForecastRun.status,
+        "recommended_method": done_run.recommended_method,
     })
     # Ordered by category only: a second sort key (the model) tripled MariaDB's time on this query.
     return (
@@ -269,6 +327,7 @@ def _overview_query() -> Select:
         .outerjoin(last, last.c.category == stats.category)
         .outerjoin(ForecastRun, ForecastRun.id == last.c.run_id)
         .outerjoin(done, done.c.category == stats.category)
+        .outerjoin(done_run, done_run.id == done.c.run_id)
         .outerjoin(ForecastMetric, (ForecastMetric.run_id == done.c.run_id) & ForecastMetric.is_best.is_(True))
         .outerjoin(CategorySetting, CategorySetting.category == stats.category)
         .order_by(stats.category)

@@ -60,6 +60,20 @@ def get_choice(args: Mapping[str, str], name: str, choices: Iterable[str], defau
     return raw
 
 
+def get_choices(args: Mapping[str, str], name: str, choices: Iterable[str]) -> tuple[str, ...] | None:
+    """A comma-separated list of `choices` (repeats dropped, order kept), or None when absent."""
+    raw = args.get(name)
+    if raw is None:
+        return None
+    allowed = list(choices)
+    picked = raw.split(",")
+    wrong = [value for value in picked if value not in allowed]
+    if wrong:
+        raise ApiError(400, f"{name} must be one of {', '.join(allowed)} (or several, comma-separated), "
+                            f"got {wrong[0][:50]!r}")
+    return tuple(dict.fromkeys(picked))
+
+
 def get_text(args: Mapping[str, str], name: str, max_length: int = 100) -> str | None:
     """A free-text filter value (compared exactly), or None when absent."""
     raw = args.get(name)

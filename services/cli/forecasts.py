@@ -19,7 +19,7 @@ from services.cli.progress import Progress, bar, human_bytes, printable
 #: Rows asked for per request while paging through /forecast-data.
 PAGE_ROWS = 10_000
 FORECAST_FIELDS = ["forecast_date", "category", "model_type", "forecast_value", "lower_bound", "upper_bound",
-                   "run_id", "batch_num", "id"]
+                   "run_id", "batch_num", "id", "p10", "p50", "p90"]  # the quantiles last: older readers keep theirs
 
 
 def forecast_filters(args: argparse.Namespace) -> dict[str, object]:
@@ -45,7 +45,7 @@ def fetch_forecasts(client: Client, filters: dict[str, object]) -> list[dict[str
 
 
 def forecasts(args: argparse.Namespace, client: Client) -> int:
-    """Print the category's forecasts as an aligned table, CSV or JSON."""
+    """Print the category's forecasts (the recommended one unless --model) as an aligned table, CSV or JSON."""
     rows = fetch_forecasts(client, forecast_filters(args))
     if args.format == "json":
         write_json(sys.stdout, rows)
@@ -55,9 +55,10 @@ def forecasts(args: argparse.Namespace, client: Client) -> int:
         print(f"no forecasts match (category {printable(args.category)!r} has no completed run, or the filters "
               "leave nothing)", file=sys.stderr)
     else:
-        headers = ["date", "category", "model", "value", "lower", "upper", "run"]
+        headers = ["date", "category", "model", "value", "lower", "upper", "p10", "p50", "p90", "run"]
         print(table(headers, [[r["forecast_date"], r["category"], r["model_type"], r["forecast_value"],
-                               r["lower_bound"], r["upper_bound"], r["run_id"]] for r in rows]))
+                               r["lower_bound"], r["upper_bound"], r.get("p10"), r.get("p50"), r.get("p90"),
+                               r["run_id"]] for r in rows]))
     return ExitCode.OK
 
 

@@ -25,7 +25,8 @@ exit codes:
 examples:
   castflow upload sales.csv --wait
   castflow status 3
-  castflow forecasts --category store-1 --model prophet --from 2018-01-01 --format csv
+  castflow forecasts --category store-1 --from 2018-01-01 --format csv
+  castflow forecasts --category store-1 --model all
   castflow export --format xlsx -o forecasts.xlsx
   castflow dev --port 8000
 """
@@ -99,7 +100,9 @@ def _status(commands: argparse._SubParsersAction, server: argparse.ArgumentParse
 
 def _filters(sub: argparse.ArgumentParser, *, category_required: bool) -> None:
     sub.add_argument("--category", required=category_required, help="the category")
-    sub.add_argument("--model", help="one model: holt_winters, sarimax, prophet or ensemble")
+    sub.add_argument("--model", metavar="MODEL",
+                     help="default: the recommended forecast (the best model for a run made before those); "
+                          "a model such as prophet or auto_ets, several comma-separated, or all")
     sub.add_argument("--from", dest="date_from", type=iso_date, metavar="YYYY-MM-DD", help="first day (inclusive)")
     sub.add_argument("--to", dest="date_to", type=iso_date, metavar="YYYY-MM-DD", help="last day (inclusive)")
     sub.add_argument("--run", type=positive_int, metavar="ID", help="a forecast run (default: the latest completed)")

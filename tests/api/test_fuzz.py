@@ -90,16 +90,23 @@ def seed(app: Flask, engine: Engine, redis: fakeredis.FakeRedis) -> None:
 
 
 def seed_forecasts(engine: Engine, category: str) -> None:
-    """A completed forecast run of `category`: two models' rows, and metrics with one failed model."""
+    """A completed forecast run of `category`: two models' rows (and store-1 a recommended forecast), metrics."""
+    recommended = category == "store-1"  # store-2's run is one made before recommended forecasts
     with Session(engine) as session, session.begin():
-        run = ForecastRun(category=category, status="completed", horizon_days=3, created_at=dt.datetime(2018, 1, 1))
+        run = ForecastRun(category=category, status="completed", horizon_days=3, created_at=dt.datetime(2018, 1, 1),
+                          recommended_method="mean of holt_winters, sarimax" if recommended else None)
         session.add(run)
         session.flush()
-        for model, base in (("holt_winters", 10.0), ("sarimax", 20.0)):
+        for model, base in (("holt_winters", 10.0), ("sarimax", 20.0), ("recommended", 15.0))[:3 if recommended else 2]:
+            quantiles = {"p10": base - 5, "p50": base, "p90": base + 5} if model == "recommended" else {}
             session.add_all(ForecastData(run_id=run.id, batch_num=1, category=category, model_type=model,
                                          forecast_date=dt.date(2018, 1, 1) + dt.timedelta(days=n),
-                                         forecast_value=base + n, lower_bound=0.0, upper_bound=2 * base + n)
+                                         forecast_value=base + n, lower_bound=0.0, upper_bound=2 * base + n,
+                                         **quantiles)
                             for n in range(3))
+        if recommended:
+            session.add(ForecastMetric(run_id=run.id, category=category, model_type="recommended", mae=0.9,
+                                       coverage80=0.8, wql=0.05, is_best=False))
         session.add_all([
             ForecastMetric(run_id=run.id, category=category, model_type="holt_winters", mae=1.0, rmse=1.5,
                            smape=0.1, mase=0.7, coverage=0.95, is_best=True, fit_seconds=0.2),

@@ -118,7 +118,8 @@ def test_categories_summarise_what_is_stored(client, loaded):
     assert body["north"] == {"category": "north", "product_count": 2, "first_date": "2023-01-01",
                              "last_date": "2023-01-11", "row_count": 21, "best_model": None,
                              "holiday_country": "US", "holiday_country_overridden": False,
-                             "last_run_id": body["north"]["last_run_id"], "forecast_status": "pending"}
+                             "last_run_id": body["north"]["last_run_id"], "forecast_status": "pending",
+                             "recommended_method": None}
     assert body["South"]["row_count"] == 20
 
 

@@ -101,6 +101,20 @@ def test_publishing_a_forecast_run_makes_the_next_read_fresh(client, drain, engi
     assert client.get("/forecast-metrics?category=north").json[0]["run_id"] == run_id
 
 
+def test_the_default_view_and_every_model_are_kept_apart_and_renewed(client, drain, engine, redis, forecast):
+    """The default forecast and model_type=all are two entries; a published run renews both."""
+    shown = client.get("/forecast-data?category=north").json
+    every = client.get("/forecast-data?category=north&model_type=all").json
+    assert len({r["model_type"] for r in shown}) == 1 and len({r["model_type"] for r in every}) > 1
+    with engine.begin() as conn:
+        run_id = conn.execute(insert(ForecastRun).values(category="north", status=ForecastStatus.PENDING,
+                                                         horizon_days=30)).inserted_primary_key[0]
+    enqueue_forecast(redis, run_id)
+    drain(FORECAST_QUEUE)
+    for query in ("category=north", "category=north&model_type=all"):
+        assert {r["run_id"] for r in client.get(f"/forecast-data?{query}").json} == {run_id}
+
+
 def test_merging_a_batch_makes_the_next_read_fresh(client, drain, forecast):
     """A batch merged by the ETL job (a new category, more rows) shows in the next /categories."""
     before = {c["category"]: c["row_count"] for c in client.get("/categories").json}

@@ -14,18 +14,23 @@ from tests.api.test_forecast_reads import SALES, add_run
 from tests.conftest import upload
 
 NORTH = {"holt_winters": [(10.0, 0.0, 20.0), (11.5, 5.25, 15.0), (12.0, 5.0, 15.0)],
-         "sarimax": [(1234.5, 1000.0, 1500.0), (21.0, 15.0, 25.0), (22.0, 15.0, 25.0)]}
+         "sarimax": [(1234.5, 1000.0, 1500.0), (21.0, 15.0, 25.0), (22.0, 15.0, 25.0)],
+         "recommended": [(600.0, 10.0, 1400.0, 0.0, 600.0, 1200.0), (16.0, 8.0, 22.0, 12.0, 16.0, 20.0),
+                         (17.0, 8.0, 22.0, 12.0, 17.0, 21.0)]}
 
 
 @pytest.fixture
 def runs(client, drain, engine) -> dict[str, int]:
-    """north and south loaded through the ETL, then north: an old and a latest completed run; south: one."""
+    """north and south loaded through the ETL, then north: an old and a latest (recommended) run; south: one."""
     assert upload(client, SALES).status_code == 202
     drain()
-    return {"north_old": add_run(engine, "north", "completed", {"holt_winters": [(100.0, 90.0, 110.0)]}),
+    return {"north_old": add_run(engine, "north", "completed", {"holt_winters": [(100.0, 90.0, 110.0)]},
+                                 [{"model_type": "holt_winters", "is_best": True}]),
             "north": add_run(engine, "north", "completed", NORTH,
-                             [{"model_type": "sarimax", "mae": 1.0, "mase": 0.5, "is_best": True}]),
-            "south": add_run(engine, "south", "completed", {"prophet": [(5.0, 4.0, 6.0)] * 3})}
+                             [{"model_type": "sarimax", "mae": 1.0, "mase": 0.5, "is_best": True},
+                              {"model_type": "recommended", "mae": 0.8}], method="mean of sarimax, holt_winters"),
+            "south": add_run(engine, "south", "completed", {"prophet": [(5.0, 4.0, 6.0)] * 3},
+                             [{"model_type": "prophet", "is_best": True}])}
 
 
 def test_status_in_words(castflow, url, runs):
@@ -72,15 +77,38 @@ def test_categories_table_and_json(castflow, url, runs, client):
 
 
 def test_forecasts_table_is_aligned(castflow, url, runs):
-    """The table has one row per model and day, numbers right-aligned with two decimals."""
-    run = castflow("forecasts", "--category", "north", "--url", url)
+    """--model all: one row per model and day, numbers right-aligned with two decimals, '-' for no quantile."""
+    run = castflow("forecasts", "--category", "north", "--model", "all", "--url", url)
     assert run.code == 0
     lines = run.out.splitlines()
-    assert lines[0].split() == ["date", "category", "model", "value", "lower", "upper", "run"]
-    assert len(lines) == 1 + 6 and len({len(line) for line in lines}) == 1
-    assert lines[1].split() == ["2023-04-01", "north", "holt_winters", "10.00", "0.00", "20.00", str(runs["north"])]
-    assert lines[4].split()[3:] == ["1234.50", "1000.00", "1500.00", str(runs["north"])]
-    assert lines[4].index("1234.50") + len("1234.50") == lines[0].index("value") + len("value")
+    assert lines[0].split() == ["date", "category", "model", "value", "lower", "upper", "p10", "p50", "p90", "run"]
+    assert len(lines) == 1 + 9 and len({len(line) for line in lines}) == 1
+    assert lines[1].split() == ["2023-04-01", "north", "holt_winters", "10.00", "0.00", "20.00", "-", "-", "-",
+                                str(runs["north"])]
+    assert lines[7].split()[3:] == ["1234.50", "1000.00", "1500.00", "-", "-", "-", str(runs["north"])]
+    assert lines[7].index("1234.50") + len("1234.50") == lines[0].index("value") + len("value")
+
+
+def test_forecasts_default_to_the_recommended_forecast(castflow, url, runs):
+    """Without --model the table shows the recommended forecast only, with its p10, p50 and p90."""
+    lines = castflow("forecasts", "--category", "north", "--url", url).out.splitlines()
+    assert [line.split()[2] for line in lines[1:]] == ["recommended"] * 3
+    assert lines[1].split()[3:] == ["600.00", "10.00", "1400.00", "0.00", "600.00", "1200.00", str(runs["north"])]
+
+
+def test_forecasts_default_falls_back_to_the_best_model(castflow, url, runs):
+    """A run without a recommended forecast (made before them) shows its best model by default."""
+    rows = json.loads(castflow("forecasts", "--category", "south", "--format", "json", "--url", url).out)
+    assert [r["model_type"] for r in rows] == ["prophet"] * 3 and rows[0]["p10"] is None
+
+
+def test_forecasts_csv_has_the_quantiles(castflow, url, runs):
+    """--format csv writes p10, p50 and p90 after the earlier columns, empty where a row has none."""
+    text = castflow("forecasts", "--category", "north", "--model", "sarimax,recommended", "--format", "csv",
+                    "--url", url).out
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert list(rows[0])[-3:] == ["p10", "p50", "p90"]
+    assert [(r["model_type"], r["p50"]) for r in rows][2:4] == [("recommended", "17.0"), ("sarimax", "")]
 
 
 def test_forecasts_csv_and_json_match_the_api(castflow, url, runs, client):
@@ -97,9 +125,9 @@ def test_forecasts_csv_and_json_match_the_api(castflow, url, runs, client):
 def test_forecasts_page_through_everything(castflow, url, runs, client, monkeypatch):
     """With pages of 2 rows every row still comes back, in order: nothing silently truncated."""
     monkeypatch.setattr(forecast_commands, "PAGE_ROWS", 2)
-    run = castflow("forecasts", "--category", "north", "--format", "json", "--url", url)
-    assert json.loads(run.out) == client.get("/forecast-data?category=north").json
-    assert len(json.loads(run.out)) == 6
+    run = castflow("forecasts", "--category", "north", "--model", "all", "--format", "json", "--url", url)
+    assert json.loads(run.out) == client.get("/forecast-data?category=north&model_type=all").json
+    assert len(json.loads(run.out)) == 9
 
 
 def test_forecasts_pin_the_run_of_their_first_page(castflow, url, runs, engine, monkeypatch):
@@ -114,8 +142,9 @@ def test_forecasts_pin_the_run_of_their_first_page(castflow, url, runs, engine, 
         return answer
 
     monkeypatch.setattr(forecast_commands.Client, "get_json", get_json)
-    rows = json.loads(castflow("forecasts", "--category", "north", "--format", "json", "--url", url).out)
-    assert len(rows) == 6 and {r["run_id"] for r in rows} == {runs["north"]}
+    rows = json.loads(castflow("forecasts", "--category", "north", "--model", "all", "--format", "json",
+                               "--url", url).out)
+    assert len(rows) == 9 and {r["run_id"] for r in rows} == {runs["north"]}
 
 
 def test_forecasts_filters(castflow, url, runs):

@@ -31,7 +31,7 @@ def test_real_models_forecast_real_sales_and_the_api_serves_them(client, drain, 
     assert batch["status"] == "completed", batch["error_log"]
     drain(FORECAST_QUEUE)
     assert client.get(f"/batches/{batch['batch_num']}").json["forecast_status"] == "completed"
-    rows = client.get("/forecast-data?category=N02BE").json
+    rows = client.get("/forecast-data?category=N02BE&model_type=all").json
     assert {r["model_type"] for r in rows} == {"holt_winters", "sarimax", "prophet", "ensemble"}
     assert all(0 <= r["lower_bound"] <= r["forecast_value"] <= r["upper_bound"] for r in rows)
     assert len([r for r in rows if r["model_type"] == "prophet"]) == 30
@@ -40,3 +40,5 @@ def test_real_models_forecast_real_sales_and_the_api_serves_them(client, drain, 
     assert all(m["mase"] is not None and m["coverage"] is not None for m in metrics)
     categories = {c["category"]: c for c in client.get("/categories").json}
     assert categories["N02BE"]["best_model"] in {"holt_winters", "sarimax", "prophet", "ensemble"}
+    shown = {r["model_type"] for r in client.get("/forecast-data?category=N02BE").json}  # the default: one forecast
+    assert shown in ({"recommended"}, {categories["N02BE"]["best_model"]})

@@ -85,6 +85,12 @@ def assert_no_full_scan(found: list[tuple[str, list[dict]]], allowed: tuple[str,
     # or range over the latest runs' ids and sort; both are index reads.
     ("start_date=2024-05-02&end_date=2024-05-08", {RUN_INDEX, CATEGORY_INDEX}),
     ("model_type=holt_winters&start_date=2024-05-10&end_date=2024-05-10", {RUN_INDEX, CATEGORY_INDEX}),
+    # Without model_type each run's recommended forecast (or best model): looked up per run by index,
+    # then read as (run_id, model_type) ranges; model_type=all and lists read as before.
+    ("", {RUN_INDEX, CATEGORY_INDEX}),
+    ("model_type=all&start_date=2024-05-02&end_date=2024-05-08", {RUN_INDEX, CATEGORY_INDEX}),
+    ("category=cat-007&model_type=recommended,prophet", {RUN_INDEX}),
+    ("category=cat-007&model_type=all", {RUN_INDEX}),
 ])
 def test_forecast_data_filters_use_their_index(plans, query, indexes):
     """/forecast-data reads forecast_data through an index and finds the latest completed run through its own."""

@@ -17,6 +17,7 @@ from services.api.params import (
     body_text,
     date_range,
     get_choice,
+    get_choices,
     get_int,
     get_text,
     json_object,
@@ -26,9 +27,11 @@ from services.api.params import (
 blueprint = Blueprint("forecasts", __name__)
 
 FORECAST_FIELDS = ["id", "forecast_date", "category", "model_type", "forecast_value", "lower_bound", "upper_bound",
-                   "batch_num", "run_id"]
-METRIC_FIELDS = ["category", "model_type", "run_id", "mae", "rmse", "smape", "mase", "coverage", "is_best", "error",
-                 "fit_seconds"]
+                   "batch_num", "run_id", "p10", "p50", "p90"]
+METRIC_FIELDS = ["category", "model_type", "run_id", "mae", "rmse", "smape", "mase", "coverage", "coverage80", "wql",
+                 "is_best", "error", "fit_seconds", "method"]
+#: The model_type value that asks for every model (forecast rows default to the recommended forecast only).
+ALL_MODELS = "all"
 FILTERS = ("category", "model_type", "run_id", "start_date", "end_date")
 MAX_LIMIT = 100_000
 #: Most rows one export may hold; a larger one is refused with a request to filter.
@@ -41,7 +44,7 @@ def forecast_data():  # noqa: ANN201
     """Forecast rows of each category's latest completed run (or of run_id), paginated."""
     args = request.args
     reject_unknown(args, (*FILTERS, "limit", "offset"))
-    where = _forecast_filter(args)
+    where = _forecast_filter(args, default_view=True)
     limit = get_int(args, "limit", 1000, minimum=1, maximum=MAX_LIMIT)
     offset = get_int(args, "offset", 0, maximum=10**9)
     body = response_cache().body("/forecast-data", args.items(multi=True),
@@ -62,7 +65,7 @@ def forecast_metrics():  # noqa: ANN201
     """Backtest metrics per category and model of each category's latest completed run (or of run_id)."""
     args = request.args
     reject_unknown(args, ("category", "model_type", "run_id"))
-    where = _forecast_filter(args)
+    where = _forecast_filter(args, default_view=False)
     body = response_cache().body("/forecast-metrics", args.items(multi=True), lambda: _metrics(where))
     return Response(body, mimetype="application/json")
 
@@ -81,7 +84,7 @@ def export_forecasts():  # noqa: ANN201
     args = request.args
     reject_unknown(args, (*FILTERS, "format"))
     fmt = get_choice(args, "format", ["csv", "xlsx"], default="csv")
-    where = _forecast_filter(args)
+    where = _forecast_filter(args, default_view=True)
     deps = services()
     with deps.sessions() as session:
         _require_run(session, where.run_id)
@@ -115,11 +118,16 @@ def refresh():  # noqa: ANN201
     return jsonify(answer), 202
 
 
-def _forecast_filter(args: Mapping[str, str]) -> ForecastFilter:
+def _forecast_filter(args: Mapping[str, str], *, default_view: bool) -> ForecastFilter:
+    """The filters; without model_type, `default_view` picks each run's recommended forecast, else every model."""
     start, end = date_range(args)
+    models = get_choices(args, "model_type", [*(m.value for m in ModelType), ALL_MODELS])
+    if models is not None and ALL_MODELS in models and len(models) > 1:
+        raise ApiError(400, f"model_type={ALL_MODELS} means every model: name it alone")
     return ForecastFilter(
         category=get_text(args, "category"),
-        model_type=get_choice(args, "model_type", [m.value for m in ModelType]),
+        model_types=None if models in (None, (ALL_MODELS,)) else models,
+        default_view=default_view and models is None,
         run_id=get_int(args, "run_id", None, minimum=1, maximum=MAX_ID),
         start_date=start,
         end_date=end,
