@@ -146,7 +146,7 @@ test('an analyst uploads sales, watches them load and reads the forecasts', asyn
     const legend = page.getByRole('group', { name: 'Series shown' })
     await expect(legend.getByRole('button', { name: 'History' })).toBeVisible()
     for (const model of MODELS) await expect(legend.getByRole('button', { name: new RegExp(`^${model}`) })).toBeVisible()
-    // One forecast is highlighted: the recommended one, or (a run made without one) the best model.
+    // One forecast is highlighted: the recommended one.
     await expect(legend.locator('.legend-item.best')).toHaveCount(1)
     const metrics = page.locator('table.metrics tbody tr')
     await expect(metrics.first()).toBeVisible()
@@ -155,15 +155,10 @@ test('an analyst uploads sales, watches them load and reads the forecasts', asyn
     await expect(page.locator('table.metrics tr.best')).toHaveCount(1)
     await expect(page.locator('table.metrics thead')).toContainText('80% coverage')
     await expect(page.locator('table.metrics thead')).toContainText('wQL')
-    if (await legend.getByRole('button', { name: 'Recommended' }).count()) {
-      await expect(legend.locator('.legend-item.best')).toHaveText('Recommended')
-      await expect(legend.getByRole('button', { name: /★ best/ })).toHaveCount(0)
-      await expect(metrics.first()).toHaveAttribute('data-model', 'recommended')
-      await expect(page.locator('.method')).toHaveText(/^Recommended: \S/)
-    } else {
-      // This engine publishes no recommended forecast yet: the best model is highlighted in its place.
-      await expect(legend.getByRole('button', { name: /★ best/ })).toHaveCount(1)
-    }
+    await expect(legend.locator('.legend-item.best')).toHaveText('Recommended')
+    await expect(legend.getByRole('button', { name: /★ best/ })).toHaveCount(0)
+    await expect(metrics.first()).toHaveAttribute('data-model', 'recommended')
+    await expect(page.locator('.method')).toHaveText(/^Recommended: mean of \S/)
     for (const cell of await page.locator('table.metrics td[data-label="MASE"]').allTextContents()) expect(cell).toMatch(/^\d+\.\d{3}$/)
     await shot(page, 'forecast', true)
   })
@@ -173,7 +168,7 @@ test('an analyst uploads sales, watches them load and reads the forecasts', asyn
     expect(download.suggestedFilename()).toBe('forecasts-store-1.csv')
     const lines = readFileSync((await download.path())!, 'utf8').trim().split(/\r?\n/)
     expect(lines[0]).toBe(CSV_HEADER)
-    expect(lines).toHaveLength(1 + 30)  // one forecast: the recommended one (else the best model)
+    expect(lines).toHaveLength(1 + 30)  // one forecast: the recommended one
     expect(new Set(lines.slice(1).map((l) => l.split(',')[1]))).toEqual(new Set(['store-1']))
     expect(new Set(lines.slice(1).map((l) => l.split(',')[2])).size).toBe(1)
     expect(lines[1]!.startsWith('2018-01-01,')).toBe(true)
