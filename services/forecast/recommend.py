@@ -1,8 +1,10 @@
 """The recommended forecast: the one castflow stands behind, built from the backtested models.
 
-It is the mean of the TOP models by backtest MASE (measured on the recent windows and the same calendar
+It is the mean of the TOP models by backtest MASE (measured on the recent window and the same calendar
 window a year earlier): a combination of the few best is steadier on unseen data than the single best,
-whose lead over the others in three windows is often noise, and sharper than the mean of every model.
+whose lead over the others in a few windows is often noise, and sharper than the mean of every model.
+Measured on 162 real series and origins (bench/accuracy.py, mean MASE): the best two 0.749, the best three
+0.772, the single best 0.786, every model 0.917.
 Its intervals are then calibrated on its own backtest errors (split-conformal: each side's width scaled
 so that the share of held-out days inside matches the nominal 80% and `level`), since model intervals
 are often too narrow or too wide for a given series.
@@ -22,7 +24,7 @@ from services.forecast.models import finish, future_index, order_bounds
 from services.forecast.quantiles import with_quantiles
 
 #: How many of the best-backtested models the recommended forecast averages.
-TOP = 3
+TOP = 2
 #: Fewest held-out days behind an interval calibration; with fewer the models' own intervals stand.
 MIN_CALIBRATION_DAYS = 20
 #: Bounds of the calibration's width factor: it only widens (a few calm backtest windows are no proof that the

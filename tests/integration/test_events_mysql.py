@@ -13,7 +13,8 @@ from common.queue import FORECAST_QUEUE, queue
 from common.status import ModelType
 from services.forecast import jobs
 from tests.etl.test_jobs import load
-from tests.forecast.test_backtest import broken, constant
+from tests.forecast.test_backtest import constant
+from tests.forecast.test_events import recording_engine
 
 pytestmark = pytest.mark.integration
 
@@ -26,8 +27,10 @@ SHUT = {"name": "Works", "start": "2023-08-10", "end": "2023-08-10", "kind": "cl
 
 
 def test_events_on_mariadb_round_trip_replace_concurrently_and_reach_the_models(app, client, drain, engine,
-                                                                                 settings, real_redis, prefix):
-    """Events store per exact category, concurrent replacements all succeed whole, and the run sees them."""
+                                                                                 settings, real_redis, prefix,
+                                                                                 monkeypatch):
+    """Events store per exact category, concurrent replacements all succeed whole, the run sees them, and the
+    closure day is forecast 0."""
     batch = load(client, drain, SALES)
     assert batch["status"] == "completed", batch["error_log"]
     queue(real_redis, FORECAST_QUEUE, prefix).empty()
@@ -49,19 +52,16 @@ def test_events_on_mariadb_round_trip_replace_concurrently_and_reach_the_models(
     assert codes == [200] * 6
     assert client.get("/categories/shop/events").json in lists  # one whole list, never a mix
 
-    seen = []
-    model = constant(5)
-
-    def recording(history, horizon, holidays, level):  # noqa: ANN001, ANN202
-        seen.append(holidays)
-        return model(history, horizon, holidays, level)
-
+    seen = recording_engine(monkeypatch)
     run_id = answer["runs"][0]
-    jobs.process_run(run_id, settings=settings, engine=engine, models={ModelType.HOLT_WINTERS: recording})
+    jobs.process_run(run_id, settings=settings, engine=engine, models={ModelType.HOLT_WINTERS: constant(5)})
     events = seen[-1][seen[-1]["kind"] != "holiday"]
     assert [(d.strftime("%Y-%m-%d"), n, k) for d, n, k in events.itertuples(index=False)] == [
         ("2023-07-03", "Summer sale", "event"), ("2023-07-04", "Summer sale", "event"),
         ("2023-07-05", "Summer sale", "event"), ("2023-08-10", "Works", "closure")]
+    shown = {r["forecast_date"]: r["forecast_value"]
+             for r in client.get(f"/forecast-data?category=Shop&run_id={run_id}").json}
+    assert (shown["2023-08-09"], shown["2023-08-10"]) == (5.0, 0.0)
 
 
 def test_partial_roll_up_and_run_counts_on_mariadb(client, drain, engine, settings):
@@ -70,7 +70,7 @@ def test_partial_roll_up_and_run_counts_on_mariadb(client, drain, engine, settin
     with Session(engine) as session:
         runs = {r.category: r.id for r in session.scalars(select(ForecastRun))}
     jobs.process_run(runs["Shop"], settings=settings, engine=engine, models={ModelType.HOLT_WINTERS: constant(5)})
-    jobs.process_run(runs["shop"], settings=settings, engine=engine, models={ModelType.HOLT_WINTERS: broken})
+    jobs.finish_failed(engine, jobs.claim_run(engine, runs["shop"]), "gave up after 3 attempts")
     answer = client.get(f"/batches/{batch}").json
     assert answer["forecast_status"] == "partial"
     assert answer["forecast_runs"] == {"total": 2, "completed": 1, "failed": 1, "running": 0, "pending": 0}
