@@ -40,7 +40,7 @@ from bench.harness import (  # noqa: E402
     wait_for_batch,
 )
 from common.config import Settings  # noqa: E402
-from services.forecast.backtest import SEASON, seasonal_naive  # noqa: E402
+from services.forecast.metrics import SEASON, seasonal_naive  # noqa: E402
 
 SOURCE = SHARED_DATA / "store-item-demand" / "train.csv"
 CUTOFF, HORIZON = "2017-10-31", 30
