@@ -93,3 +93,27 @@ def test_schema_creation_is_safe_when_processes_start_together(mysql_url):
     for engine in engines:
         engine.dispose()
     assert errors == []
+
+
+def test_an_older_schema_gains_the_new_columns_and_matches_the_current_one(mysql_url, second_url):
+    """Tables made before p10/p50/p90, coverage80, wql and recommended_method get them at start-up (at the end of
+    the table: the same columns, types and indexes, in another order), rows kept."""
+    old, current = make_engine(mysql_url), make_engine(second_url)
+    run_sql_file(mysql_url, SCHEMA)
+    try:
+        with old.begin() as conn:
+            for table, column in [("forecast_data", "p10"), ("forecast_data", "p50"), ("forecast_data", "p90"),
+                                  ("forecast_metrics", "coverage80"), ("forecast_metrics", "wql"),
+                                  ("forecast_runs", "recommended_method")]:
+                conn.execute(text(f"ALTER TABLE {table} DROP COLUMN {column}"))
+            conn.execute(text("INSERT INTO forecast_runs (category, status, horizon_days) VALUES ('A', 'done', 30)"))
+        create_schema(old)
+        create_schema(current)
+        upgraded, made = describe(old), describe(current)
+        assert sorted(upgraded.pop("columns")) == sorted(made.pop("columns"))
+        assert upgraded == made
+        with old.connect() as conn:
+            assert conn.execute(text("SELECT category, recommended_method FROM forecast_runs")).one() == ("A", None)
+    finally:
+        old.dispose()
+        current.dispose()
