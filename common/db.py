@@ -139,6 +139,9 @@ def create_schema(engine: Engine, attempts: int = 5) -> None:
 
 def _create_all(engine: Engine) -> None:
     with engine.connect() as conn:
+        # SQLite: take the write lock up front, so processes starting together queue on the busy timeout instead
+        # of failing ("database is locked") when their read of the catalogue turns into a write.
+        conn.info["sqlite_begin"] = "BEGIN IMMEDIATE"
         if is_mysql(conn):
             got = conn.execute(text("SELECT GET_LOCK(:name, 60)"), {"name": SCHEMA_LOCK}).scalar()
             if got != 1:

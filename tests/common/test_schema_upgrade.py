@@ -31,3 +31,26 @@ def test_a_current_schema_needs_no_column(tmp_path):
     with engine.begin() as conn:
         assert add_missing_columns(conn) == []
     engine.dispose()
+
+
+def _create(path: str) -> None:
+    engine = make_engine(f"sqlite:///{path}")
+    create_schema(engine)
+    engine.dispose()
+
+
+def test_processes_starting_together_on_a_fresh_sqlite_file_all_create_the_schema(tmp_path):
+    """Four processes (gunicorn's workers, the workers) creating the tables at once all succeed.
+
+    Without the write lock taken up front most of them failed with "database is locked".
+    """
+    import multiprocessing
+
+    for attempt in range(3):
+        path = str(tmp_path / f"race-{attempt}.db")
+        processes = [multiprocessing.get_context("fork").Process(target=_create, args=(path,)) for _ in range(4)]
+        for process in processes:
+            process.start()
+        for process in processes:
+            process.join(60)
+        assert [p.exitcode for p in processes] == [0, 0, 0, 0]
