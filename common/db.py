@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+import sqlite3
 import time
 from pathlib import Path
 
@@ -96,9 +97,9 @@ def _sqlite_engine(url: str, database: str | None, **kwargs: object) -> Engine:
     def _configure(dbapi_connection, _record):  # noqa: ANN001 - DB-API objects
         # WAL lets the API read while a worker writes; the busy timeout makes writers queue, not fail.
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=60000")
+        _set_wal(cursor)
+        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
         # Let SQLAlchemy, not the driver, open transactions (the driver's implicit BEGIN is broken).
@@ -111,6 +112,19 @@ def _sqlite_engine(url: str, database: str | None, **kwargs: object) -> Engine:
         conn.exec_driver_sql(conn.info.pop("sqlite_begin", "BEGIN"))
 
     return engine
+
+
+def _set_wal(cursor, attempts: int = 50) -> None:  # noqa: ANN001 - a DB-API cursor
+    """Switch a SQLite file to WAL; processes opening a fresh file together can get "locked" at once (the switch
+    does not wait on the busy timeout), so it is retried for a few seconds."""
+    for attempt in range(attempts):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.1)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
