@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from services.forecast.models import ModelError, finish, future_index
-from services.forecast.models.seasonality import yearly_curve
+from services.forecast.models.seasonality import without_yearly
 
 SEASON_DAYS = 7
 """The weekly season of daily totals."""
@@ -29,9 +29,6 @@ older years do not inform, and fit time grows with length."""
 MSTL_WINDOW_DAYS = 2 * 365
 """MSTL estimates the yearly season from the last two years (each calendar day seen twice): a third year cost
 40% more fit time (the decomposition dominates it)."""
-
-YEARLY_WINDOW_DAYS = 3 * 365
-"""Days the yearly curve of ETS and Theta is estimated from (each calendar day seen up to three times)."""
 
 ETS_FORMS = "ZZA"
 """AutoETS chooses error and trend types but keeps the weekly season additive: the yearly curve taken out
@@ -76,8 +73,7 @@ def _forecast(model, name: str, history: pd.Series, horizon: int, level: float, 
     index = future_index(history, horizon)
     yearly_future = np.zeros(horizon)
     if yearly:
-        past, yearly_future = yearly_curve(history.iloc[-YEARLY_WINDOW_DAYS:].astype("float64"), index)
-        history = history - past.reindex(history.index, fill_value=0.0)
+        history, yearly_future = without_yearly(history, index)
     y = history.to_numpy(dtype="float64")[-window:]
     if np.isnan(y).any():
         raise ModelError(f"{name} needs a value for every day, but the history has missing days.")

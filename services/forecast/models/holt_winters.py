@@ -15,13 +15,10 @@ from statsmodels.tools.sm_exceptions import ConvergenceWarning
 from statsmodels.tsa.holtwinters import ExponentialSmoothing, HoltWintersResults
 
 from services.forecast.models import ModelError, finish, future_index
-from services.forecast.models.seasonality import yearly_curve
+from services.forecast.models.seasonality import without_yearly
 
 SEASON_DAYS = 7
 """The season length: one week of daily totals."""
-
-YEARLY_WINDOW_DAYS = 1095
-"""Days the yearly curve is estimated from (up to three years: each calendar day seen up to three times)."""
 
 WINDOW_DAYS = 365
 """Fit on at most the last year: level and season adapt within weeks, and on the benchmark a two- or four-year
@@ -45,8 +42,8 @@ def fit(history: pd.Series, horizon: int, holidays: pd.DataFrame, level: float) 
     index = future_index(history, horizon)
     # The yearly curve (from two years of history) is taken out first: exponential smoothing only follows
     # the weekly season and the level, and would miss a seasonal ramp such as November's.
-    yearly_past, yearly_future = yearly_curve(history.iloc[-YEARLY_WINDOW_DAYS:].astype("float64"), index)
-    y = _recent(history - yearly_past.reindex(history.index, fill_value=0.0))
+    deseasoned, yearly_future = without_yearly(history, index)
+    y = _recent(deseasoned)
     if np.ptp(y) == 0.0:
         # A flat history has zero residual variance: the fit is exact, and the honest forecast is that value.
         flat = np.full(horizon, y[-1]) + yearly_future

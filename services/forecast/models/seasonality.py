@@ -14,6 +14,9 @@ YEARLY_MIN_DAYS = 730
 """The yearly curve only from two full years, so each calendar day is seen twice and noise is not mistaken
 for a season."""
 
+YEARLY_WINDOW_DAYS = 3 * 365
+"""Days the curve taken out by `without_yearly` is estimated from (each calendar day seen up to three times)."""
+
 YEARLY_FOURIER_ORDER = 10
 """Sine/cosine pairs of the yearly curve: enough to follow month-to-month steps, few enough for two years."""
 
@@ -35,3 +38,9 @@ def yearly_curve(y: pd.Series, future: pd.DatetimeIndex) -> tuple[pd.Series, np.
     design = np.column_stack([np.ones(len(y)), steps, fourier(y.index)])
     coefficients = np.linalg.lstsq(design[observed], y.to_numpy()[observed], rcond=None)[0][2:]
     return pd.Series(fourier(y.index) @ coefficients, index=y.index), fourier(future) @ coefficients
+
+
+def without_yearly(history: pd.Series, future: pd.DatetimeIndex) -> tuple[pd.Series, np.ndarray]:
+    """The history less its yearly curve (from the last YEARLY_WINDOW_DAYS), and the curve over `future`."""
+    past, ahead = yearly_curve(history.iloc[-YEARLY_WINDOW_DAYS:].astype("float64"), future)
+    return history - past.reindex(history.index, fill_value=0.0), ahead
