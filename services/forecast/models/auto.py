@@ -30,6 +30,12 @@ MSTL_WINDOW_DAYS = 2 * 365
 """MSTL estimates the yearly season from the last two years (each calendar day seen twice): a third year cost
 40% more fit time (the decomposition dominates it)."""
 
+STL_JUMPS = {"trend_jump": 10, "low_pass_jump": 10}
+"""MSTL's decompositions evaluate their trend and low-pass smoothers every tenth day and interpolate between,
+as R's stl() does by default (statsmodels evaluates every day): the yearly decomposition's trend window is
+~600 days wide, and its smooth curve loses nothing to the interpolation. Measured on two years of a Store
+Item store: 0.31 -> 0.07 CPU s a fit, the 30-day MAE 115.9 -> 116.3."""
+
 ETS_FORMS = "ZZA"
 """AutoETS chooses error and trend types but keeps the weekly season additive: the yearly curve taken out
 before leaves a series that can touch 0, where a multiplicative season is undefined, and the search over
@@ -60,7 +66,8 @@ def mstl(history: pd.Series, horizon: int, holidays: pd.DataFrame, level: float)
 
     y = history.iloc[-MSTL_WINDOW_DAYS:]
     seasons = [SEASON_DAYS, YEAR_DAYS] if len(y) >= 2 * YEAR_DAYS else SEASON_DAYS
-    return _forecast(MSTL(season_length=seasons), "MSTL", history, horizon, level, MSTL_WINDOW_DAYS, yearly=False)
+    return _forecast(MSTL(season_length=seasons, stl_kwargs=STL_JUMPS), "MSTL", history, horizon, level,
+                     MSTL_WINDOW_DAYS, yearly=False)
 
 
 def _forecast(model, name: str, history: pd.Series, horizon: int, level: float,  # noqa: ANN001 - a model
