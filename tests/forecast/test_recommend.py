@@ -43,7 +43,7 @@ def test_intervals_too_narrow_in_the_backtest_are_widened_to_cover():
     recommended = result.forecasts[ModelType.RECOMMENDED]
     assert (recommended["upper"] - recommended["value"]).iloc[0] > 10
     assert result.metrics[ModelType.RECOMMENDED].coverage >= 0.9
-    assert "intervals widened" in result.method
+    assert "intervals scaled" in result.method
 
 
 def test_calibration_needs_enough_held_out_days():
@@ -103,3 +103,17 @@ def test_real_models_on_degenerate_histories_give_a_finite_recommended_forecast(
     recommended = result.forecasts[ModelType.RECOMMENDED]
     assert np.isfinite(recommended.to_numpy()).all() and (recommended.to_numpy() >= 0).all()
     assert recommended["value"].max() <= 500.0 and result.method
+
+
+def test_an_80_percent_band_too_wide_in_the_backtest_narrows_by_at_most_a_fifth():
+    """Every held-out error is tiny against the bands: the 80% band narrows to 0.8x, the 95% band never narrows."""
+    history = days([100.0 + (i % 2) for i in range(120)])
+    fold = with_quantiles(finish(history.index[90:120], [100.5] * 30, [40.0] * 30, [160.0] * 30), 0.95)
+    assert calibration_scale(history, 30, {90: fold}, "p10", "p90", 0.8, (0.8, 10.0)) == 0.8
+    assert calibration_scale(history, 30, {90: fold}, "lower", "upper", 0.95) == 1.0
+    result = forecast_category(history, 30, pd.DataFrame(), 0.95,
+                               {ModelType.HOLT_WINTERS: banded(100.5, 60), ModelType.SARIMAX: banded(100.5, 50)})
+    recommended = result.forecasts[ModelType.RECOMMENDED].iloc[0]
+    assert recommended["upper"] - recommended["value"] == pytest.approx(55)
+    own_p90 = 100.5 + 55 * 1.2815515655446004 / 1.959963984540054
+    assert recommended["p90"] - recommended["value"] == pytest.approx(0.8 * (own_p90 - 100.5))
