@@ -112,10 +112,18 @@ def timing_lines(rows: pd.DataFrame, wall_s: float) -> list[str]:
         per = castflow.groupby("dataset")["cpu_s"].median().round(1).to_dict()
         lines.append(f"castflow CPU s per series (forecast_category call): median {castflow['cpu_s'].median():.1f}, "
                      f"max {castflow['cpu_s'].max():.1f}; median by dataset {per}")
+        lines.append("castflow CPU s per series by history length: " + ", ".join(
+            f"{label} median {group['cpu_s'].median():.2f} ({len(group)} tasks)"
+            for label, group in castflow.groupby(history_years(castflow["train_days"]), observed=True)))
     peers = rows[rows["family"] == "peer"].astype({"cpu_s": "float64"})
     if not peers.empty:
         lines.append(f"peers CPU s per task (all peers): median {peers.groupby(TASK)['cpu_s'].sum().median():.1f}")
     return lines
+
+
+def history_years(train_days: pd.Series) -> pd.Series:
+    """Each task's history length as a band of years (the speed target is for two years of days)."""
+    return pd.cut(train_days, [0, 365, 730, 1095, float("inf")], labels=["<=1y", "1-2y", "2-3y", ">3y"])
 
 
 def _fmt(table: pd.DataFrame, digits: int = 3) -> str:

@@ -8,7 +8,7 @@ import pytest
 
 from bench import accuracy
 from bench.accuracy_data import Series
-from bench.accuracy_tables import main_table, paired_ratio, ratio_lines, report
+from bench.accuracy_tables import main_table, paired_ratio, ratio_lines, report, timing_lines
 from common.status import ModelType
 
 T = pd.Timestamp
@@ -187,3 +187,13 @@ def test_a_peer_that_raises_is_a_failed_row():
     train, actual = task.values.iloc[:-30], task.values.iloc[-30:]
     row = accuracy.peer_row(task, "Broken", _Broken(), train, actual, 1.0)
     assert (row["method"], row["status"], row["error"]) == ("sf_Broken", "failed", "ValueError: no fit")
+
+
+def test_timing_lines_give_the_cpu_median_per_band_of_history():
+    """castflow's CPU per task is summarised per history band, so the two-year figure can be read off."""
+    rows = _rows({"recommended": [1.0, 1.0, 1.0]}, {})
+    rows["train_days"] = [200, 700, 800]
+    rows["cpu_s"] = [0.5, 1.5, 2.5]
+    line = timing_lines(rows, 60.0)[2]
+    assert line == ("castflow CPU s per series by history length: <=1y median 0.50 (1 tasks), "
+                    "1-2y median 1.50 (1 tasks), 2-3y median 2.50 (1 tasks)")
