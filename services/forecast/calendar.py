@@ -3,10 +3,11 @@
 Each named day (a public holiday, a user's event, each day from 20 December to 7 January, the window
 where retail and contact volumes move most, and Good Friday to Easter Monday, which many calendars lack)
 gets a multiplicative effect: its value over the median of the same weekday one, two and three weeks
-either side, the median over its occurrences in the history. An effect is kept only when it stands out
-of the series' ordinary day-to-day noise, so a calendar that does not apply (a US calendar on a Serbian
-pharmacy) changes nothing. A user's closure is an effect of 0 whatever the history says; a holiday on which
-the business was always closed measures 0.
+before, and over that of the three weeks after, whichever is nearer 1 (a day between a high and a low side
+is a level shift, not an effect), the median over its occurrences in the history. An effect is kept only
+when it stands out of the series' ordinary day-to-day noise, so a calendar that does not apply (a US
+calendar on a Serbian pharmacy) changes nothing. A user's closure is an effect of 0 whatever the history
+says; a holiday on which the business was always closed measures 0.
 
 Models that take the calendar themselves (models.USES_CALENDAR) get the days with a kept effect;
 the others fit a history with the effects divided out (closures replaced by their baseline) and have the
@@ -24,6 +25,7 @@ from dateutil.easter import easter
 
 #: Weeks either side of a day whose same weekday makes its baseline.
 BASELINE_WEEKS = 3
+_BEFORE, _AFTER = tuple(range(-BASELINE_WEEKS, 0)), tuple(range(1, BASELINE_WEEKS + 1))
 #: An effect is kept when its distance from 1 exceeds this many standard errors of the ordinary noise.
 SIGNIFICANCE = 2.5
 #: ... and is at least this large (a 10% move), so tiny but regular wobbles do not add parameters.
@@ -88,25 +90,26 @@ def measure(history: pd.Series, holidays: pd.DataFrame, horizon_end: pd.Timestam
     named = pd.Series(days["holiday"].to_numpy(), index=pd.DatetimeIndex(days["ds"]))
     y = history.to_numpy(dtype="float64")
     position = history.index.get_indexer(named.index)
-    baseline = _baselines(y, position[position >= 0])
-    noise = _noise(y, baseline, position)
+    noise = _noise(y, _baselines(y, position[position >= 0]), position)
+    ratio = _one_sided_ratios(y, position[position >= 0])
     effects = {}
     for name, group in days.groupby("holiday", sort=False):
         if (group["kind"] == "closure").any():
             effects[name] = 0.0
             continue
-        effect = _effect(y, baseline, history.index.get_indexer(pd.DatetimeIndex(group["ds"])), noise)
+        effect = _effect(ratio, history.index.get_indexer(pd.DatetimeIndex(group["ds"])), noise)
         if effect is not None:
             effects[name] = effect
     kept = named[named.isin(list(effects))]
     return CalendarEffects(effects, kept)
 
 
-def _baselines(y: np.ndarray, named: np.ndarray) -> np.ndarray:
-    """Each day's median of the same weekday up to BASELINE_WEEKS weeks either side, `named` positions left out."""
+def _baselines(y: np.ndarray, named: np.ndarray, weeks: tuple[int, ...] = _BEFORE + _AFTER) -> np.ndarray:
+    """Each day's median of the same weekday `weeks` weeks away (default: BASELINE_WEEKS either side), `named`
+    positions left out."""
     usable = np.where(np.isin(np.arange(len(y)), named), np.nan, y)
     shifted = []
-    for k in [*range(-BASELINE_WEEKS, 0), *range(1, BASELINE_WEEKS + 1)]:
+    for k in weeks:
         column = np.full(len(y), np.nan)
         source = np.arange(len(y)) + 7 * k
         ok = (source >= 0) & (source < len(y))
@@ -128,13 +131,29 @@ def _noise(y: np.ndarray, baseline: np.ndarray, named_positions: np.ndarray) -> 
     return float(1.4826 * np.median(np.abs(ratios - np.median(ratios))))
 
 
-def _effect(y: np.ndarray, baseline: np.ndarray, positions: np.ndarray, noise: float) -> float | None:
+def _one_sided_ratios(y: np.ndarray, named: np.ndarray) -> np.ndarray:
+    """Each day's value over the weeks before it and over the weeks after it, whichever is nearer 1.
+
+    A day that stands out of both sides is moved by its own effect; one that sits between them (the last
+    Thursday before a level shift, measured: US Thanksgiving in Store Item Demand, where sales step down a
+    quarter the week after) is not, and gets 1. NaN where neither side has a baseline.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sides = [y / _baselines(y, named, weeks) for weeks in (_BEFORE, _AFTER)]
+    before, after = (np.where(np.isfinite(side), side, np.nan) for side in sides)
+    nearer = np.where(np.abs(before - 1.0) <= np.abs(after - 1.0), before, after)
+    opposite = (before - 1.0) * (after - 1.0) < 0
+    ratio = np.where(np.isnan(before), after, np.where(np.isnan(after), before, nearer))
+    return np.where(opposite, 1.0, ratio)
+
+
+def _effect(ratio: np.ndarray, positions: np.ndarray, noise: float) -> float | None:
     """The median ratio of a name's occurrences in the history, when it stands out of the noise."""
     positions = positions[positions >= 0]
-    ok = positions[(baseline[positions] > 0) & np.isfinite(baseline[positions])]
+    ok = positions[np.isfinite(ratio[positions])]
     if len(ok) == 0:
         return None
-    effect = float(np.median(y[ok] / baseline[ok]))
+    effect = float(np.median(ratio[ok]))
     if abs(effect - 1.0) < max(MIN_EFFECT, SIGNIFICANCE * noise / np.sqrt(len(ok))):
         return None
     return effect

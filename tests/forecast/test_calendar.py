@@ -65,3 +65,20 @@ def test_the_year_end_window_names_each_day_the_calendar_does_not():
     names = dict(zip(days["ds"].dt.strftime("%m-%d"), days["holiday"], strict=True))
     assert names["12-25"] == "Christmas Day" and names["12-24"] == "year-end 12-24" and names["01-07"]
     assert "12-19" not in names and "01-08" not in names
+
+
+def test_the_last_day_before_a_level_shift_is_not_taken_for_a_holiday_effect():
+    """Sales step down a third the day after 'Autumn Day' each year: the day sits between its two sides,
+    so it gets no effect, while a real spike on a step still measures against its nearer side."""
+    history = weekly_history()
+    spike_history = history.copy()
+    days = ["2021-11-25", "2022-11-24"]
+    for day in days:
+        after = (history.index > pd.Timestamp(day)) & (history.index <= pd.Timestamp(day) + pd.Timedelta(days=60))
+        history[after] *= 0.65
+        spike_history[after] *= 0.65
+        spike_history[pd.Timestamp(day)] *= 1.5
+    holidays = calendar_of([*days, "2023-11-23"], "Autumn Day")
+    assert "Autumn Day" not in calendar.measure(history, holidays, pd.Timestamp("2023-12-31")).effects
+    measured = calendar.measure(spike_history, holidays, pd.Timestamp("2023-12-31")).effects["Autumn Day"]
+    assert measured == pytest.approx(1.5, rel=0.1)
