@@ -26,9 +26,10 @@ WINDOW_DAYS = 365
 """ETS and Theta fit on at most the last year: they follow level, trend and the weekly pattern, which
 older years do not inform, and fit time grows with length."""
 
-MSTL_WINDOW_DAYS = 2 * 365
-"""MSTL estimates the yearly season from the last two years (each calendar day seen twice): a third year cost
-40% more fit time (the decomposition dominates it)."""
+MSTL_WINDOW_DAYS = 3 * 365
+"""MSTL estimates the yearly season from up to the last three years: each calendar day seen three times
+steadies the yearly curve (measured on the ten Store Item stores' November 2017: sMAPE 2.69 with three years,
+3.30 with two), and with the smoothers evaluated every tenth day (STL_JUMPS) the third year costs little."""
 
 STL_JUMPS = {"trend_jump": 10, "low_pass_jump": 10}
 """MSTL's decompositions evaluate their trend and low-pass smoothers every tenth day and interpolate between,
