@@ -45,7 +45,7 @@ class Limits:
     and on every row while the ETL streams the file."""
 
     max_rows: int = 5_000_000
-    max_columns: int = 200
+    max_columns: int = 1000
     max_cell_chars: int = 1000
 
     @property

@@ -199,7 +199,7 @@ class RecordTooLong(FileProblem):
 
 
 def _too_long(max_record: int, line_offset: int) -> RecordTooLong:
-    size = f"{max_record / 2**20:g} MB" if max_record >= 2**20 else f"{max_record / 1024:g} KB"
+    size = f"{round(max_record / 2**20, 1):g} MB" if max_record >= 2**20 else f"{max_record / 1024:g} KB"
     return RecordTooLong(f"longer than {size} (a cell far over MAX_CELL_CHARS, or unbalanced quotes)",
                          line_offset)
 
