@@ -285,7 +285,10 @@ WIDE_HINT = "each category column must hold numbers: leave it out with all_excep
 def check_numeric(rows: list[list[object]], named: dict[str, int], decimal: str, hint: str) -> None:
     """400 when a value column (name -> position) holds values but no number in the sampled rows."""
     for name, position in named.items():
-        values = [str(row[position]).strip() for row in rows if position < len(row) and row[position] is not None]
+        cells = [row[position] for row in rows if position < len(row) and row[position] is not None]
+        if any(isinstance(c, (int, float)) and not isinstance(c, bool) for c in cells):
+            continue  # real Excel numbers: numeric whatever the decimal separator
+        values = [str(c).strip() for c in cells]
         values = [v for v in values if v.lower() not in MISSING_TOKENS]
         if values and not any(is_number(v, decimal) for v in values):
             example = next((v for v in values if not is_number(v, decimal)), values[0])
@@ -299,8 +302,6 @@ def check_numeric(rows: list[list[object]], named: dict[str, int], decimal: str,
 
 def is_number(text: str, decimal: str = ".") -> bool:
     """True when `text` is a finite number written with `decimal` as its decimal separator."""
-    if isinstance(text, (int, float)):  # a real Excel number
-        return math.isfinite(text)
     if decimal == ",":
         if not re.fullmatch(DECIMAL_COMMA, text):
             return False

@@ -104,3 +104,12 @@ def test_decimal_comma_values_are_read_exactly():
     assert checked.good["cents"].isna().tolist() == [False, False, False, True]
     assert checked.rejected["line"].tolist() == [5]
     assert 'decimal ","' in checked.rejected["reason"][0]
+
+
+def test_decimal_comma_leaves_real_excel_numbers_exact():
+    """In a workbook, decimal "," reads text cells like 1,5 and keeps real numbers (2.25) as they are."""
+    book = workbook(("Sheet1", [["Date", "product_id", "category", "sales"], ["2023-01-01", "p", "c", 2.25],
+                                ["2023-01-02", "p", "c", "1,5"]]))
+    chunks = read(book, {"decimal": ","}, FileKind.XLSX)
+    checked = validate(chunks[0].rows, decimal=",")
+    assert checked.good["cents"].tolist() == [225, 150] and checked.rejected.empty
