@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 
 import pandas as pd
@@ -113,3 +114,11 @@ def test_decimal_comma_leaves_real_excel_numbers_exact():
     chunks = read(book, {"decimal": ","}, FileKind.XLSX)
     checked = validate(chunks[0].rows, decimal=",")
     assert checked.good["cents"].tolist() == [225, 150] and checked.rejected.empty
+
+
+def test_a_gzipped_wide_file_reads_like_the_plain_one():
+    """.csv.gz: the same cells as the uncompressed file."""
+    text = "date;Calls;Emails;total\n2023-01-01;5;2;7\n2023-01-02;6;1;7\n"
+    raw = {**WIDE, "category_columns": {"all_except": ["TOTAL"]}}
+    assert rows(read(gzip.compress(text.encode()), raw, FileKind.CSV_GZ)) == rows(read(text, raw))
+    assert len(rows(read(text, raw))) == 4
