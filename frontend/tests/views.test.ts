@@ -68,6 +68,51 @@ describe('UploadView', () => {
   })
 })
 
+describe('UploadView with a wide file', () => {
+  const PHARMACY = 'datum;M01AB;N02BA;total;Year;Weekday Name\n1/2/2014;0;3.4;3.4;2014;Thursday\n1/13/2014;8;4;12;2014;Monday\n'
+
+  it('offers one column per category with the numeric columns ticked, a preview, and sends category_columns', async () => {
+    api.upload.mockResolvedValue({ kind: 'duplicate', batchNum: 1 })
+    const wrapper = mount(UploadView)
+    await dropFile(wrapper, new File([PHARMACY], 'pharmacy.csv'))
+    expect((wrapper.get('input[type="radio"][value="columns"]').element as HTMLInputElement).checked).toBe(true)
+    const ticked = wrapper.findAll('.column-choice input').filter((box) => (box.element as HTMLInputElement).checked)
+    expect(ticked.map((box) => box.attributes('value'))).toEqual(['M01AB', 'N02BA'])
+    expect(wrapper.findAll('.column-choice').map((label) => `${label.get('.mono').text()}: ${label.get('.tag').text()}`)).toEqual([
+      'M01AB: numbers', 'N02BA: numbers', 'total: total', 'Year: calendar', 'Weekday Name: calendar',
+    ])
+    const cells = wrapper.findAll('table.mapping-preview tbody tr').map((tr) => tr.findAll('td').slice(1, 5).map((td) => td.text()))
+    expect(cells).toEqual([
+      ['2014-01-02', 'M01AB', 'all', '0.00'], ['2014-01-02', 'N02BA', 'all', '3.40'],
+      ['2014-01-13', 'M01AB', 'all', '8.00'], ['2014-01-13', 'N02BA', 'all', '4.00'],
+    ])
+    expect(wrapper.find('.decimal-offer').exists()).toBe(false)
+    await wrapper.get('form').trigger('submit')
+    await flushPromises()
+    expect(api.upload.mock.calls[0]![0].mapping).toEqual({
+      date: 'datum', category_columns: ['M01AB', 'N02BA'], product_id: { const: 'all' }, drop_negative_sales: false,
+      date_format: '%m/%d/%Y',
+    })
+  })
+
+  it('offers decimal commas for a ; file that writes them, and reads the preview with them once taken', async () => {
+    const wrapper = mount(UploadView)
+    await dropFile(wrapper, new File(['Datum;Anrufe;Mails\n2014-01-02;1,5;2\n'], 'centre.csv'))
+    expect(wrapper.get('.decimal-offer').text()).toContain('decimals with a comma')
+    expect(wrapper.get('table.mapping-preview tbody tr').text()).toContain('not a number')
+    await wrapper.get('.decimal-offer button').trigger('click')
+    expect(wrapper.find('.decimal-offer').exists()).toBe(false)
+    expect(wrapper.get('table.mapping-preview tbody tr td[data-label="Sales"]').text()).toBe('1.50')
+  })
+
+  it('never offers decimal commas for a , file', async () => {
+    const wrapper = mount(UploadView)
+    await dropFile(wrapper, new File(['date,Calls,Mails\n2014-01-02,"1,5",2\n'], 'centre.csv'))
+    expect(wrapper.find('.decimal-offer').exists()).toBe(false)
+    expect(wrapper.text()).not.toContain('Numbers use a decimal comma')
+  })
+})
+
 describe('MetricsTable', () => {
   const metric = (model: ForecastMetric['model_type'], mase: number, best: boolean): ForecastMetric => ({
     category: 'c', model_type: model, run_id: 1, mae: 1.5, rmse: 2, smape: 12.345, mase, coverage: 0.93, is_best: best,
