@@ -1,0 +1,103 @@
+// A wide file through the web app: the pharmacy's daily sales as found (`;`, M/D/YYYY, one column per drug
+// class, then Year, Month, Hour and Weekday Name), mapped with "one column per category" in the page.
+// Needs the server side of wide mappings (the `category_columns` key); against a server without it the test
+// stops at the saved profile's refusal and is reported as skipped with that reason.
+import { expect, test, type Page } from '@playwright/test'
+import { copyFileSync, mkdirSync } from 'node:fs'
+import { isAbsolute, join } from 'node:path'
+import { E2E_API_KEY, REPO } from './platform'
+
+/** The first 40 days of the pharmacy file, byte for byte as found. */
+const FIXTURE = join(REPO, 'frontend', 'e2e', 'fixtures', 'pharmacy-40d.csv')
+const CLASSES = ['M01AB', 'M01AE', 'N02BA', 'N02BE', 'N05B', 'N05C', 'R03', 'R06']
+const CALENDAR = ['Year', 'Month', 'Hour', 'Weekday Name']
+const ARTIFACTS = join(REPO, 'test-artifacts', 'e2e')
+const DOCS = process.env.CASTFLOW_SCREENSHOTS_DIR
+
+async function shot(page: Page, name: string, doc = false): Promise<void> {
+  mkdirSync(ARTIFACTS, { recursive: true })
+  const path = join(ARTIFACTS, `wide-${name}.png`)
+  await page.evaluate(() => window.scrollTo(0, 0))
+  await page.screenshot({ path, fullPage: true, animations: 'disabled' })
+  if (doc && DOCS) {
+    const dir = isAbsolute(DOCS) ? DOCS : join(REPO, DOCS)
+    mkdirSync(dir, { recursive: true })
+    copyFileSync(path, join(dir, `${name}.png`))
+  }
+}
+
+test.skip(() => Boolean(process.env.CASTFLOW_E2E_SKIP), process.env.CASTFLOW_E2E_SKIP)
+
+test('an analyst loads a file with one column per category', async ({ page }) => {
+  const base = process.env.CASTFLOW_E2E_URL!
+  page.on('pageerror', (error) => { throw error })
+  // The key dialog is the other test's subject: here the key is already in this tab's storage.
+  await page.addInitScript((key) => sessionStorage.setItem('castflow.apiKey', key), E2E_API_KEY)
+  const checkbox = (name: string) => page.getByRole('group', { name: 'Category columns' }).getByRole('checkbox', { name, exact: true })
+
+  await test.step('the panel reads the file: one column per category, the classes ticked, the calendar not', async () => {
+    await page.goto(`${base}#/`)
+    await page.locator('#file').setInputFiles(FIXTURE)
+    await expect(page.getByText("This file's header lacks castflow's own columns")).toBeVisible()
+    await expect(page.getByLabel('One column per category', { exact: true })).toBeChecked()
+    await expect(page.locator('#map-date')).toHaveValue('datum')
+    await expect(page.getByLabel('Date layout', { exact: true })).toHaveValue('%m/%d/%Y')
+    for (const name of CLASSES) await expect(checkbox(name)).toBeChecked()
+    for (const name of CALENDAR) await expect(checkbox(name)).not.toBeChecked()
+    // Dot decimals (3.67) in a ;-separated file: no decimal-comma offer.
+    await expect(page.locator('.decimal-offer')).toHaveCount(0)
+    const first = page.locator('table.mapping-preview tbody tr').first()
+    await expect(first.locator('td')).toHaveText(['2', '2014-01-02', 'M01AB', 'all', '0.00', ''])
+    await expect(page.locator('table.mapping-preview tbody tr')).toHaveCount(8)
+    await expect(page.locator('table.mapping-preview tbody tr').nth(1).locator('td[data-label="Sales"]')).toHaveText('3.67')
+    await shot(page, 'panel')
+  })
+
+  await test.step('the mapping is saved as a profile and comes back from the server as the same mapping', async () => {
+    await page.getByLabel('Product of every observation', { exact: true }).fill('pharmacy')
+    await expect(page.locator('table.mapping-preview tbody tr').first().locator('td[data-label="Product"]')).toHaveText('pharmacy')
+    await page.getByLabel('Save this mapping as', { exact: true }).fill('pharmacy wide')
+    await page.getByRole('button', { name: 'Save mapping' }).click()
+    const notice = page.locator('.mapping-body p.notice[role="status"]')
+    await expect(notice).toBeVisible()
+    const text = await notice.textContent()
+    test.skip(/unknown mapping key/.test(text ?? ''), `the server does not take wide mappings yet: ${text}`)
+    await expect(notice).toHaveText('Saved as “pharmacy wide”.')
+    await page.locator('details.sent summary').click()
+    await expect(page.locator('details.sent pre')).toHaveText('mapping_name = pharmacy wide')
+    await shot(page, 'upload-wide-mapping', true)
+  })
+
+  await test.step('the saved profile ticks the same columns for the same file in a fresh page', async () => {
+    await page.reload()
+    await page.locator('#file').setInputFiles(FIXTURE)
+    await page.getByLabel('Saved mapping', { exact: true }).selectOption('pharmacy wide')
+    await expect(page.getByLabel('Product of every observation', { exact: true })).toHaveValue('pharmacy')
+    for (const name of CLASSES) await expect(checkbox(name)).toBeChecked()
+    for (const name of CALENDAR) await expect(checkbox(name)).not.toBeChecked()
+    await expect(page.locator('details.sent pre')).toHaveText('mapping_name = pharmacy wide')
+  })
+
+  await test.step('the upload loads one observation per ticked cell, and the batch names the columns', async () => {
+    await page.getByRole('button', { name: 'Upload', exact: true }).click()
+    await expect(page).toHaveURL(/#\/batches\/\d+$/)
+    await expect(page.locator('.batch-status')).toHaveText('Load: completed', { timeout: 120_000 })
+    await expect(page.locator('[data-count="num_inserted_rows"] dd')).toHaveText(String(40 * CLASSES.length))
+    await expect(page.locator('[data-count="num_rejected_rows"] dd')).toHaveText('0')
+    const loaded = page.getByRole('list', { name: 'Columns loaded' }).getByRole('listitem')
+    await expect(loaded).toHaveText(CLASSES)
+    await expect(page.locator('pre.batch-mapping')).toContainText('"category_columns"')
+    await shot(page, 'batch-wide', true)
+  })
+
+  await test.step('each drug class is a category with its 40 days; no calendar column became one', async () => {
+    const answer = await page.request.get(`${base}categories`, { headers: { 'X-API-Key': E2E_API_KEY } })
+    expect(answer.ok()).toBe(true)
+    const categories = (await answer.json()) as { category: string; row_count: number; first_date: string; last_date: string }[]
+    const names = new Set(categories.map((c) => c.category))
+    for (const name of CALENDAR) expect(names.has(name)).toBe(false)
+    for (const name of CLASSES) {
+      expect(categories.find((c) => c.category === name)).toMatchObject({ row_count: 40, first_date: '2014-01-02', last_date: '2014-02-10' })
+    }
+  })
+})
