@@ -11,13 +11,16 @@ import codecs
 import csv
 import dataclasses
 import gzip
+import json
 import math
+import re
 import zipfile
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import BinaryIO
 
 from common.mapping import Mapping
+from common.models import KEY_LENGTH
 
 #: Sales texts meaning "no value" (compared case-insensitively after trimming).
 MISSING_TOKENS = ("", "na", "nan", "null")
@@ -28,6 +31,8 @@ HEADER_SCAN_BYTES = 1024 * 1024
 #: Largest compression ratio accepted for one member of an .xlsx archive (real sheets stay far below).
 MAX_XLSX_RATIO = 200
 _DELIMITERS = (",", ";", "\t", "|")
+#: A number written with decimal comma: `1,5`, `1.234,5` (a `.` only between groups of three digits).
+DECIMAL_COMMA = r"[+-]?(?:(?:[0-9]{1,3}(?:\.[0-9]{3})+|[0-9]+)(?:,[0-9]*)?|,[0-9]+)"
 #: Data rows sampled at upload time to tell a numeric column from a text one.
 _SAMPLE_ROWS = 200
 #: Rows below an .xlsx header searched for data at upload time (blank rows may come first).
@@ -87,6 +92,23 @@ class FileLayout:
     sheet: str | None = None
     mapping: Mapping = dataclasses.field(default_factory=Mapping)
     limits: Limits = Limits()
+    #: A wide file's category columns: (header, 0-based position); each cell is one observation.
+    values: tuple[tuple[str, int], ...] = ()
+    #: With sheets_as_categories: the sheets loaded, each one category.
+    sheets: tuple[str, ...] = ()
+
+    @property
+    def cells_per_line(self) -> int:
+        """Observations one line of the file holds (a wide file's category columns; else 1)."""
+        return len(self.values) or 1
+
+    def categories_from(self) -> str | None:
+        """Where the categories come from, as the JSON the batch shows: the columns or sheets loaded."""
+        if self.sheets:
+            return json.dumps({"sheets": list(self.sheets)})
+        if self.values:
+            return json.dumps({"columns": [name for name, _ in self.values]})
+        return None
 
 
 def kind_from_name(filename: str) -> FileKind:
@@ -164,14 +186,22 @@ def _inspect_csv_head(raw: bytes, kind: FileKind, mapping: Mapping, limits: Limi
     if len(lines) == 1 and len(raw) >= HEADER_SCAN_BYTES:
         raise FileProblem("the header line is longer than 1 MB")
     delimiter, header = _split_header(header_line, mapping)
+    if mapping.sheets_as_categories:
+        raise FileProblem('"sheets_as_categories" needs an .xlsx workbook; this file is CSV')
+    if mapping.decimal == "," and delimiter == ",":
+        raise FileProblem('the mapping asks for decimal ",", but the file\'s fields are separated by ",": a decimal '
+                          'comma needs a ";"-, tab- or "|"-separated file (or leave out "decimal")')
     check_header_limits(header, limits)
     columns = match_columns(header, mapping)
+    values = match_value_columns(header, mapping, columns)
     if not any(line.strip() for line in lines[1:]):
         raise FileProblem("the file has a header but no data rows")
     complete = lines[1:-1] if len(raw) >= HEADER_SCAN_BYTES else lines[1:]  # the last may be cut off
-    check_value_columns(list(csv.reader(complete[:_SAMPLE_ROWS], delimiter=delimiter)), columns, header)
+    sample = list(csv.reader(complete[:_SAMPLE_ROWS], delimiter=delimiter))
+    check_value_columns(sample, columns, header, mapping.decimal)
+    check_numeric(sample, dict(values), mapping.decimal, _WIDE_HINT)
     return FileLayout(kind=kind, columns=columns, header=tuple(header), delimiter=delimiter, encoding=encoding,
-                      mapping=mapping)
+                      mapping=mapping, values=values)
 
 
 def _decode_head(raw: bytes) -> tuple[str, str]:
@@ -239,24 +269,94 @@ def match_columns(header: list[object], mapping: Mapping | None = None) -> dict[
     return columns
 
 
-def check_value_columns(rows: list[list[object]], columns: dict[str, int], header: list[object]) -> None:
+def check_value_columns(rows: list[list[object]], columns: dict[str, int], header: list[object],
+                        decimal: str = ".") -> None:
     """400 when a column mapped to sales holds no number at all in the sampled rows (a wrong mapping)."""
-    for key in ("sales", "sales_2"):
-        if key not in columns:
-            continue
-        position = columns[key]
+    named = {str(header[columns[key]]).strip(): columns[key] for key in ("sales", "sales_2") if key in columns}
+    check_numeric(rows, named, decimal, "sales must map to a numeric column")
+
+
+#: Why a wide file's column that holds text is refused.
+_WIDE_HINT = "each category column must hold numbers: leave it out with all_except or list the columns"
+
+
+def check_numeric(rows: list[list[object]], named: dict[str, int], decimal: str, hint: str) -> None:
+    """400 when a value column (name -> position) holds values but no number in the sampled rows."""
+    for name, position in named.items():
         values = [str(row[position]).strip() for row in rows if position < len(row) and row[position] is not None]
         values = [v for v in values if v.lower() not in MISSING_TOKENS]
-        if values and not any(_is_number(v) for v in values):
-            raise FileProblem(f"column {str(header[position]).strip()!r} holds no numbers in the first {len(rows)} "
-                              f"rows (e.g. {values[0][:40]!r}); sales must map to a numeric column")
+        if values and not any(is_number(v, decimal) for v in values):
+            example = next((v for v in values if not is_number(v, decimal)), values[0])
+            raise FileProblem(f"column {name!r} holds no numbers in the first {len(rows)} rows "
+                              f"(e.g. {example[:40]!r}); {hint}")
+        bad = next((v for v in values if not is_number(v, decimal)), None)
+        if bad is not None and decimal == "," and re.fullmatch(r"[+-]?[0-9]*\.[0-9]+", bad):
+            raise FileProblem(f"column {name!r} holds {bad[:40]!r}, a decimal point, but the mapping says "
+                              'decimal ","; leave out "decimal" for this file')
 
 
-def _is_number(text: str) -> bool:
+def is_number(text: str, decimal: str = ".") -> bool:
+    """True when `text` is a finite number written with `decimal` as its decimal separator."""
+    if isinstance(text, (int, float)):  # a real Excel number
+        return math.isfinite(text)
+    if decimal == ",":
+        if not re.fullmatch(DECIMAL_COMMA, text):
+            return False
+        text = text.replace(".", "").replace(",", ".")
     try:
         return math.isfinite(float(text))
     except ValueError:
         return False
+
+
+def match_value_columns(header: list[object], mapping: Mapping, taken: dict[str, int]) -> tuple[tuple[str, int], ...]:
+    """A wide file's category columns, (header, position): the listed ones, or all but the date and those
+    excluded; 400 for a column not in the file, an empty or repeated header, or a header too long for a key."""
+    if not mapping.is_wide:
+        return ()
+    names = [_normalise(h) for h in header]
+    width = len(names)
+    while width and names[width - 1] == "":  # Excel pads rows to the sheet's widest one
+        width -= 1
+    wanted = mapping.category_columns or mapping.category_all_except
+    absent = [name for name in wanted if name.lower() not in names]
+    if absent:
+        found = ", ".join(repr(str(h)) for h in header[:20] if h is not None)
+        raise FileProblem(f"the mapping's category_columns name column(s) not in the file: {', '.join(absent)} "
+                          f"(found: {found})")
+    if mapping.category_columns is not None:
+        positions = [_only_position(names, name, header) for name in mapping.category_columns]
+    else:
+        excluded = {name.lower() for name in mapping.category_all_except} | {names[p] for p in taken.values()}
+        positions = [p for p in range(width) if names[p] not in excluded]
+    return _checked_value_headers(header, positions, mapping.date)
+
+
+def _only_position(names: list[str], name: str, header: list[object]) -> int:
+    hits = [i for i, n in enumerate(names) if n == name.lower()]
+    if len(hits) > 1:
+        raise FileProblem(f"columns {' and '.join(repr(str(header[i]).strip()) for i in hits)} could each be "
+                          f"category column {name!r}; rename one")
+    return hits[0]
+
+
+def _checked_value_headers(header: list[object], positions: list[int], date: str) -> tuple[tuple[str, int], ...]:
+    if not positions:
+        raise FileProblem(f"the wide mapping leaves no category column besides {date!r}")
+    seen: dict[str, int] = {}
+    for position in positions:
+        name = "" if header[position] is None else str(header[position]).strip().lstrip("\ufeff").strip()
+        if not name:
+            raise FileProblem(f"column {position + 1} has an empty header, so it cannot name a category; name it, "
+                              "or list the category columns")
+        if name in seen:
+            raise FileProblem(f"columns {seen[name] + 1} and {position + 1} are both headed {name!r}; a category "
+                              "column's header must be unique")
+        if len(name) > KEY_LENGTH:
+            raise FileProblem(f"column {position + 1}'s header is longer than {KEY_LENGTH} characters, too long "
+                              "for a category or product id")
+        seen[name] = position
+    return tuple(seen.items())
 
 
 def check_xlsx_archive(fileobj: BinaryIO, max_uncompressed: int) -> None:
@@ -305,20 +405,16 @@ def _inspect_xlsx(fileobj: BinaryIO, max_uncompressed: int, mapping: Mapping, li
     check_xlsx_archive(fileobj, max_uncompressed)
     workbook = open_workbook(fileobj)
     try:
+        if mapping.sheets_as_categories:
+            return _inspect_sheets(workbook, mapping, limits)
         seen = []
         for sheet in workbook.worksheets:
-            rows = sheet.iter_rows(values_only=True, max_row=1 + _XLSX_DATA_SCAN_ROWS)
-            header = list(next(rows, ()) or ())
+            header, sample = _sheet_head(sheet)
             seen.append(sheet.title)
             if _missing(header, mapping):
                 continue
-            check_header_limits(header, limits)
-            columns = match_columns(header, mapping)
-            sample = [row for row in rows if any(v not in (None, "") for v in row)][:_SAMPLE_ROWS]
-            if not sample:
-                raise FileProblem(f"sheet {sheet.title!r} has a header but no data rows")
-            check_value_columns(sample, columns, header)
-            return FileLayout(kind=FileKind.XLSX, columns=columns, mapping=mapping,
+            columns, values = _check_sheet(sheet.title, header, sample, mapping, limits)
+            return FileLayout(kind=FileKind.XLSX, columns=columns, mapping=mapping, values=values,
                               header=tuple(_normalise(h) for h in header), sheet=sheet.title)
         first = list(next(workbook.worksheets[0].iter_rows(values_only=True, max_row=1), ()) or ()) \
             if workbook.worksheets else []
@@ -334,3 +430,47 @@ def _inspect_xlsx(fileobj: BinaryIO, max_uncompressed: int, mapping: Mapping, li
     finally:
         workbook.close()
 
+
+def _sheet_head(sheet) -> tuple[list[object], list[tuple]]:  # noqa: ANN001 - an openpyxl worksheet
+    """A sheet's header row and its first non-blank data rows."""
+    rows = sheet.iter_rows(values_only=True, max_row=1 + _XLSX_DATA_SCAN_ROWS)
+    header = list(next(rows, ()) or ())
+    sample = [row for row in rows if any(v not in (None, "") for v in row)][:_SAMPLE_ROWS]
+    return header, sample
+
+
+def _check_sheet(title: str, header: list[object], sample: list[tuple], mapping: Mapping,
+                 limits: Limits) -> tuple[dict[str, int], tuple[tuple[str, int], ...]]:
+    """The columns of a sheet that has the mapping's columns: limits, positions, numbers and data checked."""
+    check_header_limits(header, limits)
+    columns = match_columns(header, mapping)
+    values = match_value_columns(header, mapping, columns)
+    if not sample:
+        raise FileProblem(f"sheet {title!r} has a header but no data rows")
+    check_value_columns(sample, columns, header, mapping.decimal)
+    check_numeric(sample, dict(values), mapping.decimal, _WIDE_HINT)
+    return columns, values
+
+
+def _inspect_sheets(workbook, mapping: Mapping, limits: Limits) -> FileLayout:  # noqa: ANN001
+    """sheets_as_categories: every sheet with a header holds the same date and value columns; blank sheets are
+    skipped; a sheet that disagrees is a 400 naming it."""
+    loaded, first = [], None
+    for sheet in workbook.worksheets:
+        header, sample = _sheet_head(sheet)
+        if not any(h not in (None, "") for h in header):
+            continue
+        missing = _missing(header, mapping)
+        if missing:
+            found = ", ".join(repr(str(h)) for h in header[:20] if h not in (None, ""))
+            raise FileProblem(f"sheet {sheet.title!r} has no column {', '.join(map(repr, missing))} (found: {found}); "
+                              "with sheets_as_categories every sheet needs the same date and value columns")
+        columns, _ = _check_sheet(sheet.title, header, sample, mapping, limits)
+        if not sheet.title.strip():
+            raise FileProblem("a sheet's name is blank, so it cannot name a category")
+        loaded.append(sheet.title)
+        first = first or (header, columns)
+    if first is None:
+        raise FileProblem("the workbook is empty")
+    return FileLayout(kind=FileKind.XLSX, columns=first[1], mapping=mapping, sheet=loaded[0], sheets=tuple(loaded),
+                      header=tuple(_normalise(h) for h in first[0]))

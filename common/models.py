@@ -72,6 +72,10 @@ class UploadMetadata(Base):
     file_hash: Mapped[str] = mapped_column(hash_column(), nullable=False)
     #: The column mapping the batch was uploaded with (canonical JSON), null for the original columns.
     mapping: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: Where a wide file's or a workbook's categories come from, as JSON: {"columns": [...]} or {"sheets": [...]};
+    #: null for a file with a category column. MEDIUMTEXT on MySQL: up to MAX_COLUMNS headers of 100 characters.
+    categories_from: Mapped[str | None] = mapped_column(Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb"),
+                                                        nullable=True)
     #: SHA-256 of that mapping, empty for none: part of what makes an upload a duplicate.
     mapping_digest: Mapped[str] = mapped_column(String(64), nullable=False, server_default="")
     file_size: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0, server_default="0")

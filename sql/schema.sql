@@ -146,6 +146,7 @@ CREATE TABLE IF NOT EXISTS upload_metadata (
 	stored_filename VARCHAR(255) NOT NULL,
 	file_hash CHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
 	mapping TEXT,
+	categories_from MEDIUMTEXT,
 	mapping_digest VARCHAR(64) NOT NULL DEFAULT '',
 	file_size BIGINT NOT NULL DEFAULT '0',
 	uploaded_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,

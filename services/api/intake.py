@@ -54,11 +54,11 @@ def accept_upload(
     if pending.size == 0:
         raise FileProblem("the file is empty")
     with open(pending.path, "rb") as fileobj:
-        inspect_file(fileobj, kind, settings.max_uncompressed_bytes, mapping, limits=settings.file_limits)
+        layout = inspect_file(fileobj, kind, settings.max_uncompressed_bytes, mapping, limits=settings.file_limits)
     name = stored_name(pending.sha256, kind.suffix)
     # Content-addressed: a racing identical upload publishes the same bytes under the same name.
     store.finish(pending, name)
-    batch_num, created = _record(sessions, filename, name, pending, mapping)
+    batch_num, created = _record(sessions, filename, name, pending, mapping, layout.categories_from())
     if created:
         logger.info("upload accepted batch=%s bytes=%d kind=%s", batch_num, pending.size, kind.value)
         try:
@@ -70,7 +70,7 @@ def accept_upload(
 
 
 def _record(sessions: sessionmaker[Session], filename: str, name: str, pending: PendingUpload,
-            mapping: Mapping) -> tuple[int, bool]:
+            mapping: Mapping, categories_from: str | None) -> tuple[int, bool]:
     digest = "" if mapping.is_default else mapping.digest()
     row = UploadMetadata(
         original_filename=safe_display_name(filename),
@@ -78,6 +78,7 @@ def _record(sessions: sessionmaker[Session], filename: str, name: str, pending: 
         file_hash=pending.sha256,
         mapping=None if mapping.is_default else json.dumps(mapping.to_json(), sort_keys=True),
         mapping_digest=digest,
+        categories_from=categories_from,
         file_size=pending.size,
         status=BatchStatus.UPLOADED,
         uploaded_at=utcnow(),

@@ -168,7 +168,8 @@ def _stage_file(claim: Claim, loader: BatchLoader, tally: Tally, settings: Setti
             for chunk in read_chunks(fileobj, layout, chunk_rows=settings.etl_chunk_rows,
                                      max_uncompressed=settings.max_uncompressed_bytes):
                 checked = validate(chunk.rows, date_format=claim.mapping.date_format,
-                                   drop_negative=claim.mapping.drop_negative_sales)
+                                   drop_negative=claim.mapping.drop_negative_sales, decimal=claim.mapping.decimal,
+                                   value_label=claim.mapping.wide_field if layout.values else None)
                 tally.add(chunk, checked)
                 if pending is not None:
                     pending.result()

@@ -2,7 +2,8 @@
 
 Each chunk is a DataFrame of strings with columns `line`, `date`, `product_id`, `category`,
 `sales`, where `line` is the row's line number in the file (the header is line 1; for .xlsx, the
-sheet's row number). Rows with the wrong number of fields, or with a value longer than
+sheet's row number). A wide file's line gives one row per category cell (see melt), and MAX_ROWS
+and the chunk size count those cells. Rows with the wrong number of fields, or with a value longer than
 MAX_CELL_CHARS in a column castflow reads, come out as structural rejects. A file with more than
 MAX_ROWS rows, or a CSV record longer than the limits allow, stops the read with a FileProblem as
 soon as it is seen (the batch fails; nothing has been written).
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import bisect
 import codecs
+import dataclasses
 import datetime as dt
 import gzip
 import zlib
@@ -24,7 +26,16 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from common.fileformat import FileKind, FileLayout, FileProblem, Limits, describe_xlsx_error, open_workbook
+from common.fileformat import (
+    FileKind,
+    FileLayout,
+    FileProblem,
+    Limits,
+    describe_xlsx_error,
+    match_columns,
+    open_workbook,
+)
+from services.etl.melt import melt_lines
 
 FIELDS = ("date", "product_id", "category", "sales")
 _MIN_BLOCK, _MAX_BLOCK = 256 * 1024, 64 * 1024 * 1024
@@ -37,6 +48,10 @@ class Chunk:
     rows: pd.DataFrame
     malformed: list[tuple[int, str]] = field(default_factory=list)  # (line, reason)
     progress: float = 0.0
+    #: Observations a malformed line stands for (a wide file's category columns), for the counts.
+    line_cells: int = 1
+    #: The sheet the rows come from when each sheet is a category: it prefixes the columns of rejects.
+    label: str | None = None
 
 
 class _CountingReader:
@@ -76,9 +91,10 @@ def within_limits(chunks: Iterator[Chunk], limits: Limits) -> Iterator[Chunk]:
     """Pass chunks on with over-long cells set aside as rejects; FileProblem once more than max_rows were read."""
     seen = 0
     for chunk in chunks:
-        seen += len(chunk.rows) + len(chunk.malformed)
+        seen += len(chunk.rows) + len(chunk.malformed) * chunk.line_cells
         if seen > limits.max_rows:
-            raise FileProblem(f"the file has more than {limits.max_rows:,} rows (MAX_ROWS); split it into "
+            cells = ", counting each category cell as one" if chunk.line_cells > 1 else ""
+            raise FileProblem(f"the file has more than {limits.max_rows:,} rows (MAX_ROWS){cells}; split it into "
                               "smaller files; nothing was loaded")
         yield _drop_long_cells(chunk, limits.max_cell_chars)
 
@@ -98,7 +114,8 @@ def _drop_long_cells(chunk: Chunk, max_chars: int) -> Chunk:
     if not long.any():
         return chunk
     rejects = list(zip(rows["line"][long].tolist(), reasons[long].tolist(), strict=True))
-    return Chunk(rows[~long].reset_index(drop=True), sorted(chunk.malformed + rejects), chunk.progress)
+    return dataclasses.replace(chunk, rows=rows[~long].reset_index(drop=True),
+                               malformed=sorted(chunk.malformed + rejects))
 
 
 def _file_size(fileobj: BinaryIO) -> int:
@@ -124,8 +141,7 @@ def _csv_chunks(fileobj: BinaryIO, layout: FileLayout, chunk_rows: int, max_unco
             if number == 0:
                 piece, line = _drop_header(piece), 2
             if piece:
-                rows, malformed = _parse_piece(piece, layout, line)
-                yield Chunk(rows, malformed, min(raw.count / size, 1.0))
+                yield from _piece_chunks(piece, layout, line, chunk_rows, min(raw.count / size, 1.0))
             line += piece.count(b"\n")
     except RecordTooLong as exc:
         raise FileProblem(f"line {line + exc.line_offset} is {exc.message}; nothing was loaded") from None
@@ -223,11 +239,32 @@ def _first_record_end(buffer: bytes) -> int:
     return newline
 
 
-def _parse_piece(piece: bytes, layout: FileLayout, first_line: int) -> tuple[pd.DataFrame, list[tuple[int, str]]]:
-    """Parse one piece of records; `first_line` is the file line its first record starts on."""
+def _piece_chunks(piece: bytes, layout: FileLayout, first_line: int, cells: int, progress: float) -> Iterator[Chunk]:
+    """The chunks of one piece: one frame, or for a wide file its cells in frames of about `cells` rows."""
+    columns, lines, malformed = _parse_piece(piece, layout, first_line)
+    if not layout.values:
+        rows = _with_fields(columns, layout)
+        rows.insert(0, "line", lines)
+        yield Chunk(rows, malformed, progress)
+        return
+    values = [(header, columns[f"c{position}"].to_numpy(dtype=object)) for header, position in layout.values]
+    frames = melt_lines(lines, columns["date"].to_numpy(dtype=object), values, layout.mapping, cells)
+    first = next(frames, pd.DataFrame(columns=["line", *FIELDS]))  # the malformed lines ride on the first
+    yield Chunk(first, malformed, progress, layout.cells_per_line)
+    for frame in frames:
+        yield Chunk(frame, [], progress, layout.cells_per_line)
+
+
+def _parse_piece(piece: bytes, layout: FileLayout, first_line: int) -> tuple[dict[str, pd.Series], np.ndarray,
+                                                                             list[tuple[int, str]]]:
+    """Parse one piece of records; `first_line` is the file line its first record starts on.
+
+    Returns the columns castflow reads (by field, and a wide file's category columns by header), the good
+    rows' line numbers, and the malformed lines.
+    """
     names = [f"c{i}" for i in range(len(layout.header))]
-    read = list(layout.columns)
-    wanted = [names[layout.columns[f]] for f in read]
+    # A wide file's category columns are keyed by position (c3): a header may spell a field's name.
+    read = {**{f: names[p] for f, p in layout.columns.items()}, **{names[p]: names[p] for _, p in layout.values}}
     malformed: list[tuple[int, str]] = []
 
     def on_invalid(row: pacsv.InvalidRow) -> str:
@@ -235,6 +272,7 @@ def _parse_piece(piece: bytes, layout: FileLayout, first_line: int) -> tuple[pd.
         malformed.append((line, f"expected {row.expected_columns} fields, found {row.actual_columns}"))
         return "skip"
 
+    wanted = sorted(set(read.values()), key=names.index)
     try:
         table = pacsv.read_csv(
             pa.py_buffer(piece),
@@ -247,18 +285,18 @@ def _parse_piece(piece: bytes, layout: FileLayout, first_line: int) -> tuple[pd.
         )
     except pa.ArrowInvalid as exc:
         raise FileProblem(_describe_arrow_error(exc, first_line)) from None
-    rows = _with_fields({f: table.column(names[layout.columns[f]]).to_pandas() for f in read}, layout)
-    lines, _ = _assign_lines(len(rows), first_line, sorted(line for line, _ in malformed))
-    rows.insert(0, "line", lines)
-    return rows, malformed
+    columns = {key: table.column(name).to_pandas() for key, name in read.items()}
+    lines, _ = _assign_lines(table.num_rows, first_line, sorted(line for line, _ in malformed))
+    return columns, lines, malformed
 
 
 def _with_fields(columns: dict[str, pd.Series], layout: FileLayout) -> pd.DataFrame:
-    """The chunk frame in FIELDS order (plus sales_2 when sales is a product), a constant category filled in."""
-    const = layout.mapping.category_const
+    """The chunk frame in FIELDS order (plus sales_2 when sales is a product), constants filled in."""
+    mapping = layout.mapping
     size = len(next(iter(columns.values())))
-    if const is not None:
-        columns["category"] = pd.Series([const] * size, dtype="str")
+    for name, const in (("product_id", mapping.product_const), ("category", mapping.category_const)):
+        if const is not None:
+            columns[name] = pd.Series([const] * size, dtype="str")
     order = [*FIELDS, *(["sales_2"] if "sales_2" in columns else [])]
     return pd.DataFrame({f: columns[f] for f in order})
 
@@ -292,21 +330,13 @@ def _describe_arrow_error(exc: Exception, line: int) -> str:
 def _xlsx_chunks(fileobj: BinaryIO, layout: FileLayout, chunk_rows: int) -> Iterator[Chunk]:
     workbook = open_workbook(fileobj)
     try:
-        sheet = workbook[layout.sheet]
-        total = max((sheet.max_row or 0) - 1, 1)
-        read = list(layout.columns)
-        positions = [layout.columns[f] for f in read]
-        lines: list[int] = []
-        values: list[list[str]] = [[] for _ in read]
-        for number, row in enumerate(sheet.iter_rows(min_row=2, values_only=True), start=2):
-            lines.append(number)
-            for slot, position in zip(values, positions, strict=True):
-                slot.append(cell_text(row[position] if position < len(row) else None))
-            if len(lines) >= chunk_rows:
-                yield Chunk(_xlsx_frame(lines, read, values, layout), [], min((number - 1) / total, 1.0))
-                lines, values = [], [[] for _ in read]
-        if lines:
-            yield Chunk(_xlsx_frame(lines, read, values, layout), [], 1.0)
+        sheets = [workbook[name] for name in (layout.sheets or (layout.sheet,))]
+        total = max(sum(max((sheet.max_row or 0) - 1, 0) for sheet in sheets), 1)
+        done = 0
+        for sheet in sheets:
+            for chunk, read in _sheet_chunks(sheet, _sheet_layout(sheet, layout), chunk_rows):
+                yield dataclasses.replace(chunk, progress=min((done + read) / total, 1.0))
+            done += max((sheet.max_row or 0) - 1, 0)
     except FileProblem:
         raise
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many types for damaged files
@@ -315,10 +345,47 @@ def _xlsx_chunks(fileobj: BinaryIO, layout: FileLayout, chunk_rows: int) -> Iter
         workbook.close()
 
 
-def _xlsx_frame(lines: list[int], read: list[str], values: list[list[str]], layout: FileLayout) -> pd.DataFrame:
-    frame = _with_fields({f: pd.Series(v, dtype="str") for f, v in zip(read, values, strict=True)}, layout)
-    frame.insert(0, "line", np.asarray(lines, dtype=np.int64))
-    return frame
+def _sheet_layout(sheet, layout: FileLayout) -> FileLayout:  # noqa: ANN001 - an openpyxl worksheet
+    """With one sheet per category: this sheet's column positions, and its name as the constant category."""
+    if not layout.sheets:
+        return layout
+    header = list(next(sheet.iter_rows(values_only=True, max_row=1), ()) or ())
+    mapping = dataclasses.replace(layout.mapping, category_const=sheet.title.strip())
+    return dataclasses.replace(layout, sheet=sheet.title, columns=match_columns(header, layout.mapping),
+                               mapping=mapping)
+
+
+def _sheet_chunks(sheet, layout: FileLayout, chunk_rows: int) -> Iterator[tuple[Chunk, int]]:  # noqa: ANN001
+    """A sheet's chunks of about `chunk_rows` rows (cells, in a wide sheet), each with the data rows read so far."""
+    read = list(layout.columns)
+    positions = [layout.columns[f] for f in read] + [p for _, p in layout.values]
+    lines: list[int] = []
+    cells: list[list[str]] = [[] for _ in positions]
+    for number, row in enumerate(sheet.iter_rows(min_row=2, values_only=True), start=2):
+        lines.append(number)
+        for slot, position in zip(cells, positions, strict=True):
+            slot.append(cell_text(row[position] if position < len(row) else None))
+        if len(lines) * layout.cells_per_line >= chunk_rows:
+            yield from ((chunk, number - 1) for chunk in _xlsx_frames(lines, read, cells, layout, chunk_rows))
+            lines, cells = [], [[] for _ in positions]
+    if lines:
+        yield from ((chunk, lines[-1] - 1) for chunk in _xlsx_frames(lines, read, cells, layout, chunk_rows))
+
+
+def _xlsx_frames(lines: list[int], read: list[str], cells: list[list[str]], layout: FileLayout,
+                 chunk_rows: int) -> Iterator[Chunk]:
+    label = layout.sheet if layout.sheets else None
+    numbers = np.asarray(lines, dtype=np.int64)
+    if not layout.values:
+        frame = _with_fields({f: pd.Series(v, dtype="str") for f, v in zip(read, cells, strict=True)}, layout)
+        frame.insert(0, "line", numbers)
+        yield Chunk(frame, label=label)
+        return
+    values = [(header, np.asarray(column, dtype=object))
+              for (header, _), column in zip(layout.values, cells[len(read):], strict=True)]
+    dates = np.asarray(cells[read.index("date")], dtype=object)
+    for frame in melt_lines(numbers, dates, values, layout.mapping, chunk_rows):
+        yield Chunk(frame, line_cells=layout.cells_per_line)
 
 
 def cell_text(value: object) -> str:

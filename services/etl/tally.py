@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from common.models import BatchError
 from services.etl.reader import Chunk
 from services.etl.validate import Validated
 
@@ -40,15 +41,18 @@ class Tally:
 
     def add(self, chunk: Chunk, checked: Validated) -> None:
         """Count one validated chunk."""
-        self.total += len(chunk.rows) - checked.blank + len(chunk.malformed)
+        malformed = len(chunk.malformed) * chunk.line_cells  # a wide file's line holds several observations
+        self.total += len(chunk.rows) - checked.blank + malformed
         self.missing += int(checked.good["cents"].isna().sum())
         self.cents_total += int(checked.good["cents"].sum())
-        self.rejected += len(checked.rejected) + len(chunk.malformed)
+        self.rejected += len(checked.rejected) + malformed
         self.filtered += checked.filtered
         room = self.keep - len(self.errors)
         if room > 0:
             found = [(line, "(row)", "", reason) for line, reason in chunk.malformed]
             found += list(checked.rejected.itertuples(index=False, name=None))
+            if chunk.label is not None:  # one sheet per category: say which sheet the line is on
+                found = [(line, f"{chunk.label}!{column}", value, why) for line, column, value, why in found]
             self.errors.extend(sorted(found)[:room])
 
     def check(self, max_share: float) -> None:
@@ -77,12 +81,20 @@ class Tally:
 
     def error_rows(self, batch_num: int) -> list[dict[str, object]]:
         """Rows for the batch_errors table."""
-        return [{"batch_num": batch_num, "line": int(line), "column_name": column, "value": value,
-                 "reason": reason} for line, column, value, reason in self.errors]
+        return [{"batch_num": batch_num, "line": int(line), "column_name": _fit(column, _COLUMN_WIDTH),
+                 "value": value, "reason": reason} for line, column, value, reason in self.errors]
 
     def _quote(self) -> str:
         quoted = "; ".join(_describe(*error) for error in self.errors[:QUOTED])
         return f"First: {quoted}." if quoted else ""
+
+
+#: Width of batch_errors.column_name: a longer category header or sheet!column is cut to it.
+_COLUMN_WIDTH = BatchError.__table__.c.column_name.type.length
+
+
+def _fit(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "\u2026"
 
 
 def _describe(line: int, column: str, value: str, reason: str) -> str:

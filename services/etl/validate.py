@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from common.fileformat import MISSING_TOKENS
+from common.fileformat import DECIMAL_COMMA, MISSING_TOKENS
 from common.models import KEY_LENGTH, MAX_SALES_CENTS
 
 #: Dates outside this range are rejected as implausible for daily sales.
@@ -42,12 +42,15 @@ class Validated:
     filtered: int = 0  # rows set aside by drop_negative_sales (counted, neither stored nor rejected)
 
 
-def validate(rows: pd.DataFrame, *, date_format: str | None = None, drop_negative: bool = False) -> Validated:
+def validate(rows: pd.DataFrame, *, date_format: str | None = None, drop_negative: bool = False,
+             decimal: str = ".", value_label: str | None = None) -> Validated:
     """Check every row of `rows` (line, date, product_id, category, sales [, sales_2] as text).
 
     With `date_format` dates are read with it instead of as ISO; with `drop_negative` rows whose value
     is negative are set aside as filtered (returns, cancellations) instead of rejected. When `sales_2`
-    is present the value is sales * sales_2 (a mapping's "A * B").
+    is present the value is sales * sales_2 (a mapping's "A * B"). With `decimal` "," values are read
+    as `1.234,5`. With `value_label` (a wide file's category or product_id) a rejected value is reported
+    under that field's value, the header of the column it came from, instead of "sales".
     """
     text = {c: rows[c].astype("str").str.strip() for c in rows.columns if c != "line"}
     blank = (text["date"] == "") & (text["product_id"] == "") & (text["category"] == "") & (text["sales"] == "")
@@ -63,6 +66,8 @@ def validate(rows: pd.DataFrame, *, date_format: str | None = None, drop_negativ
     for key in ("product_id", "category"):
         flag(text[key] == "", key, f"empty {key}")
         flag(text[key].str.len() > KEY_LENGTH, key, f"{key} longer than {KEY_LENGTH} characters")
+    if decimal == ",":
+        text.update({key: _decimal_comma(text[key], flag) for key in ("sales", "sales_2") if key in text})
     values = _number(text["sales"], "sales", flag)
     exact = "sales_2" not in text
     if not exact:
@@ -78,9 +83,11 @@ def validate(rows: pd.DataFrame, *, date_format: str | None = None, drop_negativ
         "line": rows["line"], "date": date_text, "product_id": text["product_id"],
         "category": text["category"], "cents": cents,
     })[keep].reset_index(drop=True)
+    echoed = _echo(rows, column, bad)
+    if value_label is not None:
+        column = column.where(column != "sales", text[value_label])
     rejected = pd.DataFrame({
-        "line": rows["line"][bad], "column": column[bad],
-        "value": _echo(rows, column, bad), "reason": reason[bad],
+        "line": rows["line"][bad], "column": column[bad], "value": echoed, "reason": reason[bad],
     }).reset_index(drop=True)
     return Validated(good=good, rejected=rejected, blank=int(blank.sum()), filtered=int(filtered.sum()))
 
@@ -98,6 +105,15 @@ def _dates(dates: pd.Series, date_format: str | None, flag, pending) -> pd.Serie
     parsed = pd.to_datetime(date_text.where(pending()), format="%Y-%m-%d", errors="coerce")
     flag(parsed.isna(), "date", "impossible date")
     return date_text
+
+
+def _decimal_comma(sales: pd.Series, flag) -> pd.Series:  # noqa: ANN001
+    """'1.234,5' as '1234.5'; flags values that are not numbers written with a decimal comma (3.67)."""
+    comma = sales.str.fullmatch(DECIMAL_COMMA)
+    lower = sales.str.lower()
+    flag(~comma & ~lower.isin(MISSING_TOKENS) & ~lower.str.fullmatch(_INFINITE), "sales",
+         'sales is not a number written with decimal "," (the mapping\'s "decimal"; e.g. 1.234,5)')
+    return sales.where(~comma, sales.str.replace(".", "", regex=False).str.replace(",", ".", regex=False))
 
 
 def _number(sales: pd.Series, name: str, flag) -> pd.Series:  # noqa: ANN001

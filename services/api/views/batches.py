@@ -22,7 +22,8 @@ blueprint = Blueprint("batches", __name__)
 BATCH_FIELDS = [
     "batch_num", "original_filename", "status", "progress", "forecast_status", "error_log",
     "num_total_rows", "num_missing_rows", "num_imputed_rows", "num_inserted_rows", "num_updated_rows",
-    "num_unchanged_rows", "num_rejected_rows", "num_filtered_rows", "mapping", "file_size", "attempts",
+    "num_unchanged_rows", "num_rejected_rows", "num_filtered_rows", "mapping", "categories_from",
+    "file_size", "attempts",
     "uploaded_at", "started_at", "finished_at",
 ]
 ERROR_FIELDS = ["line", "column", "value", "reason"]
@@ -55,7 +56,8 @@ def batch(batch_num: int):  # noqa: ANN201
             fields = reads.batch_fields(conn, batch_num, BATCH_FIELDS)
         if fields is None:
             raise ApiError(404, f"batch {batch_num} not found")
-        fields["mapping"] = json.loads(fields["mapping"]) if fields["mapping"] else None
+        for name in ("mapping", "categories_from"):
+            fields[name] = json.loads(fields[name]) if fields[name] else None
         finished = is_finished(fields)
         return current_app.json.dumps(fields).encode()
 
