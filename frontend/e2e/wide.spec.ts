@@ -1,14 +1,17 @@
-// A wide file through the web app: the pharmacy's daily sales as found (`;`, M/D/YYYY, one column per drug
-// class, then Year, Month, Hour and Weekday Name), mapped with "one column per category" in the page.
-// Needs the server side of wide mappings (the `category_columns` key); against a server without it the test
-// stops at the saved profile's refusal and is reported as skipped with that reason.
+// Wide files through the web app: the pharmacy's daily sales as found (`;`, M/D/YYYY, one column per drug
+// class, then Year, Month, Hour and Weekday Name) mapped with "one column per category" in the page, the same
+// days written with decimal commas, and the Sandy 311 calls (one column per agency and their total).
 import { expect, test, type Page } from '@playwright/test'
-import { copyFileSync, mkdirSync } from 'node:fs'
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs'
 import { isAbsolute, join } from 'node:path'
 import { E2E_API_KEY, REPO } from './platform'
 
 /** The first 40 days of the pharmacy file, byte for byte as found. */
 const FIXTURE = join(REPO, 'frontend', 'e2e', 'fixtures', 'pharmacy-40d.csv')
+/** The same 40 days as a European export writes them: every '.' of the numbers a ','. */
+const DECIMAL_COMMA = join(REPO, 'frontend', 'e2e', 'fixtures', 'pharmacy-40d-decimal-comma.csv')
+/** 30 days of the Sandy 311 calls from 2012-10-29, byte for byte as found (`,`, M/D/YY, 23 agencies and `total`). */
+const SANDY = join(REPO, 'frontend', 'e2e', 'fixtures', 'sandy-311-30d.csv')
 const CLASSES = ['M01AB', 'M01AE', 'N02BA', 'N02BE', 'N05B', 'N05C', 'R03', 'R06']
 const CALENDAR = ['Year', 'Month', 'Hour', 'Weekday Name']
 const ARTIFACTS = join(REPO, 'test-artifacts', 'e2e')
@@ -58,11 +61,7 @@ test('an analyst loads a file with one column per category', async ({ page }) =>
     await expect(page.locator('table.mapping-preview tbody tr').first().locator('td[data-label="Product"]')).toHaveText('pharmacy')
     await page.getByLabel('Save this mapping as', { exact: true }).fill('pharmacy wide')
     await page.getByRole('button', { name: 'Save mapping' }).click()
-    const notice = page.locator('.mapping-body p.notice[role="status"]')
-    await expect(notice).toBeVisible()
-    const text = await notice.textContent()
-    test.skip(/unknown mapping key/.test(text ?? ''), `the server does not take wide mappings yet: ${text}`)
-    await expect(notice).toHaveText('Saved as “pharmacy wide”.')
+    await expect(page.locator('.mapping-body p.notice[role="status"]')).toHaveText('Saved as “pharmacy wide”.')
     await page.locator('details.sent summary').click()
     await expect(page.locator('details.sent pre')).toHaveText('mapping_name = pharmacy wide')
     await shot(page, 'upload-wide-mapping', true)
@@ -99,5 +98,65 @@ test('an analyst loads a file with one column per category', async ({ page }) =>
     for (const name of CLASSES) {
       expect(categories.find((c) => c.category === name)).toMatchObject({ row_count: 40, first_date: '2014-01-02', last_date: '2014-02-10' })
     }
+  })
+
+  await test.step('the same days with decimal commas: offered, taken, and stored as the same values', async () => {
+    await page.goto(`${base}#/`)
+    await page.locator('#file').setInputFiles(DECIMAL_COMMA)
+    await page.getByLabel('Saved mapping', { exact: true }).selectOption('pharmacy wide')
+    const secondSales = page.locator('table.mapping-preview tbody tr').nth(1).locator('td[data-label="Sales"]')
+    await expect(page.locator('.decimal-offer')).toContainText('decimals with a comma')
+    await expect(secondSales).toHaveText('')
+    await expect(page.locator('table.mapping-preview tbody tr').nth(1)).toContainText('rejected: "3,67" is not a number')
+    await shot(page, 'decimal-offer')
+    await page.getByRole('button', { name: 'Read numbers with a decimal comma' }).click()
+    await expect(page.locator('.decimal-offer')).toHaveCount(0)
+    await expect(page.getByLabel('Numbers use a decimal comma (1.234,5 and 1,5)')).toBeChecked()
+    await expect(secondSales).toHaveText('3.67')
+    await page.getByRole('button', { name: 'Upload', exact: true }).click()
+    await expect(page).toHaveURL(/#\/batches\/\d+$/)
+    await expect(page.locator('.batch-status')).toHaveText('Load: completed', { timeout: 120_000 })
+    // Every value equals the one the dot-decimal file stored: nothing inserted or updated.
+    await expect(page.locator('[data-count="num_unchanged_rows"] dd')).toHaveText(String(40 * CLASSES.length))
+    await expect(page.locator('[data-count="num_inserted_rows"] dd')).toHaveText('0')
+    await expect(page.locator('[data-count="num_updated_rows"] dd')).toHaveText('0')
+    await expect(page.locator('pre.batch-mapping')).toContainText('"decimal": ","')
+  })
+
+  await test.step('the 311 agencies as products of one category, with columns a later file adds, without the total', async () => {
+    await page.goto(`${base}#/`)
+    await page.locator('#file').setInputFiles(SANDY)
+    await expect(page.getByLabel('One column per category', { exact: true })).toBeChecked()
+    await expect(page.getByLabel('Date layout', { exact: true })).toHaveValue('%m/%d/%y')
+    await expect(checkbox('NYPD')).toBeChecked()
+    await expect(checkbox('total')).not.toBeChecked()
+    await expect(page.locator('.decimal-offer')).toHaveCount(0)
+    await expect(page.getByLabel('Numbers use a decimal comma (1.234,5 and 1,5)')).toHaveCount(0)
+    await page.getByLabel('Products of one category', { exact: true }).check()
+    await page.getByLabel('Category of every observation', { exact: true }).fill('311')
+    await page.getByLabel('Also take columns a later file adds', { exact: false }).check()
+    await page.locator('details.sent summary').click()
+    await expect(page.locator('details.sent pre')).toContainText('"all_except": [\n      "date",\n      "total"\n    ]')
+    const first = page.locator('table.mapping-preview tbody tr').first()
+    await expect(first.locator('td')).toHaveText(['2', '2012-10-29', '311', 'NYC-3-1-1', '7922.00', ''])
+    await page.getByRole('button', { name: 'Upload', exact: true }).click()
+    await expect(page).toHaveURL(/#\/batches\/\d+$/)
+    await expect(page.locator('.batch-status')).toHaveText('Load: completed', { timeout: 120_000 })
+    await expect(page.locator('.categories-from p')).toHaveText('23 columns loaded, each as a product:')
+    await expect(page.getByRole('list', { name: 'Columns loaded' }).getByRole('listitem')).toHaveCount(23)
+    await expect(page.getByRole('list', { name: 'Columns loaded' })).not.toContainText('total')
+  })
+
+  await test.step("the category's daily totals equal the file's own total column", async () => {
+    const lines = readFileSync(SANDY, 'utf8').trim().split(/\r?\n/).slice(1)
+    const expected = lines.map((line) => {
+      const [date, ...cells] = line.split(',')
+      const [month, day, year] = date!.split('/').map(Number)
+      return { date: `20${year}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}`, sales: Number(cells.at(-1)) }
+    })
+    const answer = await page.request.get(`${base}categories/311/history`, { headers: { 'X-API-Key': E2E_API_KEY } })
+    expect(answer.ok()).toBe(true)
+    const history = (await answer.json()) as { date: string; sales: number }[]
+    expect(history.map((h) => ({ date: h.date, sales: Number(h.sales) }))).toEqual(expected)
   })
 })
