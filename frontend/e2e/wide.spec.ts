@@ -108,7 +108,7 @@ test('an analyst loads a file with one column per category', async ({ page }) =>
     await expect(page.locator('.decimal-offer')).toContainText('decimals with a comma')
     await expect(secondSales).toHaveText('')
     await expect(page.locator('table.mapping-preview tbody tr').nth(1)).toContainText('rejected: "3,67" is not a number')
-    await shot(page, 'decimal-offer')
+    await shot(page, 'decimal-offer', true)
     await page.getByRole('button', { name: 'Read numbers with a decimal comma' }).click()
     await expect(page.locator('.decimal-offer')).toHaveCount(0)
     await expect(page.getByLabel('Numbers use a decimal comma (1.234,5 and 1,5)')).toBeChecked()
