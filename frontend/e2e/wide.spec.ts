@@ -10,6 +10,8 @@ import { E2E_API_KEY, REPO } from './platform'
 const FIXTURE = join(REPO, 'frontend', 'e2e', 'fixtures', 'pharmacy-40d.csv')
 /** The same 40 days as a European export writes them: every '.' of the numbers a ','. */
 const DECIMAL_COMMA = join(REPO, 'frontend', 'e2e', 'fixtures', 'pharmacy-40d-decimal-comma.csv')
+/** Three of those classes as a workbook with one sheet each (Day, Units): written by make_pharmacy_sheets.py. */
+const SHEETS = join(REPO, 'frontend', 'e2e', 'fixtures', 'pharmacy-sheets.xlsx')
 /** 30 days of the Sandy 311 calls from 2012-10-29, byte for byte as found (`,`, M/D/YY, 23 agencies and `total`). */
 const SANDY = join(REPO, 'frontend', 'e2e', 'fixtures', 'sandy-311-30d.csv')
 const CLASSES = ['M01AB', 'M01AE', 'N02BA', 'N02BE', 'N05B', 'N05C', 'R03', 'R06']
@@ -121,6 +123,24 @@ test('an analyst loads a file with one column per category', async ({ page }) =>
     await expect(page.locator('[data-count="num_inserted_rows"] dd')).toHaveText('0')
     await expect(page.locator('[data-count="num_updated_rows"] dd')).toHaveText('0')
     await expect(page.locator('pre.batch-mapping')).toContainText('"decimal": ","')
+  })
+
+  await test.step('a workbook with one sheet per class loads as one batch, and the batch names the sheets', async () => {
+    await page.goto(`${base}#/`)
+    await page.locator('#file').setInputFiles(SHEETS)
+    await page.getByLabel('The file has other column names or another date layout (column mapping)').check()
+    await page.getByLabel('One sheet per category (.xlsx)', { exact: true }).check()
+    await page.getByLabel('Date column (on every sheet)', { exact: true }).fill('Day')
+    await page.getByLabel('Value column (on every sheet)', { exact: true }).fill('Units')
+    await page.getByLabel('Product of every observation', { exact: true }).fill('pharmacy')
+    await page.getByRole('button', { name: 'Upload', exact: true }).click()
+    await expect(page).toHaveURL(/#\/batches\/\d+$/)
+    await expect(page.locator('.batch-status')).toHaveText('Load: completed', { timeout: 120_000 })
+    await expect(page.locator('.categories-from p')).toHaveText('3 sheets loaded, each as a category:')
+    await expect(page.getByRole('list', { name: 'Sheets loaded' }).getByRole('listitem')).toHaveText(['M01AB', 'N02BE', 'R06'])
+    // The same days and values as the CSV's columns: all 120 already stored as they are.
+    await expect(page.locator('[data-count="num_unchanged_rows"] dd')).toHaveText('120')
+    await expect(page.locator('[data-count="num_inserted_rows"] dd')).toHaveText('0')
   })
 
   await test.step('the 311 agencies as products of one category, with columns a later file adds, without the total', async () => {
