@@ -92,9 +92,32 @@ export function decodeStart(bytes: Uint8Array): string {
   return new TextDecoder('utf-8').decode(bytes)
 }
 
-/** The start of a plain CSV (its first 64 KB); null for other kinds, whose columns are typed in. */
+/** The first `limit` bytes a gzip file decompresses to, and whether that was all of it (null without DecompressionStream). */
+async function gunzipStart(file: Blob, limit: number): Promise<{ bytes: Uint8Array; complete: boolean } | null> {
+  if (typeof DecompressionStream === 'undefined') return null
+  const reader = file.stream().pipeThrough(new DecompressionStream('gzip')).getReader()
+  const bytes = new Uint8Array(limit)
+  let size = 0
+  let done = false
+  while (size < limit) {
+    const part = await reader.read()
+    if (part.done) { done = true; break }
+    bytes.set(part.value.subarray(0, limit - size), size)
+    size += Math.min(part.value.length, limit - size)
+  }
+  // Stop decompressing: only the start is wanted, however large the file.
+  if (!done) await reader.cancel()
+  return { bytes: bytes.subarray(0, size), complete: done }
+}
+
+/** The start of a CSV (its first 64 KB, decompressed for .csv.gz); null for .xlsx, whose columns are typed in. */
 export async function readSample(file: File): Promise<Sample | null> {
-  if (!file.name.toLowerCase().endsWith('.csv')) return null
+  const name = file.name.toLowerCase()
+  if (name.endsWith('.csv.gz')) {
+    const start = await gunzipStart(file, SAMPLE_BYTES)
+    return start ? parseSample(decodeStart(start.bytes), start.complete) : null
+  }
+  if (!name.endsWith('.csv')) return null
   const buffer = await file.slice(0, SAMPLE_BYTES).arrayBuffer()
   return parseSample(decodeStart(new Uint8Array(buffer)), file.size <= SAMPLE_BYTES)
 }

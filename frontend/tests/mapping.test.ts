@@ -34,7 +34,18 @@ describe('reading a header line', () => {
     const csv = new File(['InvoiceDate,StockCode,Quantity\n2010-12-01,85123A,6\n'], 'retail.csv')
     expect((await readSample(csv))?.columns).toEqual(['InvoiceDate', 'StockCode', 'Quantity'])
     expect(await readSample(new File(['PK'], 'book.xlsx'))).toBeNull()
-    expect(await readSample(new File(['x'], 'sales.csv.gz'))).toBeNull()
+    expect(await readSample(new File(['PK'], 'book.XLSX'))).toBeNull()
+  })
+
+  it('reads the start of a .csv.gz through gzip, and stops there', async () => {
+    const { gzipSync } = await import('node:zlib')
+    const rows = Array.from({ length: 20_000 }, (_, i) => `2020-01-01,${i},x,1`).join('\n')
+    const gz = new File([gzipSync(`Date;Calls;Emails\n2020-01-01;1,5;2\n`)], 'centre.csv.gz')
+    expect(await readSample(gz)).toEqual({ delimiter: ';', columns: ['Date', 'Calls', 'Emails'], rows: [['2020-01-01', '1,5', '2']] })
+    const large = await readSample(new File([gzipSync(`Date,product_id,category,sales\n${rows}\n`)], 'big.csv.gz'))
+    expect(large?.columns).toEqual(['Date', 'product_id', 'category', 'sales'])
+    expect(large?.rows).toHaveLength(200)
+    await expect(readSample(new File(['not gzip'], 'broken.csv.gz'))).rejects.toThrow()  // the page then types names
   })
 
   it('knows the kinds of file castflow takes', () => {
