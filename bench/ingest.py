@@ -6,9 +6,12 @@ Prints, for the real file mapped to Date/product_id/category=store/sales:
 - the ETL worker's peak RSS (the work horse process that runs the job, and the worker's whole tree);
 - the same for a file 4x larger (each product four times under another id), and the ratio of peaks;
 - a re-upload of the file with 50 values corrected: its inserted / updated / unchanged counts;
-- the Online Retail file (541,909 invoice lines) uploaded as it is with a column mapping.
+- the Online Retail file (541,909 invoice lines) uploaded as it is with a column mapping;
+- a wide file built from the same data (2,000 days x 500 category columns, one per store and item:
+  1,000,000 cells) with a `category_columns` mapping: cells/s against the long file's rows/s, and
+  the peak RSS of a wide file twice as long (`--only-wide` runs the long file once and this part only).
 
-    python bench/ingest.py [--repeat 3] [--skip-4x] [--database-url mysql+pymysql://root@127.0.0.1:3306/test]
+    python bench/ingest.py [--repeat 3] [--skip-4x] [--only-wide] [--database-url mysql+pymysql://root@127.0.0.1:3306/test]
 """
 
 from __future__ import annotations
@@ -44,6 +47,8 @@ RETAIL = SHARED_DATA / "online-retail" / "online_retail.csv"
 RETAIL_MAPPING = {"date": "InvoiceDate", "product_id": "StockCode", "category": "Country",
                   "sales": "Quantity * UnitPrice", "drop_negative_sales": True}
 CORRECTIONS = 50
+#: The wide file: one column per store and item, each cell an observation of that category.
+WIDE_DAYS, WIDE_MAPPING = 2000, {"product_id": {"const": "all"}, "category_columns": {"all_except": []}}
 
 
 def prepare(workdir: Path) -> dict[str, Path]:
@@ -63,6 +68,39 @@ def prepare(workdir: Path) -> dict[str, Path]:
     corrected.loc[rows, "sales"] += 1
     corrected.to_csv(paths["corrected"], index=False)
     return paths
+
+
+def prepare_wide(workdir: Path, days: int = WIDE_DAYS) -> Path:
+    """Write Store Item Demand as a wide file of `days` days x 500 columns (its 1,826 days, then again, shifted)."""
+    raw = pd.read_csv(SOURCE, dtype={"date": "str", "store": "int64", "item": "int64", "sales": "int64"})
+    raw["column"] = "s" + raw["store"].astype("str") + "-i" + raw["item"].astype("str")
+    wide = raw.pivot(index="date", columns="column", values="sales")
+    wide.index = pd.to_datetime(wide.index)
+    laps = -(-days // len(wide))
+    frames = [wide.set_axis(wide.index + pd.Timedelta(days=lap * len(wide))) for lap in range(laps)]
+    whole = pd.concat(frames).iloc[:days]
+    whole.index = whole.index.strftime("%Y-%m-%d")
+    path = workdir / f"store_items_wide_{days}.csv"
+    whole.rename_axis("Date").to_csv(path)
+    return path
+
+
+def wide_case(args: argparse.Namespace, workdir: Path, long_rate: float) -> None:
+    """The wide file and one twice as long: cells/s against the long file's rows/s, peak RSS of both."""
+    fields = {"mapping": json.dumps(WIDE_MAPPING)}
+    results = {}
+    for days in (WIDE_DAYS, 2 * WIDE_DAYS):
+        path = prepare_wide(workdir, days)
+        results[days] = run_once(args, path, workdir, fields=fields)
+        r = results[days]
+        print(f"wide {days:,} days x 500 columns: {r['rows']:,} cells in {r['seconds']:.2f} s "
+              f"({r['rows'] / r['seconds']:,.0f} cells/s; upload {r['upload_s']:.2f} s) peak RSS horse "
+              f"{r['horse_mb']:.0f} MB, tree {r['tree_mb']:.0f} MB", flush=True)
+    one, two = results[WIDE_DAYS], results[2 * WIDE_DAYS]
+    rate = one["rows"] / one["seconds"]
+    print(f"wide file: {rate:,.0f} cells/s = {rate / long_rate:.0%} of the long file's {long_rate:,.0f} rows/s "
+          f"(target >= 80%); peak RSS of the 2x wide file / 1x: {two['horse_mb'] / one['horse_mb']:.2f} "
+          "(flat: about 1)")
 
 
 def run_once(args: argparse.Namespace, path: Path, workdir: Path, then: Path | None = None,
@@ -99,6 +137,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, help="runs of the 913k-row case (median reported)")
     parser.add_argument("--skip-4x", action="store_true", help="skip the 4x larger file")
+    parser.add_argument("--only-wide", action="store_true",
+                        help="run the long file once (the reference rows/s), then the wide files only")
     parser.add_argument("--database-url", default="mysql+pymysql://root@127.0.0.1:3306/test",
                         help="a MySQL/MariaDB server URL; the benchmark creates and drops its own databases")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
@@ -109,6 +149,13 @@ def main() -> int:
         workdir = Path(tmp)
         paths = prepare(workdir)
         print(f"# ingest benchmark on {machine()}; file {paths['1x'].stat().st_size / 2**20:.1f} MB")
+        if args.only_wide:
+            reference = run_once(args, paths["1x"], workdir)
+            print(f"long file: {reference['rows']:,} rows in {reference['seconds']:.2f} s "
+                  f"({reference['rows'] / reference['seconds']:,.0f} rows/s) peak RSS horse "
+                  f"{reference['horse_mb']:.0f} MB", flush=True)
+            wide_case(args, workdir, reference["rows"] / reference["seconds"])
+            return 0
         runs = []
         for i in range(args.repeat):
             runs.append(run_once(args, paths["1x"], workdir, then=paths["corrected"] if i == 0 else None))
@@ -135,6 +182,7 @@ def main() -> int:
             print(f"4x file: {big['rows']:,} rows in {big['seconds']:.2f} s ({rate_4x:,.0f} rows/s) "
                   f"peak RSS horse {big['horse_mb']:.0f} MB, tree {big['tree_mb']:.0f} MB; "
                   f"ratio to 1x (job process) {big['horse_mb'] / horse:.2f} (target within 1.20)")
+        wide_case(args, workdir, rate)
     return 0
 
 

@@ -75,7 +75,7 @@ class Settings:
     #: Most data rows per file; a longer file fails its batch with nothing written.
     max_rows: int = 5_000_000
     #: Most columns in a file's header; a wider file is refused at upload (400).
-    max_columns: int = 200
+    max_columns: int = 1000
     #: Longest header cell (400 at upload) and longest value in a column castflow reads (the row is rejected).
     max_cell_chars: int = 1000
     #: Database statement timeout of the API's connections, in seconds (MySQL/MariaDB; 0: none).

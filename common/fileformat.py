@@ -34,9 +34,9 @@ _DELIMITERS = (",", ";", "\t", "|")
 #: A number written with decimal comma: `1,5`, `1.234,5` (a `.` only between groups of three digits).
 DECIMAL_COMMA = r"[+-]?(?:(?:[0-9]{1,3}(?:\.[0-9]{3})+|[0-9]+)(?:,[0-9]*)?|,[0-9]+)"
 #: Data rows sampled at upload time to tell a numeric column from a text one.
-_SAMPLE_ROWS = 200
+SAMPLE_ROWS = 200
 #: Rows below an .xlsx header searched for data at upload time (blank rows may come first).
-_XLSX_DATA_SCAN_ROWS = 1000
+XLSX_DATA_SCAN_ROWS = 1000
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ class Limits:
     and on every row while the ETL streams the file."""
 
     max_rows: int = 5_000_000
-    max_columns: int = 200
+    max_columns: int = 1000
     max_cell_chars: int = 1000
 
     @property
@@ -132,7 +132,9 @@ def inspect_file(fileobj: BinaryIO, kind: FileKind, max_uncompressed: int,
     _check_magic(kind, head)
     try:
         if kind is FileKind.XLSX:
-            layout = _inspect_xlsx(fileobj, max_uncompressed, mapping or Mapping(), limits or Limits())
+            from common.workbook import inspect_xlsx  # imported here: only .xlsx uploads pay for openpyxl
+
+            layout = inspect_xlsx(fileobj, max_uncompressed, mapping or Mapping(), limits or Limits())
         else:
             layout = _inspect_csv_head(_read_head(fileobj, kind), kind, mapping or Mapping(), limits or Limits())
         return dataclasses.replace(layout, limits=limits or Limits())
@@ -197,9 +199,9 @@ def _inspect_csv_head(raw: bytes, kind: FileKind, mapping: Mapping, limits: Limi
     if not any(line.strip() for line in lines[1:]):
         raise FileProblem("the file has a header but no data rows")
     complete = lines[1:-1] if len(raw) >= HEADER_SCAN_BYTES else lines[1:]  # the last may be cut off
-    sample = list(csv.reader(complete[:_SAMPLE_ROWS], delimiter=delimiter))
+    sample = list(csv.reader(complete[:SAMPLE_ROWS], delimiter=delimiter))
     check_value_columns(sample, columns, header, mapping.decimal)
-    check_numeric(sample, dict(values), mapping.decimal, _WIDE_HINT)
+    check_numeric(sample, dict(values), mapping.decimal, WIDE_HINT)
     return FileLayout(kind=kind, columns=columns, header=tuple(header), delimiter=delimiter, encoding=encoding,
                       mapping=mapping, values=values)
 
@@ -224,20 +226,20 @@ def _split_header(line: str, mapping: Mapping) -> tuple[str, list[str]]:
     best: tuple[str, list[str]] | None = None
     for delimiter in _DELIMITERS:
         header = next(csv.reader([line], delimiter=delimiter))
-        if _missing(header, mapping) == []:
+        if missing_columns(header, mapping) == []:
             return delimiter, header
         if best is None or len(header) > len(best[1]):
             best = (delimiter, header)
     return best
 
 
-def _normalise(name: object) -> str:
+def normalise(name: object) -> str:
     return str(name).strip().lstrip("\ufeff").strip().lower() if name is not None else ""
 
 
 def _candidates(header: list[object], mapping: Mapping) -> dict[str, list[int]]:
     """For each field the mapping reads, the header positions that could hold it."""
-    names = [_normalise(h) for h in header]
+    names = [normalise(h) for h in header]
     found = {}
     for key, source in mapping.source_columns().items():
         hits = [i for i, name in enumerate(names) if name == source.lower()]
@@ -247,7 +249,7 @@ def _candidates(header: list[object], mapping: Mapping) -> dict[str, list[int]]:
     return found
 
 
-def _missing(header: list[object], mapping: Mapping) -> list[str]:
+def missing_columns(header: list[object], mapping: Mapping) -> list[str]:
     sources = mapping.source_columns()
     return [sources[field] for field, hits in _candidates(header, mapping).items() if not hits]
 
@@ -255,7 +257,7 @@ def _missing(header: list[object], mapping: Mapping) -> list[str]:
 def match_columns(header: list[object], mapping: Mapping | None = None) -> dict[str, int]:
     """Map each field the mapping reads to its column index; FileProblem naming missing or ambiguous columns."""
     mapping = mapping or Mapping()
-    missing = _missing(header, mapping)
+    missing = missing_columns(header, mapping)
     if missing:
         found = ", ".join(repr(str(h)) for h in header[:20] if h is not None) or "none"
         what = "missing required column(s)" if mapping.is_default else "the mapping names column(s) not in the file"
@@ -277,13 +279,16 @@ def check_value_columns(rows: list[list[object]], columns: dict[str, int], heade
 
 
 #: Why a wide file's column that holds text is refused.
-_WIDE_HINT = "each category column must hold numbers: leave it out with all_except or list the columns"
+WIDE_HINT = "each category column must hold numbers: leave it out with all_except or list the columns"
 
 
 def check_numeric(rows: list[list[object]], named: dict[str, int], decimal: str, hint: str) -> None:
     """400 when a value column (name -> position) holds values but no number in the sampled rows."""
     for name, position in named.items():
-        values = [str(row[position]).strip() for row in rows if position < len(row) and row[position] is not None]
+        cells = [row[position] for row in rows if position < len(row) and row[position] is not None]
+        if any(isinstance(c, (int, float)) and not isinstance(c, bool) for c in cells):
+            continue  # real Excel numbers: numeric whatever the decimal separator
+        values = [str(c).strip() for c in cells]
         values = [v for v in values if v.lower() not in MISSING_TOKENS]
         if values and not any(is_number(v, decimal) for v in values):
             example = next((v for v in values if not is_number(v, decimal)), values[0])
@@ -297,8 +302,6 @@ def check_numeric(rows: list[list[object]], named: dict[str, int], decimal: str,
 
 def is_number(text: str, decimal: str = ".") -> bool:
     """True when `text` is a finite number written with `decimal` as its decimal separator."""
-    if isinstance(text, (int, float)):  # a real Excel number
-        return math.isfinite(text)
     if decimal == ",":
         if not re.fullmatch(DECIMAL_COMMA, text):
             return False
@@ -314,7 +317,7 @@ def match_value_columns(header: list[object], mapping: Mapping, taken: dict[str,
     excluded; 400 for a column not in the file, an empty or repeated header, or a header too long for a key."""
     if not mapping.is_wide:
         return ()
-    names = [_normalise(h) for h in header]
+    names = [normalise(h) for h in header]
     width = len(names)
     while width and names[width - 1] == "":  # Excel pads rows to the sheet's widest one
         width -= 1
@@ -399,78 +402,3 @@ def describe_xlsx_error(exc: BaseException) -> str:
         seen = seen.__cause__ or seen.__context__
     first_line = (str(exc).strip().splitlines() or [""])[0][:200]
     return f"the workbook could not be read ({type(exc).__name__}: {first_line})"
-
-
-def _inspect_xlsx(fileobj: BinaryIO, max_uncompressed: int, mapping: Mapping, limits: Limits) -> FileLayout:
-    check_xlsx_archive(fileobj, max_uncompressed)
-    workbook = open_workbook(fileobj)
-    try:
-        if mapping.sheets_as_categories:
-            return _inspect_sheets(workbook, mapping, limits)
-        seen = []
-        for sheet in workbook.worksheets:
-            header, sample = _sheet_head(sheet)
-            seen.append(sheet.title)
-            if _missing(header, mapping):
-                continue
-            columns, values = _check_sheet(sheet.title, header, sample, mapping, limits)
-            return FileLayout(kind=FileKind.XLSX, columns=columns, mapping=mapping, values=values,
-                              header=tuple(_normalise(h) for h in header), sheet=sheet.title)
-        first = list(next(workbook.worksheets[0].iter_rows(values_only=True, max_row=1), ()) or ()) \
-            if workbook.worksheets else []
-        if not any(h not in (None, "") for h in first) and len(seen) <= 1:
-            raise FileProblem("the workbook is empty")
-        missing = ", ".join(_missing(first, mapping))
-        raise FileProblem(f"no sheet has the required columns (looked at {', '.join(map(repr, seen))}; "
-                          f"the first lacks {missing})")
-    except FileProblem:
-        raise
-    except Exception as exc:  # noqa: BLE001
-        raise FileProblem(describe_xlsx_error(exc)) from None
-    finally:
-        workbook.close()
-
-
-def _sheet_head(sheet) -> tuple[list[object], list[tuple]]:  # noqa: ANN001 - an openpyxl worksheet
-    """A sheet's header row and its first non-blank data rows."""
-    rows = sheet.iter_rows(values_only=True, max_row=1 + _XLSX_DATA_SCAN_ROWS)
-    header = list(next(rows, ()) or ())
-    sample = [row for row in rows if any(v not in (None, "") for v in row)][:_SAMPLE_ROWS]
-    return header, sample
-
-
-def _check_sheet(title: str, header: list[object], sample: list[tuple], mapping: Mapping,
-                 limits: Limits) -> tuple[dict[str, int], tuple[tuple[str, int], ...]]:
-    """The columns of a sheet that has the mapping's columns: limits, positions, numbers and data checked."""
-    check_header_limits(header, limits)
-    columns = match_columns(header, mapping)
-    values = match_value_columns(header, mapping, columns)
-    if not sample:
-        raise FileProblem(f"sheet {title!r} has a header but no data rows")
-    check_value_columns(sample, columns, header, mapping.decimal)
-    check_numeric(sample, dict(values), mapping.decimal, _WIDE_HINT)
-    return columns, values
-
-
-def _inspect_sheets(workbook, mapping: Mapping, limits: Limits) -> FileLayout:  # noqa: ANN001
-    """sheets_as_categories: every sheet with a header holds the same date and value columns; blank sheets are
-    skipped; a sheet that disagrees is a 400 naming it."""
-    loaded, first = [], None
-    for sheet in workbook.worksheets:
-        header, sample = _sheet_head(sheet)
-        if not any(h not in (None, "") for h in header):
-            continue
-        missing = _missing(header, mapping)
-        if missing:
-            found = ", ".join(repr(str(h)) for h in header[:20] if h not in (None, ""))
-            raise FileProblem(f"sheet {sheet.title!r} has no column {', '.join(map(repr, missing))} (found: {found}); "
-                              "with sheets_as_categories every sheet needs the same date and value columns")
-        columns, _ = _check_sheet(sheet.title, header, sample, mapping, limits)
-        if not sheet.title.strip():
-            raise FileProblem("a sheet's name is blank, so it cannot name a category")
-        loaded.append(sheet.title)
-        first = first or (header, columns)
-    if first is None:
-        raise FileProblem("the workbook is empty")
-    return FileLayout(kind=FileKind.XLSX, columns=first[1], mapping=mapping, sheet=loaded[0], sheets=tuple(loaded),
-                      header=tuple(_normalise(h) for h in first[0]))

@@ -199,7 +199,7 @@ class RecordTooLong(FileProblem):
 
 
 def _too_long(max_record: int, line_offset: int) -> RecordTooLong:
-    size = f"{max_record / 2**20:g} MB" if max_record >= 2**20 else f"{max_record / 1024:g} KB"
+    size = f"{round(max_record / 2**20, 1):g} MB" if max_record >= 2**20 else f"{max_record / 1024:g} KB"
     return RecordTooLong(f"longer than {size} (a cell far over MAX_CELL_CHARS, or unbalanced quotes)",
                          line_offset)
 
@@ -364,7 +364,7 @@ def _sheet_chunks(sheet, layout: FileLayout, chunk_rows: int) -> Iterator[tuple[
     for number, row in enumerate(sheet.iter_rows(min_row=2, values_only=True), start=2):
         lines.append(number)
         for slot, position in zip(cells, positions, strict=True):
-            slot.append(cell_text(row[position] if position < len(row) else None))
+            slot.append(cell_text(row[position] if position < len(row) else None, layout.mapping.decimal))
         if len(lines) * layout.cells_per_line >= chunk_rows:
             yield from ((chunk, number - 1) for chunk in _xlsx_frames(lines, read, cells, layout, chunk_rows))
             lines, cells = [], [[] for _ in positions]
@@ -388,8 +388,8 @@ def _xlsx_frames(lines: list[int], read: list[str], cells: list[list[str]], layo
         yield Chunk(frame, line_cells=layout.cells_per_line)
 
 
-def cell_text(value: object) -> str:
-    """An Excel cell as the text a CSV export of it would hold (dates ISO, numbers exact)."""
+def cell_text(value: object, decimal: str = ".") -> str:
+    """An Excel cell as the text a CSV export of it would hold (dates ISO, numbers exact, with `decimal`)."""
     if value is None:
         return ""
     if isinstance(value, dt.datetime):
@@ -399,5 +399,5 @@ def cell_text(value: object) -> str:
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, float):
-        return repr(value)
+        return repr(value).replace(".", decimal)
     return str(value)

@@ -172,3 +172,17 @@ def test_forecast_text_counts_the_runs_still_to_go():
         "running (2 of 5 forecast, 1 failed, 2 to go)")
     assert forecast_text({"forecast_status": "completed"}) == "completed"
     assert forecast_text({"forecast_status": None}) == "-"
+
+
+def test_a_wide_mapping_file_is_sent_as_it_is(castflow_with_workers, url, tmp_path):
+    """--mapping @FILE with category_columns and decimal ",": the batch loads one category per column."""
+    data = tmp_path / "channels.csv"
+    data.write_text("date;Calls;Emails;total\n2023-01-01;1,5;2;3,5\n2023-01-02;4;1.000,25;1.004,25\n")
+    mapping = {"date": "date", "product_id": {"const": "all"}, "decimal": ",",
+               "category_columns": {"all_except": ["total"]}}
+    (tmp_path / "wide.json").write_text(json.dumps(mapping))
+    run = castflow_with_workers("upload", str(data), "--mapping", f"@{tmp_path / 'wide.json'}", "--wait", "--url", url)
+    assert run.code == 0, run.err
+    batch = json.loads(castflow_with_workers("status", "1", "--json", "--url", url).out)
+    assert batch["categories_from"] == {"columns": ["Calls", "Emails"]}
+    assert (batch["num_total_rows"], batch["num_inserted_rows"]) == (4, 4)

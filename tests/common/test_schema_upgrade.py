@@ -54,3 +54,21 @@ def test_processes_starting_together_on_a_fresh_sqlite_file_all_create_the_schem
         for process in processes:
             process.join(60)
         assert [p.exitcode for p in processes] == [0, 0, 0, 0]
+
+
+def test_start_up_gives_an_old_upload_metadata_categories_from(tmp_path):
+    """upload_metadata made before wide files gains the nullable categories_from; its batch keeps its row."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    with engine.begin() as conn:
+        conn.execute(text(
+            "CREATE TABLE upload_metadata (batch_num INTEGER PRIMARY KEY, original_filename VARCHAR(255) NOT NULL, "
+            "stored_filename VARCHAR(255) NOT NULL, file_hash VARCHAR(64) NOT NULL, mapping TEXT, "
+            "mapping_digest VARCHAR(64) NOT NULL DEFAULT '', status VARCHAR(20) NOT NULL DEFAULT 'uploaded')"))
+        conn.execute(text("INSERT INTO upload_metadata (batch_num, original_filename, stored_filename, file_hash) "
+                          "VALUES (1, 'a.csv', 'h.csv', 'h')"))
+    create_schema(engine)
+    assert "categories_from" in {c["name"] for c in inspect(engine).get_columns("upload_metadata")}
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT original_filename, categories_from FROM upload_metadata")).one() == \
+            ("a.csv", None)
+    engine.dispose()
