@@ -109,9 +109,10 @@ export function guessForm(columns: string[], sample: Sample | null = null): Mapp
   if (!sample) return form
   form.dateFormat = guessDateFormat(columnValues(sample, form.date), DATE_FORMATS.map((f) => f.value)) ?? ''
   const numeric = suggestCategoryColumns(sample, form.date, looksLikeDecimalComma(sample) ? ',' : '.')
-  if (!has(ALIASES.productId) && !has(ALIASES.category) && !has(ALIASES.sales) && numeric.length >= 2) {
-    Object.assign(form, { layout: 'columns', categoryColumns: numeric })
-  }
+  if (has(ALIASES.productId) || has(ALIASES.category)) return form
+  // A workbook of several sheets, each a date and one value column: one sheet per category.
+  if ((sample.sheets?.length ?? 0) >= 2 && numeric.length === 1) return { ...form, layout: 'sheets', sales: numeric[0]! }
+  if (!has(ALIASES.sales) && numeric.length >= 2) return { ...form, layout: 'columns', categoryColumns: numeric }
   return form
 }
 

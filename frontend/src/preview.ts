@@ -55,7 +55,7 @@ function longRow(form: MappingForm, sample: Sample, row: string[], line: number)
 
 /** The first observations the form makes of the sampled rows (null: nothing to show, as for .xlsx). */
 export function buildPreview(form: MappingForm, sample: Sample | null, limit = PREVIEW_ROWS): PreviewRow[] | null {
-  if (!sample || !sample.columns.length || form.layout === 'sheets') return null
+  if (!sample || !sample.columns.length || (form.layout === 'sheets' && !sample.sheets?.length)) return null
   const observed = form.layout === 'columns' ? observedColumns(form, sample.columns) : []
   const preview: PreviewRow[] = []
   for (const [index, row] of sample.rows.entries()) {
@@ -63,6 +63,11 @@ export function buildPreview(form: MappingForm, sample: Sample | null, limit = P
     const line = index + 2
     if (form.layout === 'rows') {
       preview.push(longRow(form, sample, row, line))
+    } else if (form.layout === 'sheets') {
+      // The first sheet's rows: its name is their category.
+      const cell = cellOf(sample, row, form.sales)
+      const key = { category: sample.sheets![0]!, product: form.productConst.trim() }
+      preview.push(observation(line, form, cellOf(sample, row, form.date), key, parseNumber(cell, form.decimal), cell))
     } else {
       for (const column of observed) {
         const key = form.columnsAre === 'categories'

@@ -1,11 +1,15 @@
 // The first rows of a CSV read in the browser: delimiter, columns, sampled cells, and what they suggest
 // (which columns are categories of a wide file, decimal commas, the date layout). Pure, except readSample.
+import { readWorkbookStart } from './xlsx'
 
 /** The start of a CSV: its delimiter, trimmed column names and the data rows read (cells untrimmed). */
 export interface Sample {
+  /** The CSV's delimiter; '' for a workbook. */
   delimiter: string
   columns: string[]
   rows: string[][]
+  /** A workbook's sheet names (the sample is its first sheet's). */
+  sheets?: string[]
 }
 
 const DELIMITERS = [',', ';', '\t', '|']
@@ -110,9 +114,14 @@ async function gunzipStart(file: Blob, limit: number): Promise<{ bytes: Uint8Arr
   return { bytes: bytes.subarray(0, size), complete: done }
 }
 
-/** The start of a CSV (its first 64 KB, decompressed for .csv.gz); null for .xlsx, whose columns are typed in. */
+/** The start of a CSV (its first 64 KB, decompressed for .csv.gz), or of a workbook's first sheet; null otherwise. */
 export async function readSample(file: File): Promise<Sample | null> {
   const name = file.name.toLowerCase()
+  if (name.endsWith('.xlsx')) {
+    if (typeof DecompressionStream === 'undefined') return null
+    const start = await readWorkbookStart(file)
+    return { ...start.sample, sheets: start.sheets }
+  }
   if (name.endsWith('.csv.gz')) {
     const start = await gunzipStart(file, SAMPLE_BYTES)
     return start ? parseSample(decodeStart(start.bytes), start.complete) : null

@@ -53,8 +53,19 @@ describe('the preview of a long file', () => {
     ])
   })
 
-  it('shows nothing for a workbook of sheets (not read in the browser)', () => {
+  it('shows nothing without sampled rows, nor sheets for a file without sheets', () => {
     expect(buildPreview({ ...DEFAULT_FORM, layout: 'sheets' }, parseSample('a,b\n1,2\n'))).toBeNull()
     expect(buildPreview(DEFAULT_FORM, null)).toBeNull()
+  })
+})
+
+describe('the preview of a workbook with one sheet per category', () => {
+  it('shows the first sheet with its name as the category', () => {
+    const sample = { delimiter: '', columns: ['Day', 'Units'], rows: [['2014-01-02', '2.5']], sheets: ['Calls', 'Emails'] }
+    const form = guessForm(sample.columns, sample)
+    expect(form).toMatchObject({ layout: 'sheets', date: 'Day', sales: 'Units' })
+    expect(buildPreview(form, sample)).toEqual([
+      { line: 2, date: '2014-01-02', category: 'Calls', product: 'all', sales: '2.50', note: '', rejected: false },
+    ])
   })
 })
