@@ -113,6 +113,26 @@ describe('UploadView with a wide file', () => {
   })
 })
 
+describe('MappingPanel without a readable header', () => {
+  it('takes the category columns typed in, as a list or as all but these', async () => {
+    const { default: MappingPanel } = await import('../src/components/MappingPanel.vue')
+    const wrapper = mount(MappingPanel, { props: { columns: null, needed: false, modelValue: { mapping: null, mappingName: null, problems: [] } } })
+    await wrapper.get('input[type="checkbox"]').setValue(true)
+    await wrapper.get('input[type="radio"][value="columns"]').setValue(true)
+    await wrapper.get('#map-date').setValue('date')
+    const names = wrapper.get('input[aria-label="Category column names"]')
+    await names.setValue(' Calls, Emails ,')
+    await names.trigger('change')
+    const sent = () => wrapper.emitted('update:modelValue')!.at(-1)![0] as { mapping: Record<string, unknown>; problems: string[] }
+    expect(sent().mapping.category_columns).toEqual(['Calls', 'Emails'])
+    expect(sent().problems).toEqual([])
+    await wrapper.findAll('.category-columns input[type="radio"]')[1]!.setValue(true)
+    await names.setValue('total')
+    await names.trigger('change')
+    expect(sent().mapping.category_columns).toEqual({ all_except: ['date', 'total'] })
+  })
+})
+
 describe('MetricsTable', () => {
   const metric = (model: ForecastMetric['model_type'], mase: number, best: boolean): ForecastMetric => ({
     category: 'c', model_type: model, run_id: 1, mae: 1.5, rmse: 2, smape: 12.345, mase, coverage: 0.93, is_best: best,
