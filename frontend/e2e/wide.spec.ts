@@ -56,6 +56,10 @@ test('an analyst loads a file with one column per category', async ({ page }) =>
     await expect(page.locator('table.mapping-preview tbody tr')).toHaveCount(8)
     await expect(page.locator('table.mapping-preview tbody tr').nth(1).locator('td[data-label="Sales"]')).toHaveText('3.67')
     await shot(page, 'panel')
+    await page.setViewportSize({ width: 390, height: 844 })
+    await expect(checkbox('M01AB')).toBeVisible()
+    await shot(page, 'panel-phone')
+    await page.setViewportSize({ width: 1280, height: 800 })
   })
 
   await test.step('the mapping is saved as a profile and comes back from the server as the same mapping', async () => {
