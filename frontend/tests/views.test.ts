@@ -1,6 +1,7 @@
 import { flushPromises, mount } from '@vue/test-utils'
 import { beforeEach, describe, expect, it, vi } from 'vitest'
 import { ApiError } from '../src/api'
+import type { MappingChoice } from '../src/mapping'
 import type { ForecastMetric } from '../src/types'
 
 const api = vi.hoisted(() => ({
@@ -123,13 +124,13 @@ describe('MappingPanel without a readable header', () => {
     const names = wrapper.get('input[aria-label="Category column names"]')
     await names.setValue(' Calls, Emails ,')
     await names.trigger('change')
-    const sent = () => wrapper.emitted('update:modelValue')!.at(-1)![0] as { mapping: Record<string, unknown>; problems: string[] }
-    expect(sent().mapping.category_columns).toEqual(['Calls', 'Emails'])
+    const sent = () => wrapper.emitted('update:modelValue')!.at(-1)![0] as MappingChoice
+    expect(sent().mapping?.category_columns).toEqual(['Calls', 'Emails'])
     expect(sent().problems).toEqual([])
     await wrapper.findAll('.category-columns input[type="radio"]')[1]!.setValue(true)
     await names.setValue('total')
     await names.trigger('change')
-    expect(sent().mapping.category_columns).toEqual({ all_except: ['date', 'total'] })
+    expect(sent().mapping?.category_columns).toEqual({ all_except: ['date', 'total'] })
   })
 })
 
