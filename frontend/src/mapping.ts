@@ -14,6 +14,8 @@ export interface MappingForm {
   layout: Layout
   date: string
   productId: string
+  /** 'rows' layout: the product is a column, or one constant (productConst) for every row. */
+  productMode: 'column' | 'const'
   categoryMode: 'column' | 'const'
   category: string
   categoryConst: string
@@ -44,7 +46,7 @@ export interface MappingChoice {
 }
 
 export const DEFAULT_FORM: Readonly<MappingForm> = Object.freeze({
-  layout: 'rows', date: 'Date', productId: 'product_id', categoryMode: 'column', category: 'category', categoryConst: '',
+  layout: 'rows', date: 'Date', productId: 'product_id', productMode: 'column', categoryMode: 'column', category: 'category', categoryConst: '',
   salesMode: 'column', sales: 'sales', salesFactor: '', dropNegativeSales: false, dateFormat: '',
   categoryColumns: [], allExcept: false, exceptColumns: [], columnsAre: 'categories', productConst: 'all', decimal: '.',
 } as MappingForm)
@@ -102,6 +104,7 @@ export function guessForm(columns: string[], sample: Sample | null = null): Mapp
     ...DEFAULT_FORM,
     date: pick(columns, ALIASES.date, first),
     productId: pick(columns, ALIASES.productId, ''),
+    productMode: has(ALIASES.productId) ? 'column' : 'const',
     category: pick(columns, ALIASES.category, ''),
     categoryMode: has(ALIASES.category) ? 'column' : 'const',
     sales: pick(columns, ALIASES.sales, ''),
@@ -145,7 +148,7 @@ export function buildMapping(form: MappingForm): Mapping {
   const sales = form.salesMode === 'product' ? `${form.sales.trim()} * ${form.salesFactor.trim()}` : form.sales.trim()
   return {
     date,
-    product_id: form.productId.trim(),
+    product_id: form.productMode === 'const' ? { const: form.productConst.trim() } : form.productId.trim(),
     category: form.categoryMode === 'const' ? { const: form.categoryConst.trim() } : form.category.trim(),
     sales,
     ...options(form),
@@ -163,6 +166,7 @@ export function formFromMapping(mapping: Mapping): MappingForm {
     layout,
     date: mapping.date ?? 'Date',
     productId: typeof product === 'string' ? product : '',
+    productMode: typeof product === 'string' ? 'column' : 'const',
     categoryMode: typeof category === 'string' ? 'column' : 'const',
     category: typeof category === 'string' ? category : '',
     categoryConst: typeof category === 'string' ? '' : category.const,
@@ -193,7 +197,8 @@ export function isDefaultMapping(mapping: Mapping): boolean {
 function namedColumns(form: MappingForm): [string, string][] {
   if (form.layout === 'columns') return [['date', form.date]]
   if (form.layout === 'sheets') return [['date', form.date], ['sales', form.sales]]
-  const named: [string, string][] = [['date', form.date], ['product_id', form.productId], ['sales', form.sales]]
+  const named: [string, string][] = [['date', form.date], ['sales', form.sales]]
+  if (form.productMode === 'column') named.splice(1, 0, ['product_id', form.productId])
   if (form.categoryMode === 'column') named.push(['category', form.category])
   if (form.salesMode === 'product') named.push(['sales (second factor)', form.salesFactor])
   return named
@@ -229,6 +234,7 @@ export function mappingProblems(form: MappingForm, columns: string[] | null, del
   if (form.layout === 'columns') problems.push(...categoryColumnProblems(form, columns))
   if (form.layout === 'rows' && form.categoryMode === 'const' && !form.categoryConst.trim()) problems.push('Type the category every row belongs to.')
   if (form.layout === 'sheets' && !form.productConst.trim()) problems.push('Type the product every observation belongs to.')
+  if (form.layout === 'rows' && form.productMode === 'const' && !form.productConst.trim()) problems.push('Type the product every row belongs to.')
   if (form.categoryConst.trim().length > 100 || form.productConst.trim().length > 100) problems.push('A category or product holds at most 100 characters.')
   const format = form.dateFormat.trim()
   if (format && !(format.includes('%d') && format.includes('%m') && /%[Yy]/.test(format))) {

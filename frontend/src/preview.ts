@@ -50,7 +50,8 @@ function longRow(form: MappingForm, sample: Sample, row: string[], line: number)
   const x = parseNumber(a, form.decimal)
   const y = parseNumber(b, form.decimal)
   const value = x === null || y === null ? null : x * y
-  return observation(line, form, cell(form.date), { category, product: cell(form.productId) }, value, x === null ? a : b)
+  const product = form.productMode === 'const' ? form.productConst.trim() : cell(form.productId)
+  return observation(line, form, cell(form.date), { category, product }, value, x === null ? a : b)
 }
 
 /** The first observations the form makes of the sampled rows (null: nothing to show, as for .xlsx). */

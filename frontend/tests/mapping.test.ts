@@ -159,6 +159,15 @@ describe('wide files and decimal commas', () => {
     expect(sameMapping(profiles[0]!, { ...profiles[0]!, decimal: '.' })).toBe(false)
   })
 
+  it('takes a constant product for a long file without a product column, and round-trips it', () => {
+    const form = guessForm(['date', 'channel', 'calls'])
+    expect(form).toMatchObject({ layout: 'rows', productMode: 'const', productConst: 'all' })
+    const mapping = buildMapping({ ...form, categoryMode: 'column', category: 'channel', sales: 'calls' })
+    expect(mapping).toMatchObject({ product_id: { const: 'all' }, category: 'channel', sales: 'calls' })
+    expect(buildMapping(formFromMapping(mapping))).toEqual(mapping)
+    expect(mappingProblems({ ...form, productConst: '' }, null)).toContain('Type the product every row belongs to.')
+  })
+
   it('says what is wrong with a wide mapping', () => {
     const form = { ...guessForm(PHARMACY.columns, PHARMACY) }
     expect(mappingProblems(form, PHARMACY.columns, ';')).toEqual([])
