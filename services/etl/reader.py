@@ -133,8 +133,9 @@ def _csv_chunks(fileobj: BinaryIO, layout: FileLayout, chunk_rows: int, max_unco
         source = _CountingReader(gzip.GzipFile(fileobj=raw, mode="rb"), max_uncompressed, "decompressed file")
     if layout.encoding != "utf-8":
         source = _Utf8Reader(source, layout.encoding)
-    # ~40 bytes a row is typical of sales files; the piece size bounds memory, not correctness.
-    block = min(max(chunk_rows * 40, _MIN_BLOCK), _MAX_BLOCK)
+    # ~40 bytes a row is typical of sales files, ~8 a cell of a wide one (a number and its delimiter); the
+    # piece size bounds memory (each cell of a piece becomes a Python string at once), not correctness.
+    block = min(max(chunk_rows * (8 if layout.values else 40), _MIN_BLOCK), _MAX_BLOCK)
     line, pieces = 1, record_pieces(source, block, layout.limits.max_record_bytes)
     try:
         for number, piece in enumerate(pieces):

@@ -115,3 +115,11 @@ def test_wide_xlsx_finds_its_category_columns():
     layout = inspect(book, {"date": "Date", "product_id": {"const": "all"},
                             "category_columns": {"all_except": []}}, FileKind.XLSX)
     assert layout.values == (("Calls", 1), ("Emails", 2))
+
+
+def test_all_except_may_name_the_date_column_too():
+    """{"all_except": ["date", "total"]}, as a client may send it, leaves the date and the total out."""
+    layout = inspect("date,Calls,Emails,total\n2023-01-01,1,2,3\n",
+                     {"date": "date", "product_id": {"const": "all"},
+                      "category_columns": {"all_except": ["date", "total"]}})
+    assert layout.values == (("Calls", 1), ("Emails", 2))
