@@ -19,3 +19,14 @@ export function forecastRunsText(runs: ForecastRunCounts | null | undefined): st
   if (waiting) parts.push(`${waiting} to go`)
   return parts.join(', ')
 }
+
+/** Which sheets or columns of a wide or one-sheet-per-category file became categories; null for a long file. */
+export function categorySources(batch: Pick<Batch, 'categories_from' | 'mapping'>): { kind: 'columns' | 'sheets'; names: string[] } | null {
+  const from = batch.categories_from
+  if (!from) return null
+  const fallback = batch.mapping?.sheets_as_categories ? 'sheets' : 'columns'
+  if (Array.isArray(from)) return from.length ? { kind: fallback, names: from } : null
+  const names = from.sheets ?? from.columns ?? []
+  const kind = from.kind ?? (from.sheets ? 'sheets' : from.columns ? 'columns' : fallback)
+  return names.length ? { kind, names } : null
+}

@@ -1,10 +1,21 @@
 // Column mappings in the browser: read a CSV's header line, build the mapping JSON the upload sends.
+import {
+  columnValues, guessDateFormat, looksLikeDecimalComma, parseSample, type Sample, suggestCategoryColumns,
+} from './sample'
 import type { Mapping } from './types'
+
+export { decodeStart } from './sample'
+
+/** How a file lays out its observations: one per row, one per cell of the category columns, one sheet per category. */
+export type Layout = 'rows' | 'columns' | 'sheets'
 
 /** The mapping form's state: which column gives each field, or a constant category / product of two columns. */
 export interface MappingForm {
+  layout: Layout
   date: string
   productId: string
+  /** 'rows' layout: the product is a column, or one constant (productConst) for every row. */
+  productMode: 'column' | 'const'
   categoryMode: 'column' | 'const'
   category: string
   categoryConst: string
@@ -14,6 +25,16 @@ export interface MappingForm {
   dropNegativeSales: boolean
   /** A strftime format such as %d/%m/%Y; empty for ISO dates (YYYY-MM-DD). */
   dateFormat: string
+  /** 'columns' layout: the ticked columns, or (allExcept) every column but `exceptColumns`. */
+  categoryColumns: string[]
+  allExcept: boolean
+  exceptColumns: string[]
+  /** 'columns' layout: each column is a category (one constant product), or a product of one constant category. */
+  columnsAre: 'categories' | 'products'
+  /** The product of every observation in the 'columns' (as categories) and 'sheets' layouts. */
+  productConst: string
+  /** The decimal mark of the numbers: ',' only for ;, tab or | separated files. */
+  decimal: '.' | ','
 }
 
 /** What an upload sends: a mapping, a saved profile's name, or neither (the original columns). */
@@ -25,9 +46,10 @@ export interface MappingChoice {
 }
 
 export const DEFAULT_FORM: Readonly<MappingForm> = Object.freeze({
-  date: 'Date', productId: 'product_id', categoryMode: 'column', category: 'category', categoryConst: '',
+  layout: 'rows', date: 'Date', productId: 'product_id', productMode: 'column', categoryMode: 'column', category: 'category', categoryConst: '',
   salesMode: 'column', sales: 'sales', salesFactor: '', dropNegativeSales: false, dateFormat: '',
-})
+  categoryColumns: [], allExcept: false, exceptColumns: [], columnsAre: 'categories', productConst: 'all', decimal: '.',
+} as MappingForm)
 
 /** Common date layouts offered by the form (the API takes any strftime format with a day, month and year). */
 export const DATE_FORMATS: readonly { value: string; label: string }[] = [
@@ -54,9 +76,6 @@ const API_NAMES: string[][] = [
   ['date', 'ds', 'day'], ['product_id'], ['category'], ['sales', 'qty', 'quantity', 'value', 'y'],
 ]
 
-const DELIMITERS = [',', ';', '\t', '|']
-const HEADER_BYTES = 64 * 1024
-
 /** The upload kinds castflow takes, from the file name (null: not one of them). */
 export function fileKind(name: string): 'csv' | 'csv.gz' | 'xlsx' | null {
   const lower = name.toLowerCase()
@@ -66,61 +85,9 @@ export function fileKind(name: string): 'csv' | 'csv.gz' | 'xlsx' | null {
   return null
 }
 
-/** Split one CSV line on `delimiter`, honouring double quotes ("" inside quotes is a quote). */
-export function splitCsvLine(line: string, delimiter: string): string[] {
-  const cells: string[] = []
-  let cell = ''
-  let quoted = false
-  for (let i = 0; i < line.length; i++) {
-    const char = line[i]
-    if (quoted && char === '"' && line[i + 1] === '"') {
-      cell += '"'
-      i++
-    } else if (char === '"') {
-      quoted = !quoted
-    } else if (char === delimiter && !quoted) {
-      cells.push(cell)
-      cell = ''
-    } else {
-      cell += char
-    }
-  }
-  cells.push(cell)
-  return cells
-}
-
-/** The first line of `text` (a quoted field may hold a newline), without its line ending. */
-function firstLine(text: string): string {
-  let quoted = false
-  for (let i = 0; i < text.length; i++) {
-    const char = text[i]
-    if (char === '"') quoted = !quoted
-    else if ((char === '\n' || char === '\r') && !quoted) return text.slice(0, i)
-  }
-  return text
-}
-
 /** The column names of a CSV's header (delimiter found as the API does: , ; tab or |), trimmed. */
 export function parseHeader(text: string): string[] {
-  const line = firstLine(text.replace(/^\uFEFF/, ''))
-  if (!line.trim()) return []
-  const counts = DELIMITERS.map((d) => splitCsvLine(line, d).length)
-  const delimiter = DELIMITERS[counts.indexOf(Math.max(...counts))] ?? ','
-  return splitCsvLine(line, delimiter).map((name) => name.trim())
-}
-
-/** Decode the first bytes of a file: UTF-16 when it starts with a UTF-16 BOM, else UTF-8. */
-export function decodeStart(bytes: Uint8Array): string {
-  if (bytes[0] === 0xff && bytes[1] === 0xfe) return new TextDecoder('utf-16le').decode(bytes)
-  if (bytes[0] === 0xfe && bytes[1] === 0xff) return new TextDecoder('utf-16be').decode(bytes)
-  return new TextDecoder('utf-8').decode(bytes)
-}
-
-/** A plain CSV's column names, read from its first bytes (null for .csv.gz and .xlsx: type them in). */
-export async function readHeader(file: File): Promise<string[] | null> {
-  if (fileKind(file.name) !== 'csv') return null
-  const buffer = await file.slice(0, HEADER_BYTES).arrayBuffer()
-  return parseHeader(decodeStart(new Uint8Array(buffer)))
+  return parseSample(text, true, 0).columns
 }
 
 function pick(columns: string[], aliases: string[], fallback: string): string {
@@ -128,29 +95,63 @@ function pick(columns: string[], aliases: string[], fallback: string): string {
   return exact ?? fallback
 }
 
-/** A first guess of the form for these columns: each field on the column named like it, if any. */
-export function guessForm(columns: string[]): MappingForm {
+/** A first guess of the form for these columns (and sampled rows, when read): fields on the columns named
+ *  like them; a file with no product, category or sales column but several numeric ones is wide. */
+export function guessForm(columns: string[], sample: Sample | null = null): MappingForm {
   const first = columns[0] ?? ''
-  return {
+  const has = (aliases: string[]) => columns.some((c) => aliases.includes(c.trim().toLowerCase()))
+  const form: MappingForm = {
     ...DEFAULT_FORM,
     date: pick(columns, ALIASES.date, first),
     productId: pick(columns, ALIASES.productId, ''),
+    productMode: has(ALIASES.productId) ? 'column' : 'const',
     category: pick(columns, ALIASES.category, ''),
-    categoryMode: columns.some((c) => ALIASES.category.includes(c.trim().toLowerCase())) ? 'column' : 'const',
+    categoryMode: has(ALIASES.category) ? 'column' : 'const',
     sales: pick(columns, ALIASES.sales, ''),
+  }
+  if (!sample) return form
+  form.dateFormat = guessDateFormat(columnValues(sample, form.date), DATE_FORMATS.map((f) => f.value)) ?? ''
+  const numeric = suggestCategoryColumns(sample, form.date, looksLikeDecimalComma(sample) ? ',' : '.')
+  if (has(ALIASES.productId) || has(ALIASES.category)) return form
+  // A workbook of several sheets, each a date and one value column: one sheet per category.
+  if ((sample.sheets?.length ?? 0) >= 2 && numeric.length === 1) return { ...form, layout: 'sheets', sales: numeric[0]! }
+  if (!has(ALIASES.sales) && numeric.length >= 2) return { ...form, layout: 'columns', categoryColumns: numeric }
+  return form
+}
+
+/** The category columns the form sends: the ticked list, or every column but the date and the unticked. */
+function categoryColumns(form: MappingForm): string[] | { all_except: string[] } {
+  if (!form.allExcept) return form.categoryColumns.map((c) => c.trim())
+  return { all_except: [...new Set([form.date.trim(), ...form.exceptColumns.map((c) => c.trim())])] }
+}
+
+/** The options every layout shares; decimal is only sent when it is a comma (older servers know no such key). */
+function options(form: MappingForm): Mapping {
+  return {
+    drop_negative_sales: form.dropNegativeSales,
+    date_format: form.dateFormat.trim() || null,
+    ...(form.decimal === ',' ? { decimal: ',' as const } : {}),
   }
 }
 
 /** The mapping the form describes, in the API's canonical shape. */
 export function buildMapping(form: MappingForm): Mapping {
+  const date = form.date.trim()
+  if (form.layout === 'columns') {
+    const constant = form.columnsAre === 'categories'
+      ? { product_id: { const: form.productConst.trim() } } : { category: { const: form.categoryConst.trim() } }
+    return { date, category_columns: categoryColumns(form), ...constant, ...options(form) }
+  }
+  if (form.layout === 'sheets') {
+    return { date, product_id: { const: form.productConst.trim() }, sales: form.sales.trim(), sheets_as_categories: true, ...options(form) }
+  }
   const sales = form.salesMode === 'product' ? `${form.sales.trim()} * ${form.salesFactor.trim()}` : form.sales.trim()
   return {
-    date: form.date.trim(),
-    product_id: form.productId.trim(),
+    date,
+    product_id: form.productMode === 'const' ? { const: form.productConst.trim() } : form.productId.trim(),
     category: form.categoryMode === 'const' ? { const: form.categoryConst.trim() } : form.category.trim(),
     sales,
-    drop_negative_sales: form.dropNegativeSales,
-    date_format: form.dateFormat.trim() || null,
+    ...options(form),
   }
 }
 
@@ -158,9 +159,14 @@ export function buildMapping(form: MappingForm): Mapping {
 export function formFromMapping(mapping: Mapping): MappingForm {
   const [sales = 'sales', factor = ''] = (mapping.sales ?? 'sales').split('*').map((part) => part.trim())
   const category = mapping.category ?? 'category'
+  const product = mapping.product_id ?? 'product_id'
+  const wide = mapping.category_columns ?? null
+  const layout: Layout = mapping.sheets_as_categories ? 'sheets' : wide ? 'columns' : 'rows'
   return {
+    layout,
     date: mapping.date ?? 'Date',
-    productId: mapping.product_id ?? 'product_id',
+    productId: typeof product === 'string' ? product : '',
+    productMode: typeof product === 'string' ? 'column' : 'const',
     categoryMode: typeof category === 'string' ? 'column' : 'const',
     category: typeof category === 'string' ? category : '',
     categoryConst: typeof category === 'string' ? '' : category.const,
@@ -169,6 +175,12 @@ export function formFromMapping(mapping: Mapping): MappingForm {
     salesFactor: factor,
     dropNegativeSales: mapping.drop_negative_sales ?? false,
     dateFormat: mapping.date_format ?? '',
+    categoryColumns: Array.isArray(wide) ? [...wide] : [],
+    allExcept: wide !== null && !Array.isArray(wide),
+    exceptColumns: wide !== null && !Array.isArray(wide) ? wide.all_except.filter((c) => c !== mapping.date) : [],
+    columnsAre: layout === 'columns' && typeof category !== 'string' ? 'products' : 'categories',
+    productConst: typeof product === 'string' ? DEFAULT_FORM.productConst : product.const,
+    decimal: mapping.decimal === ',' ? ',' : '.',
   }
 }
 
@@ -183,14 +195,35 @@ export function isDefaultMapping(mapping: Mapping): boolean {
 }
 
 function namedColumns(form: MappingForm): [string, string][] {
-  const named: [string, string][] = [['date', form.date], ['product_id', form.productId], ['sales', form.sales]]
+  if (form.layout === 'columns') return [['date', form.date]]
+  if (form.layout === 'sheets') return [['date', form.date], ['sales', form.sales]]
+  const named: [string, string][] = [['date', form.date], ['sales', form.sales]]
+  if (form.productMode === 'column') named.splice(1, 0, ['product_id', form.productId])
   if (form.categoryMode === 'column') named.push(['category', form.category])
   if (form.salesMode === 'product') named.push(['sales (second factor)', form.salesFactor])
   return named
 }
 
-/** What is wrong with the form, in words (empty when it can be sent); `columns`: the file's, when known. */
-export function mappingProblems(form: MappingForm, columns: string[] | null): string[] {
+/** What is wrong with the category columns of the 'columns' layout. */
+function categoryColumnProblems(form: MappingForm, columns: string[] | null): string[] {
+  const problems: string[] = []
+  const listed = (form.allExcept ? form.exceptColumns : form.categoryColumns).map((c) => c.trim())
+  if (!form.allExcept && !listed.length) problems.push('Tick at least one column whose cells are observations.')
+  if (listed.some((c) => !c)) problems.push('A category column needs a name.')
+  if (!form.allExcept && listed.includes(form.date.trim())) problems.push(`The date column "${form.date}" cannot also be a category.`)
+  if (new Set(listed).size < listed.length) problems.push('A column is listed twice.')
+  const repeated = (columns ?? []).filter((c, i, all) => c && all.indexOf(c) !== i && listed.includes(c))
+  for (const column of new Set(repeated)) problems.push(`The file has two columns named "${column}": rename one.`)
+  for (const column of listed) {
+    if (columns && column && !columns.includes(column)) problems.push(`The file has no column "${column}".`)
+  }
+  if (form.columnsAre === 'categories' && !form.productConst.trim()) problems.push('Type the product every observation belongs to.')
+  if (form.columnsAre === 'products' && !form.categoryConst.trim()) problems.push('Type the category every observation belongs to.')
+  return problems
+}
+
+/** What is wrong with the form, in words (empty when it can be sent); `columns` and `delimiter`: the file's, when known. */
+export function mappingProblems(form: MappingForm, columns: string[] | null, delimiter: string | null = null): string[] {
   const problems: string[] = []
   const known = columns ? new Set(columns.map((c) => c.trim().toLowerCase())) : null
   for (const [field, column] of namedColumns(form)) {
@@ -198,11 +231,17 @@ export function mappingProblems(form: MappingForm, columns: string[] | null): st
     else if (column.includes('*')) problems.push(`The ${field} column name cannot hold "*".`)
     else if (known && !known.has(column.trim().toLowerCase())) problems.push(`The file has no column "${column}" (${field}).`)
   }
-  if (form.categoryMode === 'const' && !form.categoryConst.trim()) problems.push('Type the category every row belongs to.')
-  if (form.categoryConst.trim().length > 100) problems.push('A category holds at most 100 characters.')
+  if (form.layout === 'columns') problems.push(...categoryColumnProblems(form, columns))
+  if (form.layout === 'rows' && form.categoryMode === 'const' && !form.categoryConst.trim()) problems.push('Type the category every row belongs to.')
+  if (form.layout === 'sheets' && !form.productConst.trim()) problems.push('Type the product every observation belongs to.')
+  if (form.layout === 'rows' && form.productMode === 'const' && !form.productConst.trim()) problems.push('Type the product every row belongs to.')
+  if (form.categoryConst.trim().length > 100 || form.productConst.trim().length > 100) problems.push('A category or product holds at most 100 characters.')
   const format = form.dateFormat.trim()
   if (format && !(format.includes('%d') && format.includes('%m') && /%[Yy]/.test(format))) {
     problems.push('A date format needs a day (%d), a month (%m) and a year (%Y or %y).')
+  }
+  if (form.decimal === ',' && delimiter === ',') {
+    problems.push('Decimal commas are read only in ;, tab or | separated files: in a , separated file the comma separates the fields.')
   }
   return problems
 }

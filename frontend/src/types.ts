@@ -23,11 +23,17 @@ export const RECOMMENDED: ModelType = 'recommended'
 /** A column mapping as the API takes it (keys left out keep the original column names). */
 export interface Mapping {
   date?: string
-  product_id?: string
+  product_id?: string | { const: string }
   category?: string | { const: string }
   sales?: string
   drop_negative_sales?: boolean
   date_format?: string | null
+  /** A wide file: these columns (or all but these) are categories, each cell one observation. */
+  category_columns?: string[] | { all_except: string[] }
+  /** The decimal mark: ',' reads `1.234,5` in ;, tab or | separated files. */
+  decimal?: '.' | ','
+  /** An Excel workbook with one sheet per category, each with the date and `sales` columns. */
+  sheets_as_categories?: boolean
 }
 
 export interface MappingProfile {
@@ -67,7 +73,12 @@ interface BatchCommon extends BatchCounts {
 export interface Batch extends BatchCommon {
   mapping: Mapping | null
   forecast_runs: ForecastRunCounts
+  /** The sheets or columns of a wide file that became categories; absent or null for a long file. */
+  categories_from?: CategoriesFrom | null
 }
+
+/** Which sheets or columns of a file became categories (a wide or one-sheet-per-category upload). */
+export type CategoriesFrom = { kind?: 'columns' | 'sheets'; columns?: string[]; sheets?: string[] } | string[]
 
 /** A row of GET /metadata: every upload_metadata column (the mapping as stored JSON text). */
 export interface BatchRow extends BatchCommon {

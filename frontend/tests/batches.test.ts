@@ -1,6 +1,6 @@
 import { flushPromises, mount } from '@vue/test-utils'
 import { describe, expect, it, vi } from 'vitest'
-import { batchFinished, forecastRunsText } from '../src/batches'
+import { batchFinished, categorySources, forecastRunsText } from '../src/batches'
 
 const api = vi.hoisted(() => ({ batch: vi.fn(), batchErrors: vi.fn(async () => []), listBatches: vi.fn() }))
 vi.mock('../src/client', () => ({ api, keys: { get: () => null, set: () => {} } }))
@@ -52,6 +52,37 @@ describe('a partial batch', () => {
     expect(cells.text()).toContain('Forecast: partial')
     expect(cells.get('.forecast-runs').text()).toBe('34 of 38 forecast, 4 failed')
     expect(cells.findAll('.badge').at(1)?.classes()).toContain('partial')
+    wrapper.unmount()
+  })
+})
+
+describe('a wide batch', () => {
+  it('names the columns or sheets its categories came from', () => {
+    expect(categorySources({ categories_from: { columns: ['Calls', 'Emails'] }, mapping: null })).toEqual({ kind: 'columns', names: ['Calls', 'Emails'] })
+    expect(categorySources({ categories_from: { sheets: ['Calls'] }, mapping: null })).toEqual({ kind: 'sheets', names: ['Calls'] })
+    expect(categorySources({ categories_from: null, mapping: null })).toBeNull()
+    expect(categorySources({ mapping: null })).toBeNull()
+  })
+
+  it('lists them on its page, and counts cells rather than lines', async () => {
+    api.batch.mockResolvedValue({
+      ...BATCH, categories_from: { columns: ['NYPD', 'DOB'] },
+      mapping: { date: 'date', category: { const: '311' }, category_columns: { all_except: ['date', 'total'] } },
+    })
+    const wrapper = mount(BatchView, { props: { id: 5 } })
+    await flushPromises()
+    expect(wrapper.get('.categories-from p').text()).toBe('2 columns loaded, each as a product:')
+    expect(wrapper.findAll('ul.sources li').map((li) => li.text())).toEqual(['NYPD', 'DOB'])
+    expect(wrapper.get('[data-count="num_total_rows"] dt').text()).toBe('Cells read')
+    wrapper.unmount()
+  })
+
+  it('shows nothing of the kind for a long file', async () => {
+    api.batch.mockResolvedValue(BATCH)
+    const wrapper = mount(BatchView, { props: { id: 5 } })
+    await flushPromises()
+    expect(wrapper.find('.categories-from').exists()).toBe(false)
+    expect(wrapper.get('[data-count="num_total_rows"] dt').text()).toBe('Rows read')
     wrapper.unmount()
   })
 })

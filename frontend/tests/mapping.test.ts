@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import {
   buildMapping, decodeStart, DEFAULT_FORM, fileKind, formFromMapping, guessForm, isDefaultMapping, mappingProblems,
-  needsMapping, parseHeader, readHeader, sameMapping, splitCsvLine,
+  needsMapping, parseHeader, sameMapping,
 } from '../src/mapping'
+import { parseSample, readSample, splitRecords } from '../src/sample'
 
 describe('reading a header line', () => {
   it('finds the delimiter as the API does', () => {
@@ -15,7 +16,7 @@ describe('reading a header line', () => {
   it('honours quotes, a BOM and surrounding spaces', () => {
     expect(parseHeader('\uFEFF"Invoice, Date" , "Unit ""Price""",Qty\n')).toEqual(['Invoice, Date', 'Unit "Price"', 'Qty'])
     expect(parseHeader('"multi\nline",b\n1,2')).toEqual(['multi\nline', 'b'])
-    expect(splitCsvLine('a,"b,c",d', ',')).toEqual(['a', 'b,c', 'd'])
+    expect(splitRecords('a,"b,c",d', ',')).toEqual([['a', 'b,c', 'd']])
   })
 
   it('answers no columns for an empty file', () => {
@@ -29,11 +30,22 @@ describe('reading a header line', () => {
     expect(decodeStart(new TextEncoder().encode('Größe,x'))).toBe('Größe,x')
   })
 
-  it('reads a CSV file header from its first bytes, and nothing from .xlsx or .csv.gz', async () => {
+  it('reads a CSV file header from its first bytes, and refuses a broken workbook', async () => {
     const csv = new File(['InvoiceDate,StockCode,Quantity\n2010-12-01,85123A,6\n'], 'retail.csv')
-    expect(await readHeader(csv)).toEqual(['InvoiceDate', 'StockCode', 'Quantity'])
-    expect(await readHeader(new File(['PK'], 'book.xlsx'))).toBeNull()
-    expect(await readHeader(new File(['x'], 'sales.csv.gz'))).toBeNull()
+    expect((await readSample(csv))?.columns).toEqual(['InvoiceDate', 'StockCode', 'Quantity'])
+    await expect(readSample(new File(['PK'], 'book.xlsx'))).rejects.toThrow('not a ZIP file')
+    expect(await readSample(new File(['x'], 'notes.txt'))).toBeNull()
+  })
+
+  it('reads the start of a .csv.gz through gzip, and stops there', async () => {
+    const { gzipSync } = await import('node:zlib')
+    const rows = Array.from({ length: 20_000 }, (_, i) => `2020-01-01,${i},x,1`).join('\n')
+    const gz = new File([gzipSync(`Date;Calls;Emails\n2020-01-01;1,5;2\n`)], 'centre.csv.gz')
+    expect(await readSample(gz)).toEqual({ delimiter: ';', columns: ['Date', 'Calls', 'Emails'], rows: [['2020-01-01', '1,5', '2']] })
+    const large = await readSample(new File([gzipSync(`Date,product_id,category,sales\n${rows}\n`)], 'big.csv.gz'))
+    expect(large?.columns).toEqual(['Date', 'product_id', 'category', 'sales'])
+    expect(large?.rows).toHaveLength(200)
+    await expect(readSample(new File(['not gzip'], 'broken.csv.gz'))).rejects.toThrow()  // the page then types names
   })
 
   it('knows the kinds of file castflow takes', () => {
@@ -106,5 +118,71 @@ describe('what is wrong with a mapping', () => {
     expect(needsMapping([' DATE ', 'Product_ID', 'category', 'qty'])).toBe(false)
     expect(needsMapping(['ds', 'product_id', 'category', 'qty', 'value'])).toBe(true)
     expect(needsMapping(['InvoiceDate', 'StockCode', 'Quantity', 'Country'])).toBe(true)
+  })
+})
+
+describe('wide files and decimal commas', () => {
+  const PHARMACY = parseSample('datum;M01AB;N02BA;Year;Month;Hour;Weekday Name\n1/13/2014;0;3.4;2014;1;248;Monday\n')
+
+  it('guesses one column per category for a file of a date and numeric columns', () => {
+    const form = guessForm(PHARMACY.columns, PHARMACY)
+    expect(form).toMatchObject({ layout: 'columns', date: 'datum', dateFormat: '%m/%d/%Y', categoryColumns: ['M01AB', 'N02BA'] })
+    expect(guessForm(['InvoiceDate', 'StockCode', 'Quantity', 'UnitPrice'], parseSample('InvoiceDate,StockCode,Quantity,UnitPrice\n2010-12-01,A,6,2.5\n')).layout).toBe('rows')
+  })
+
+  it('sends the listed columns with a constant product, or all but some with a constant category', () => {
+    const form = { ...guessForm(PHARMACY.columns, PHARMACY), productConst: 'all' }
+    expect(buildMapping(form)).toEqual({
+      date: 'datum', category_columns: ['M01AB', 'N02BA'], product_id: { const: 'all' },
+      drop_negative_sales: false, date_format: '%m/%d/%Y',
+    })
+    const except = buildMapping({ ...form, allExcept: true, exceptColumns: ['Year', 'Month'], columnsAre: 'products', categoryConst: 'pharmacy' })
+    expect(except).toMatchObject({ category_columns: { all_except: ['datum', 'Year', 'Month'] }, category: { const: 'pharmacy' } })
+    expect(except).not.toHaveProperty('product_id')
+  })
+
+  it('sends decimal only when it is a comma, so older servers still take long mappings', () => {
+    expect(buildMapping(DEFAULT_FORM)).not.toHaveProperty('decimal')
+    expect(buildMapping({ ...DEFAULT_FORM, decimal: ',' }).decimal).toBe(',')
+  })
+
+  it('round-trips saved profiles with the new keys through the form', () => {
+    const profiles = [
+      { date: 'date', category_columns: ['Calls', 'Emails'], product_id: { const: 'all' }, drop_negative_sales: false, date_format: null, decimal: ',' as const },
+      { date: 'date', category_columns: { all_except: ['date', 'total'] }, category: { const: '311' }, drop_negative_sales: false, date_format: '%m/%d/%y' },
+      { date: 'Date', product_id: { const: 'all' }, sales: 'Calls', sheets_as_categories: true, drop_negative_sales: false, date_format: null },
+    ]
+    for (const saved of profiles) expect(buildMapping(formFromMapping(saved))).toEqual(saved)
+    // The server's canonical form may spell out the defaults; it still says the same.
+    expect(sameMapping(profiles[0]!, { ...profiles[0]!, sales: 'sales' })).toBe(true)
+    expect(sameMapping(profiles[1]!, { ...profiles[1]!, decimal: '.' })).toBe(true)
+    expect(sameMapping(profiles[0]!, { ...profiles[0]!, decimal: '.' })).toBe(false)
+  })
+
+  it('takes a constant product for a long file without a product column, and round-trips it', () => {
+    const form = guessForm(['date', 'channel', 'calls'])
+    expect(form).toMatchObject({ layout: 'rows', productMode: 'const', productConst: 'all' })
+    const mapping = buildMapping({ ...form, categoryMode: 'column', category: 'channel', sales: 'calls' })
+    expect(mapping).toMatchObject({ product_id: { const: 'all' }, category: 'channel', sales: 'calls' })
+    expect(buildMapping(formFromMapping(mapping))).toEqual(mapping)
+    expect(mappingProblems({ ...form, productConst: '' }, null)).toContain('Type the product every row belongs to.')
+  })
+
+  it('says what is wrong with a wide mapping', () => {
+    const form = { ...guessForm(PHARMACY.columns, PHARMACY) }
+    expect(mappingProblems(form, PHARMACY.columns, ';')).toEqual([])
+    expect(mappingProblems({ ...form, categoryColumns: [] }, PHARMACY.columns, ';')).toEqual(['Tick at least one column whose cells are observations.'])
+    expect(mappingProblems({ ...form, categoryColumns: ['datum', 'R99'] }, PHARMACY.columns, ';')).toEqual([
+      'The date column "datum" cannot also be a category.', 'The file has no column "R99".',
+    ])
+    expect(mappingProblems({ ...form, productConst: ' ' }, PHARMACY.columns, ';')).toEqual(['Type the product every observation belongs to.'])
+    expect(mappingProblems({ ...form, categoryColumns: ['a'] }, ['date', 'a', 'a'], ',')).toContain('The file has two columns named "a": rename one.')
+  })
+
+  it('refuses decimal commas for a , separated file', () => {
+    expect(mappingProblems({ ...DEFAULT_FORM, decimal: ',' }, null, ',')).toEqual([
+      'Decimal commas are read only in ;, tab or | separated files: in a , separated file the comma separates the fields.',
+    ])
+    expect(mappingProblems({ ...DEFAULT_FORM, decimal: ',' }, null, ';')).toEqual([])
   })
 })

@@ -1,6 +1,7 @@
 import { flushPromises, mount } from '@vue/test-utils'
 import { beforeEach, describe, expect, it, vi } from 'vitest'
 import { ApiError } from '../src/api'
+import type { MappingChoice } from '../src/mapping'
 import type { ForecastMetric } from '../src/types'
 
 const api = vi.hoisted(() => ({
@@ -65,6 +66,71 @@ describe('UploadView', () => {
       date: 'InvoiceDate', product_id: 'StockCode', category: 'Country', sales: 'Quantity * UnitPrice',
       drop_negative_sales: false, date_format: null,
     })
+  })
+})
+
+describe('UploadView with a wide file', () => {
+  const PHARMACY = 'datum;M01AB;N02BA;total;Year;Weekday Name\n1/2/2014;0;3.4;3.4;2014;Thursday\n1/13/2014;8;4;12;2014;Monday\n'
+
+  it('offers one column per category with the numeric columns ticked, a preview, and sends category_columns', async () => {
+    api.upload.mockResolvedValue({ kind: 'duplicate', batchNum: 1 })
+    const wrapper = mount(UploadView)
+    await dropFile(wrapper, new File([PHARMACY], 'pharmacy.csv'))
+    expect((wrapper.get('input[type="radio"][value="columns"]').element as HTMLInputElement).checked).toBe(true)
+    const ticked = wrapper.findAll('.column-choice input').filter((box) => (box.element as HTMLInputElement).checked)
+    expect(ticked.map((box) => box.attributes('value'))).toEqual(['M01AB', 'N02BA'])
+    expect(wrapper.findAll('.column-choice').map((label) => `${label.get('.mono').text()}: ${label.get('.tag').text()}`)).toEqual([
+      'M01AB: numbers', 'N02BA: numbers', 'total: total', 'Year: calendar', 'Weekday Name: calendar',
+    ])
+    const cells = wrapper.findAll('table.mapping-preview tbody tr').map((tr) => tr.findAll('td').slice(1, 5).map((td) => td.text()))
+    expect(cells).toEqual([
+      ['2014-01-02', 'M01AB', 'all', '0.00'], ['2014-01-02', 'N02BA', 'all', '3.40'],
+      ['2014-01-13', 'M01AB', 'all', '8.00'], ['2014-01-13', 'N02BA', 'all', '4.00'],
+    ])
+    expect(wrapper.find('.decimal-offer').exists()).toBe(false)
+    await wrapper.get('form').trigger('submit')
+    await flushPromises()
+    expect(api.upload.mock.calls[0]![0].mapping).toEqual({
+      date: 'datum', category_columns: ['M01AB', 'N02BA'], product_id: { const: 'all' }, drop_negative_sales: false,
+      date_format: '%m/%d/%Y',
+    })
+  })
+
+  it('offers decimal commas for a ; file that writes them, and reads the preview with them once taken', async () => {
+    const wrapper = mount(UploadView)
+    await dropFile(wrapper, new File(['Datum;Anrufe;Mails\n2014-01-02;1,5;2\n'], 'centre.csv'))
+    expect(wrapper.get('.decimal-offer').text()).toContain('decimals with a comma')
+    expect(wrapper.get('table.mapping-preview tbody tr').text()).toContain('not a number')
+    await wrapper.get('.decimal-offer button').trigger('click')
+    expect(wrapper.find('.decimal-offer').exists()).toBe(false)
+    expect(wrapper.get('table.mapping-preview tbody tr td[data-label="Sales"]').text()).toBe('1.50')
+  })
+
+  it('never offers decimal commas for a , file', async () => {
+    const wrapper = mount(UploadView)
+    await dropFile(wrapper, new File(['date,Calls,Mails\n2014-01-02,"1,5",2\n'], 'centre.csv'))
+    expect(wrapper.find('.decimal-offer').exists()).toBe(false)
+    expect(wrapper.text()).not.toContain('Numbers use a decimal comma')
+  })
+})
+
+describe('MappingPanel without a readable header', () => {
+  it('takes the category columns typed in, as a list or as all but these', async () => {
+    const { default: MappingPanel } = await import('../src/components/MappingPanel.vue')
+    const wrapper = mount(MappingPanel, { props: { columns: null, needed: false, modelValue: { mapping: null, mappingName: null, problems: [] } } })
+    await wrapper.get('input[type="checkbox"]').setValue(true)
+    await wrapper.get('input[type="radio"][value="columns"]').setValue(true)
+    await wrapper.get('#map-date').setValue('date')
+    const names = wrapper.get('input[aria-label="Category column names"]')
+    await names.setValue(' Calls, Emails ,')
+    await names.trigger('change')
+    const sent = () => wrapper.emitted('update:modelValue')!.at(-1)![0] as MappingChoice
+    expect(sent().mapping?.category_columns).toEqual(['Calls', 'Emails'])
+    expect(sent().problems).toEqual([])
+    await wrapper.findAll('.category-columns input[type="radio"]')[1]!.setValue(true)
+    await names.setValue('total')
+    await names.trigger('change')
+    expect(sent().mapping?.category_columns).toEqual({ all_except: ['date', 'total'] })
   })
 })
 
