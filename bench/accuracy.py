@@ -12,7 +12,8 @@ recommended forecast's MASE relative to the best peer and to castflow's ensemble
 holiday window, wall time and castflow's CPU per series.
 
     .venv/bin/python bench/accuracy.py [--jobs 2] [--calendar default|local] [--datasets pharmacy,online-retail]
-        [--max-origins 5] [--max-series N] [--quick] [--no-peers | --peers-only] [--out rows.csv]
+        [--max-origins 5] [--max-series N] [--max-history-days 730] [--quick] [--no-peers | --peers-only]
+        [--out rows.csv]
 """
 
 from __future__ import annotations
@@ -141,13 +142,16 @@ def holiday_windows(origin: pd.Timestamp, horizon: int = HORIZON) -> tuple[str, 
     return tuple(tags) or ("none",)
 
 
-def make_tasks(series: list[accuracy_data.Series], max_origins: int, calendar: str) -> list[Task]:
-    """Every (series, origin) task; `calendar` default gives every series the US calendar, local its own."""
+def make_tasks(series: list[accuracy_data.Series], max_origins: int, calendar: str,
+               history_days: int | None = None) -> list[Task]:
+    """Every (series, origin) task; `calendar` default gives every series the US calendar, local its own;
+    `history_days` keeps only that many days before each origin (the speed target is stated for two years)."""
     tasks = []
     for s in series:
         country = DEFAULT_CALENDAR if calendar == "default" else s.country
         for origin, kind in pick_origins(s.values.index[0], s.values.index[-1], max_origins):
-            values = s.values[: origin + pd.Timedelta(days=HORIZON - 1)]
+            first = origin - pd.Timedelta(days=history_days) if history_days else None
+            values = s.values[first: origin + pd.Timedelta(days=HORIZON - 1)]
             tasks.append(Task(s.dataset, s.name, country, origin, kind, holiday_windows(origin), values))
     return tasks
 
@@ -308,6 +312,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--max-origins", type=int, default=DEFAULT_MAX_ORIGINS)
     parser.add_argument("--max-series", type=int, help="series per dataset (default all)")
     parser.add_argument("--quick", action="store_true", help="2 series per dataset, 2 origins each")
+    parser.add_argument("--max-history-days", type=int, help="days of history kept before each origin (default all)")
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--no-peers", action="store_true")
     group.add_argument("--peers-only", action="store_true")
@@ -324,7 +329,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     started = time.perf_counter()
     series = select_series(args.datasets.split(","), min(2, args.max_series or 2) if args.quick else args.max_series)
-    tasks = make_tasks(series, min(2, args.max_origins) if args.quick else args.max_origins, args.calendar)
+    tasks = make_tasks(series, min(2, args.max_origins) if args.quick else args.max_origins, args.calendar,
+                       args.max_history_days)
     print(f"{len(tasks)} tasks from {len(series)} series, calendar {args.calendar}, jobs {args.jobs}", flush=True)
     preload()
     rows = pd.DataFrame(run_all(tasks, args.jobs, not args.peers_only, () if args.no_peers else PEERS))

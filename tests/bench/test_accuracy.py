@@ -197,3 +197,15 @@ def test_timing_lines_give_the_cpu_median_per_band_of_history():
     line = timing_lines(rows, 60.0)[2]
     assert line == ("castflow CPU s per series by history length: <=1y median 0.50 (1 tasks), "
                     "1-2y median 1.50 (1 tasks), 2-3y median 2.50 (1 tasks)")
+
+
+def test_max_history_days_keeps_that_many_days_before_each_origin():
+    """The speed target is stated for two years of days: the cap cuts the history, never the held-back days."""
+    values = np.arange(1000.0)
+    series = Series("synthetic", "ramp", "US", days(list(values), start="2015-01-01"))
+    full = accuracy.make_tasks([series], 1, "default")[0]
+    capped = accuracy.make_tasks([series], 1, "default", history_days=400)[0]
+    assert capped.origin == full.origin
+    assert capped.values.index[-1] == full.values.index[-1]
+    assert capped.values.index[0] == full.origin - pd.Timedelta(days=400)
+    assert len(capped.values) == 400 + accuracy.HORIZON
