@@ -15,7 +15,7 @@ from common.config import Settings, load_settings, mask_url
 from common.db import create_schema, is_mysql, make_engine, make_session_factory
 from common.logs import configure_logging
 from common.queue import connect
-from common.storage import LocalUploadStore, PendingUpload, UploadStore
+from common.storage import PendingUpload, UploadStore, open_store
 from services.api.cors import register_cors
 from services.api.errors import register_error_handlers
 
@@ -79,7 +79,7 @@ def create_app(
         engine=engine,
         sessions=make_session_factory(engine),
         redis=redis if redis is not None else connect(settings.redis_url),
-        store=store or LocalUploadStore(settings.upload_dir),
+        store=store or open_store(settings),
     )
     register_error_handlers(app)
     register_cors(app, settings.cors_origin_list)
@@ -133,7 +133,7 @@ def _register_views(app: Flask) -> None:
 def _discard_unfinished_uploads(_exc: BaseException | None) -> None:
     # A file the request did not publish (refused, duplicate form field, broken connection) is dropped.
     for pending in g.pop("pending_uploads", []):
-        if pending.path.exists():
+        if not pending.done:
             services().store.abort(pending)
 
 
