@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from common.config import Settings
+from common.fileformat import HEADER_SCAN_BYTES
 from common.storage import PendingUpload, StoreUnavailable, check_name
 
 logger = logging.getLogger(__name__)
@@ -31,6 +32,8 @@ logger = logging.getLogger(__name__)
 INCOMING = ".incoming/"
 #: Error codes S3 gives for a key that is not there (GET answers NoSuchKey, HEAD a bare 404).
 _MISSING_KEY = ("NoSuchKey", "404", "NotFound")
+#: Bytes of an object read with its first GET: the file checks read up to HEADER_SCAN_BYTES and seek back.
+HEAD_BYTES = HEADER_SCAN_BYTES + 64 * 1024
 _CREDENTIALS = ("InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "ExpiredToken",
                 "InvalidClientTokenId", "AuthorizationHeaderMalformed")
 
@@ -141,7 +144,7 @@ def describe(exc: Exception, bucket: str) -> str:
     )
 
     if isinstance(exc, ClientError):
-        code = exc.response.get("Error", {}).get("Code", "")
+        code = _error_code(exc)
         if code == "NoSuchBucket":
             return f"bucket {bucket!r} does not exist"
         if code in ("AccessDenied", "AllAccessDisabled", "403"):
@@ -158,10 +161,18 @@ def describe(exc: Exception, bucket: str) -> str:
     return f"S3 request failed ({type(exc).__name__})"
 
 
-def _is_missing_key(exc: Exception) -> bool:
+def _error_code(exc: Exception) -> str:
     from botocore.exceptions import ClientError
 
-    return isinstance(exc, ClientError) and exc.response.get("Error", {}).get("Code") in _MISSING_KEY
+    return exc.response.get("Error", {}).get("Code", "") if isinstance(exc, ClientError) else ""
+
+
+def _is_missing_key(exc: Exception) -> bool:
+    return _error_code(exc) in _MISSING_KEY
+
+
+class NothingInRange(Exception):
+    """A ranged GET asked for bytes the object does not have (any range of an empty object)."""
 
 
 class S3UploadStore:
@@ -193,6 +204,8 @@ class S3UploadStore:
         except (BotoCoreError, ClientError) as exc:
             if _is_missing_key(exc):
                 raise FileNotFoundError(f"no object {params.get('Key')!r}") from None
+            if _error_code(exc) == "InvalidRange":
+                raise NothingInRange from None
             raise StoreUnavailable(describe(exc, self.config.bucket)) from exc
 
     def begin(self, max_bytes: int) -> PendingUpload:
@@ -313,15 +326,24 @@ class MultipartSink:
 
 
 class ObjectReader(io.RawIOBase):
-    """A stored object as a seekable raw stream: one streaming GET, and a ranged GET after each seek."""
+    """A stored object as a seekable raw stream: its head from one small ranged GET, the rest streamed.
+
+    The checks of a file read its first megabyte and seek back to the start, twice; the head keeps
+    them off the network, so reading a whole object takes two GETs (a seek elsewhere starts another).
+    """
 
     def __init__(self, store: S3UploadStore, key: str) -> None:
         super().__init__()
         self.store, self.key = store, key
         self._position = 0
-        answer = store.call("get_object", Key=key)
-        self._size = answer["ContentLength"]
-        self._body = answer["Body"]
+        self._body = None
+        try:
+            answer = store.call("get_object", Key=key, Range=f"bytes=0-{HEAD_BYTES - 1}")
+        except NothingInRange:  # an empty object has no byte 0
+            self._head, self._size = b"", 0
+            return
+        self._head = answer["Body"].read()
+        self._size = int(answer.get("ContentRange", "").rpartition("/")[2] or len(self._head))
 
     def readable(self) -> bool:
         return True
@@ -333,7 +355,7 @@ class ObjectReader(io.RawIOBase):
         return self._position
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        """Move to `offset`; the next read starts a new ranged GET there."""
+        """Move to `offset`; a later read past the head starts a new ranged GET there."""
         target = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._size}[whence] + offset
         if target != self._position:
             self._drop_body()
@@ -341,11 +363,20 @@ class ObjectReader(io.RawIOBase):
         return self._position
 
     def read(self, size: int = -1) -> bytes:
-        """Up to `size` bytes (all that is left for -1) straight from the response: no copy into a buffer."""
+        """Up to `size` bytes (all that is left for -1), from the head or straight from the response."""
         if size is None or size < 0:
             return self.readall()
         if self._position >= self._size or size == 0:
             return b""
+        if self._position >= len(self._head):
+            return self._stream(size)
+        data = self._head[self._position:self._position + size]
+        self._position += len(data)
+        if len(data) < size and self._position < self._size:
+            data += self._stream(size - len(data))
+        return data
+
+    def _stream(self, size: int) -> bytes:
         from botocore.exceptions import BotoCoreError
 
         if self._body is None:

@@ -112,6 +112,30 @@ def test_reader_seeks_and_streams_like_a_file(store):
         assert fileobj.read(10) == b""
 
 
+def test_read_across_the_head_joins_head_and_stream(store):
+    """A read that starts in the first GET's head and goes past it returns the bytes in order."""
+    data = os.urandom(3 * MB)
+    name = publish(store, data)
+    with store.open(name) as fileobj:
+        fileobj.read(10)
+        assert fileobj.read(2 * MB) == data[10:10 + 2 * MB]
+        assert fileobj.read(4 * MB) == data[10 + 2 * MB:]
+
+
+def test_checking_then_reading_a_file_takes_two_gets(store):
+    """The upload checks (first megabyte, seek back) and the full read cost one small GET and one stream."""
+    from common.fileformat import FileKind, inspect_file
+
+    gets = []
+    store.client.meta.events.register("before-call.s3.GetObject", lambda **kw: gets.append(1))
+    body = b"Date,product_id,category,sales\n" + b"2023-01-01,p1,c1,3\n" * 200_000
+    name = publish(store, body)
+    with store.open(name) as fileobj:
+        inspect_file(fileobj, FileKind.CSV, 2**31)
+        assert fileobj.read() == body
+    assert len(gets) == 2
+
+
 def test_exists_and_delete(store):
     """exists() follows publish and delete; deleting a missing object is no error."""
     name = publish(store, b"x,y\n")
