@@ -50,6 +50,8 @@ class Settings:
     """Every knob of the platform, with the default used when the variable is unset."""
 
     database_url: str = f"sqlite:///{DEFAULT_DATA_DIR / 'castflow.db'}"
+    #: A read replica of DATABASE_URL for the API's heavy reads (empty: everything reads the primary).
+    read_database_url: str = ""
     redis_url: str = "redis://127.0.0.1:6379/0"
     #: Prefix for RQ queue names, so that several deployments (or test runs) can share one Redis.
     queue_prefix: str = ""
@@ -156,6 +158,9 @@ class Settings:
         _check(self.web_workers >= 1 and self.web_threads >= 1, "WEB_WORKERS/WEB_THREADS", "must be >= 1")
         _check(self.database_url.split(":", 1)[0].split("+")[0] in ("sqlite", "mysql", "mariadb"),
                "DATABASE_URL", "must be a sqlite:// or mysql+pymysql:// URL")
+        _check(not self.read_database_url
+               or self.read_database_url.split(":", 1)[0].split("+")[0] in ("sqlite", "mysql", "mariadb"),
+               "READ_DATABASE_URL", "must be empty or a sqlite:// or mysql+pymysql:// URL")
         _check(self.max_rows >= 1, "MAX_ROWS", "must be >= 1")
         _check(self.max_columns >= 4, "MAX_COLUMNS", "must be >= 4 (the required columns)")
         _check(self.max_cell_chars >= 100, "MAX_CELL_CHARS", "must be >= 100 (ids may hold 100 characters)")
@@ -223,7 +228,8 @@ class Settings:
 
     def secrets(self) -> tuple[str, ...]:
         """Every value that must never reach a log: the API keys and the passwords in the URLs."""
-        passwords = [url_password(self.database_url), url_password(self.redis_url)]
+        passwords = [url_password(self.database_url), url_password(self.read_database_url),
+                     url_password(self.redis_url)]
         values = [self.api_key, self.read_api_key, self.s3_secret_access_key, *passwords,
                   *(unquote(p) for p in passwords)]
         return tuple(dict.fromkeys(value for value in values if value))

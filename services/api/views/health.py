@@ -26,6 +26,11 @@ def ready():  # noqa: ANN201
         ping(deps.engine)
     except Exception as exc:  # noqa: BLE001 - any failure means not ready
         problems["database"] = type(exc).__name__
+    if deps.read_engine is not deps.engine:
+        try:
+            ping(deps.read_engine)
+        except Exception as exc:  # noqa: BLE001
+            problems["read_replica"] = type(exc).__name__
     try:
         deps.redis.ping()
     except Exception as exc:  # noqa: BLE001
