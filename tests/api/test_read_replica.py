@@ -76,6 +76,19 @@ def test_a_lagging_replica_does_not_show_a_batch_completed_before_its_rows(clien
     assert client.get("/invoice-data", query_string={"batch_num": batch_num}).json["pagination"]["total_items"] == 2
 
 
+def test_once_the_replica_has_the_rows_the_batch_is_answered_from_the_primary(client, replica, drain, engine):
+    """A completed batch shows the primary's newer forecast status, never the replica's older one."""
+    from sqlalchemy import text
+
+    batch_num = upload(client, GOOD).json["batch_num"]
+    drain()
+    replica.catch_up()
+    with engine.begin() as conn:  # a forecast refresh the replica has not seen yet
+        conn.execute(text("UPDATE upload_metadata SET forecast_status = 'running' WHERE batch_num = :b"),
+                     {"b": batch_num})
+    assert client.get(f"/batches/{batch_num}").json["forecast_status"] == "running"
+
+
 def test_a_new_batch_is_found_before_the_replica_has_it(client, replica):
     """The batch an upload just created is read from the primary: polling it never gets a 404."""
     batch_num = upload(client, GOOD).json["batch_num"]

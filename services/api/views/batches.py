@@ -71,6 +71,9 @@ def _as_the_replica_has_it(batch_num: int, fields: dict[str, object]) -> dict[st
         return fields  # a new batch is read from the primary: the client that just uploaded it finds it
     with read_connection() as conn:
         replica = reads.batch_fields(conn, batch_num, BATCH_FIELDS)
+    if replica is not None and replica["status"] == BatchStatus.COMPLETED:
+        return fields  # the primary's newer forecast status; the replica has the rows
+    # Not finished, so never cached: the cache only keeps answers as new as the primary.
     return replica if replica is not None else {**fields, "status": BatchStatus.UPLOADED, "progress": 0.0}
 
 
