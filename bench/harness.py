@@ -5,7 +5,11 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import signal
+import socket
 import statistics
+import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -24,6 +28,35 @@ from services.local import Stack, free_port, stack_env
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+@contextmanager
+def s3_endpoint(url: str | None, log: Path) -> Iterator[str]:
+    """`url` as it is, or (None) moto's standalone S3 server started for the benchmark and stopped after."""
+    if url:
+        yield url
+        return
+    port = free_port()
+    with log.open("a") as sink:
+        server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                                  stdout=sink, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        _wait_port(port, server)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(15)
+
+
+def _wait_port(port: int, process: subprocess.Popen, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"the S3 server on port {port} did not start")
 
 
 def drop_database(server_url: str, name: str) -> None:

@@ -30,6 +30,17 @@ LOG_FORMATS = ("text", "json")
 _ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?|https?://\[[0-9A-Fa-f:.]+\](?::[0-9]{1,5})?")
 
 
+#: castflow's S3 settings and the usual AWS variables each falls back to, in order, when it is empty.
+AWS_FALLBACKS = {
+    "s3_endpoint_url": ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"),
+    "s3_region": ("AWS_REGION", "AWS_DEFAULT_REGION"),
+    "s3_access_key_id": ("AWS_ACCESS_KEY_ID",),
+    "s3_secret_access_key": ("AWS_SECRET_ACCESS_KEY",),
+}
+#: An upload store URL: s3://bucket or s3://bucket/prefix (S3's bucket naming rules).
+_S3_STORE = re.compile(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9!_.*'()/-]*)?")
+
+
 class SettingsError(ValueError):
     """A setting is missing or malformed; the message names it."""
 
@@ -39,10 +50,27 @@ class Settings:
     """Every knob of the platform, with the default used when the variable is unset."""
 
     database_url: str = f"sqlite:///{DEFAULT_DATA_DIR / 'castflow.db'}"
+    #: A read replica of DATABASE_URL for the API's heavy reads (empty: everything reads the primary).
+    read_database_url: str = ""
     redis_url: str = "redis://127.0.0.1:6379/0"
     #: Prefix for RQ queue names, so that several deployments (or test runs) can share one Redis.
     queue_prefix: str = ""
     upload_dir: str = str(DEFAULT_DATA_DIR / "uploads")
+    #: Where uploads are kept: empty for the UPLOAD_DIR directory, or s3://bucket/prefix for an S3-compatible store.
+    upload_store: str = ""
+    #: S3 endpoint (MinIO, Ceph, R2, ...); empty: AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, else AWS S3 itself.
+    s3_endpoint_url: str = ""
+    #: S3 region; empty: AWS_REGION / AWS_DEFAULT_REGION, else us-east-1.
+    s3_region: str = ""
+    #: S3 credentials; empty: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, else boto3's own chain (instance roles).
+    s3_access_key_id: str = ""
+    s3_secret_access_key: str = ""
+    #: path or virtual bucket addressing; empty: path with an S3_ENDPOINT_URL (MinIO, Ceph), else boto3's choice.
+    s3_addressing_style: str = ""
+    #: Seconds to wait for the S3 endpoint to connect or answer before the request gets HTTP 503.
+    s3_timeout_seconds: float = 10.0
+    #: Size of an upload's multipart parts in MB (S3's minimum is 5): each upload in flight buffers one part.
+    s3_part_mb: int = 5
     max_upload_mb: int = 200
     #: Largest decompressed size of a .csv.gz or .xlsx, against decompression bombs.
     max_uncompressed_mb: int = 2048
@@ -103,6 +131,9 @@ class Settings:
             if raw is None:
                 continue
             values[field.name] = _convert(field.name.upper(), raw, type(field.default))
+        for name, fallbacks in AWS_FALLBACKS.items():
+            if not values.get(name):
+                values[name] = next((environ[f] for f in fallbacks if environ.get(f)), "")
         settings = cls(**values)
         settings.validate()
         return settings
@@ -127,6 +158,9 @@ class Settings:
         _check(self.web_workers >= 1 and self.web_threads >= 1, "WEB_WORKERS/WEB_THREADS", "must be >= 1")
         _check(self.database_url.split(":", 1)[0].split("+")[0] in ("sqlite", "mysql", "mariadb"),
                "DATABASE_URL", "must be a sqlite:// or mysql+pymysql:// URL")
+        _check(not self.read_database_url
+               or self.read_database_url.split(":", 1)[0].split("+")[0] in ("sqlite", "mysql", "mariadb"),
+               "READ_DATABASE_URL", "must be empty or a sqlite:// or mysql+pymysql:// URL")
         _check(self.max_rows >= 1, "MAX_ROWS", "must be >= 1")
         _check(self.max_columns >= 4, "MAX_COLUMNS", "must be >= 4 (the required columns)")
         _check(self.max_cell_chars >= 100, "MAX_CELL_CHARS", "must be >= 100 (ids may hold 100 characters)")
@@ -135,6 +169,23 @@ class Settings:
         _check(self.log_format in LOG_FORMATS, "LOG_FORMAT", f"must be one of {', '.join(LOG_FORMATS)}")
         self._validate_access()
         self._validate_cache()
+        self._validate_store()
+
+    def _validate_store(self) -> None:
+        """UPLOAD_STORE and the S3 settings it uses."""
+        _check(not self.upload_store or _S3_STORE.fullmatch(self.upload_store) is not None, "UPLOAD_STORE",
+               "must be empty (the UPLOAD_DIR directory) or s3://bucket/prefix")
+        _check(not self.s3_endpoint_url or self.s3_endpoint_url.split("://")[0] in ("http", "https"),
+               "S3_ENDPOINT_URL", "must be an http:// or https:// URL")
+        _check(self.s3_addressing_style in ("", "path", "virtual"), "S3_ADDRESSING_STYLE",
+               "must be empty, path or virtual")
+        _check(math.isfinite(self.s3_timeout_seconds) and self.s3_timeout_seconds > 0, "S3_TIMEOUT_SECONDS",
+               "must be > 0")
+        _check(5 <= self.s3_part_mb <= 5120, "S3_PART_MB", "must be 5..5120 (S3's part size limits)")
+        _check(not self.upload_store or self.max_upload_mb <= 5120, "MAX_UPLOAD_MB",
+               "must be <= 5120 with an S3 upload store (an upload is copied to its name in one request)")
+        _check(bool(self.s3_access_key_id) == bool(self.s3_secret_access_key), "S3_SECRET_ACCESS_KEY",
+               "and S3_ACCESS_KEY_ID go together: set both or neither")
 
     def _validate_cache(self) -> None:
         """The API's response cache: sizes of 0 turn it off, entries must expire."""
@@ -177,8 +228,10 @@ class Settings:
 
     def secrets(self) -> tuple[str, ...]:
         """Every value that must never reach a log: the API keys and the passwords in the URLs."""
-        passwords = [url_password(self.database_url), url_password(self.redis_url)]
-        values = [self.api_key, self.read_api_key, *passwords, *(unquote(p) for p in passwords)]
+        passwords = [url_password(self.database_url), url_password(self.read_database_url),
+                     url_password(self.redis_url)]
+        values = [self.api_key, self.read_api_key, self.s3_secret_access_key, *passwords,
+                  *(unquote(p) for p in passwords)]
         return tuple(dict.fromkeys(value for value in values if value))
 
     def __repr__(self) -> str:
@@ -186,7 +239,7 @@ class Settings:
         shown = []
         for field in fields(self):
             value = getattr(self, field.name)
-            if field.name in ("api_key", "read_api_key"):
+            if field.name in ("api_key", "read_api_key", "s3_secret_access_key"):
                 value = "***" if value else ""
             elif field.name.endswith("_url"):
                 value = mask_url(value)

@@ -14,6 +14,7 @@ from common.config import Settings, settings_env
 from common.db import make_engine
 from common.queue import ETL_QUEUE, queue
 from services.api import create_app
+from tests.s3 import bucket, moto_endpoint, s3  # noqa: F401 - fixtures for the S3 upload store's tests
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"

@@ -126,9 +126,10 @@ def child_env(tmp_path: Path, **extra: str) -> dict[str, str]:
 # docker-compose.yml
 
 
-def test_compose_has_exactly_the_five_services(compose: dict):
-    """The compose file defines mysql, redis, api, etl-worker and forecast-worker, nothing else."""
-    assert set(compose["services"]) == {"mysql", "redis", "api", "etl-worker", "forecast-worker"}
+def test_compose_has_exactly_its_seven_services(compose: dict):
+    """The compose file defines mysql, redis, minio (+ its bucket setup), api, etl-worker and forecast-worker."""
+    assert set(compose["services"]) == {"mysql", "redis", "minio", "minio-setup", "api", "etl-worker",
+                                        "forecast-worker"}
 
 
 @pytest.mark.parametrize("service", APP_SERVICES)
@@ -184,10 +185,11 @@ def test_redis_healthcheck_pings(compose: dict):
 
 
 @pytest.mark.parametrize("service", APP_SERVICES)
-def test_platform_service_waits_for_healthy_mysql_and_redis(compose: dict, service: str):
-    """The API and each worker start only once mysql and redis report healthy."""
+def test_platform_service_waits_for_healthy_mysql_and_redis_and_the_bucket(compose: dict, service: str):
+    """The API and each worker start only once mysql and redis report healthy and the bucket exists."""
     depends = compose["services"][service]["depends_on"]
-    assert depends == {"mysql": {"condition": "service_healthy"}, "redis": {"condition": "service_healthy"}}
+    assert depends == {"mysql": {"condition": "service_healthy"}, "redis": {"condition": "service_healthy"},
+                       "minio-setup": {"condition": "service_completed_successfully"}}
 
 
 @pytest.mark.parametrize("service", APP_SERVICES)
@@ -209,11 +211,35 @@ def test_api_publishes_port_5000(compose: dict):
 
 
 @pytest.mark.parametrize("service", APP_SERVICES)
-def test_platform_service_mounts_the_shared_upload_volume(compose: dict, deploy_env: dict[str, str], service: str):
-    """The API and the workers mount one named volume at UPLOAD_DIR (the upload store is a local directory)."""
-    upload_dir = app_environment(compose, service, deploy_env)["UPLOAD_DIR"]
-    assert f"uploads:{upload_dir}" in compose["services"][service]["volumes"]
-    assert "uploads" in compose["volumes"]
+def test_platform_service_keeps_uploads_in_minio_and_shares_no_disk(compose: dict, deploy_env: dict[str, str],
+                                                                   service: str):
+    """The API and the workers use the minio service's bucket with its root credentials, and mount no volume."""
+    settings = Settings.from_env(app_environment(compose, service, deploy_env))
+    assert (settings.upload_store, settings.s3_endpoint_url) == ("s3://castflow-uploads/uploads", "http://minio:9000")
+    assert (settings.s3_access_key_id, settings.s3_secret_access_key) == (
+        deploy_env["MINIO_ROOT_USER"], deploy_env["MINIO_ROOT_PASSWORD"])
+    assert "volumes" not in compose["services"][service]
+
+
+def test_minio_image_tags_are_pinned(compose: dict):
+    """MinIO and its client run pinned releases, never `latest`."""
+    for service in ("minio", "minio-setup"):
+        assert re.fullmatch(r"minio/(minio|mc):RELEASE\.[0-9TZ-]+", compose["services"][service]["image"])
+
+
+def test_minio_keeps_its_data_in_a_named_volume_and_reports_health(compose: dict):
+    """MinIO's objects survive a restart (named volume); its healthcheck gates the bucket setup."""
+    minio = compose["services"]["minio"]
+    assert minio["volumes"] == ["minio-data:/data"] and "minio-data" in compose["volumes"]
+    assert argv(minio["healthcheck"]["test"]) == ["CMD", "mc", "ready", "local"]
+    assert compose["services"]["minio-setup"]["depends_on"] == {"minio": {"condition": "service_healthy"}}
+
+
+def test_minio_setup_creates_the_bucket_the_store_names(compose: dict, deploy_env: dict[str, str]):
+    """The setup job creates (idempotently) the very bucket UPLOAD_STORE names."""
+    bucket = app_environment(compose, "api", deploy_env)["UPLOAD_STORE"].removeprefix("s3://").split("/")[0]
+    script = " ".join(argv(compose["services"]["minio-setup"]["command"]))
+    assert f"mc mb --ignore-existing store/{bucket}" in script
 
 
 def test_every_compose_variable_is_defined_in_env(dotenv: dict[str, str]):
@@ -249,8 +275,8 @@ def test_compose_environment_gives_valid_settings(compose: dict, dotenv: dict[st
 def test_compose_environment_defaults_are_settings_defaults(compose: dict):
     """Without a .env the `${VAR:-default}` fallbacks give the same values as Settings' own defaults."""
     env = app_environment(compose, "api", {"API_KEY": DEPLOY_KEY})
-    deliberate = ("DATABASE_URL", "REDIS_URL", "UPLOAD_DIR", "CASTFLOW_ENV_FILE", "CASTFLOW_ENV", "API_KEY",
-                  "LOG_FORMAT")
+    deliberate = ("DATABASE_URL", "REDIS_URL", "UPLOAD_STORE", "S3_ENDPOINT_URL", "S3_ACCESS_KEY_ID",
+                  "S3_SECRET_ACCESS_KEY", "CASTFLOW_ENV_FILE", "CASTFLOW_ENV", "API_KEY", "LOG_FORMAT")
     passed = {k: v for k, v in env.items() if k not in deliberate}
     settings, defaults = Settings.from_env(passed), Settings()
     assert {k: getattr(settings, k.lower()) for k in passed} == {k: getattr(defaults, k.lower()) for k in passed}
@@ -294,8 +320,9 @@ def test_env_file_yields_valid_settings(dotenv: dict[str, str]):
 
 
 def test_env_file_leaves_the_local_run_on_its_embedded_defaults(dotenv: dict[str, str]):
-    """.env sets no DATABASE_URL, REDIS_URL or UPLOAD_DIR, so the local run keeps SQLite and a local Redis."""
-    assert {"DATABASE_URL", "REDIS_URL", "UPLOAD_DIR"} & set(dotenv) == set()
+    """.env sets no DATABASE_URL, REDIS_URL, UPLOAD_DIR or UPLOAD_STORE: the local run keeps SQLite, a local Redis
+    and the upload directory."""
+    assert {"DATABASE_URL", "REDIS_URL", "UPLOAD_DIR", "UPLOAD_STORE"} & set(dotenv) == set()
 
 
 def test_env_file_mysql_keys_are_ignored_by_settings(dotenv: dict[str, str]):
@@ -394,11 +421,13 @@ def test_dockerfile_dependency_command_prints_the_dependencies(dockerfile: list[
     assert result.stdout.splitlines() == expected
 
 
-def test_dockerfile_upload_dir_is_the_compose_volume_path(dockerfile: list[tuple[str, str]], compose: dict):
-    """The image's UPLOAD_DIR is where compose mounts the shared upload volume."""
+def test_dockerfile_upload_dir_is_a_directory_the_image_makes(dockerfile: list[tuple[str, str]], compose: dict):
+    """Without UPLOAD_STORE (a plain `docker run`) uploads go to the image's UPLOAD_DIR, which it creates; compose
+    sets a bucket instead and leaves UPLOAD_DIR alone."""
     env = shlex.split(" ".join(args for kw, args in dockerfile if kw == "ENV"))
     image_env = dict(item.split("=", 1) for item in env)
-    assert image_env["UPLOAD_DIR"] == compose["services"]["api"]["environment"]["UPLOAD_DIR"]
+    assert any(f"mkdir -p {image_env['UPLOAD_DIR']}" in args for kw, args in dockerfile if kw == "RUN")
+    assert "UPLOAD_DIR" not in compose["services"]["api"]["environment"]
     assert image_env["CASTFLOW_ENV_FILE"] == ""
 
 

@@ -15,7 +15,7 @@ from common.config import Settings, load_settings, mask_url
 from common.db import create_schema, is_mysql, make_engine, make_session_factory
 from common.logs import configure_logging
 from common.queue import connect
-from common.storage import LocalUploadStore, PendingUpload, UploadStore
+from common.storage import PendingUpload, UploadStore, open_store
 from services.api.cors import register_cors
 from services.api.errors import register_error_handlers
 
@@ -34,6 +34,9 @@ class Services:
     sessions: sessionmaker[Session]
     redis: Redis
     store: UploadStore
+    #: The read replica (READ_DATABASE_URL), or the primary's engine and sessions when there is none.
+    read_engine: Engine
+    read_sessions: sessionmaker[Session]
 
 
 def services() -> Services:
@@ -57,6 +60,7 @@ def create_app(
     engine: Engine | None = None,
     redis: Redis | None = None,
     store: UploadStore | None = None,
+    read_engine: Engine | None = None,
 ) -> Flask:
     """Build the API. With no arguments everything comes from the environment (gunicorn's entry)."""
     if settings is None:
@@ -66,6 +70,8 @@ def create_app(
         engine = make_engine(settings.database_url, statement_timeout_s=settings.api_query_timeout_seconds,
                              pre_ping=False)
     _create_schema(engine, settings.database_url)
+    if read_engine is None:
+        read_engine = _replica_engine(settings) or engine
     app = Flask(__name__, static_folder=None)
     app.request_class = StreamingUploadRequest
     app.config.update(
@@ -74,12 +80,15 @@ def create_app(
         JSON_SORT_KEYS=False,
     )
     app.json.sort_keys = False
+    sessions = make_session_factory(engine)
     app.extensions["castflow"] = Services(
         settings=settings,
         engine=engine,
-        sessions=make_session_factory(engine),
+        sessions=sessions,
         redis=redis if redis is not None else connect(settings.redis_url),
-        store=store or LocalUploadStore(settings.upload_dir),
+        store=store or open_store(settings),
+        read_engine=read_engine,
+        read_sessions=sessions if read_engine is engine else make_session_factory(read_engine),
     )
     register_error_handlers(app)
     register_cors(app, settings.cors_origin_list)
@@ -87,6 +96,14 @@ def create_app(
     app.teardown_request(_discard_unfinished_uploads)
     _log_start(settings)
     return app
+
+
+def _replica_engine(settings: Settings) -> Engine | None:
+    """The read replica's engine (READ_DATABASE_URL), with the API's statement timeout; None without one."""
+    if not settings.read_database_url:
+        return None
+    return make_engine(settings.read_database_url, statement_timeout_s=settings.api_query_timeout_seconds,
+                       pre_ping=False)
 
 
 def _create_schema(engine: Engine, database_url: str) -> None:
@@ -104,8 +121,9 @@ def _create_schema(engine: Engine, database_url: str) -> None:
 
 def _log_start(settings: Settings) -> None:
     keys = "full and read-only keys" if settings.read_api_key else "API key" if settings.api_key else "OPEN (no key)"
-    logger.info("api ready env=%s database=%s redis=%s access=%s cors=%s query_timeout=%gs",
-                settings.castflow_env, mask_url(settings.database_url), mask_url(settings.redis_url), keys,
+    logger.info("api ready env=%s database=%s replica=%s redis=%s access=%s cors=%s query_timeout=%gs",
+                settings.castflow_env, mask_url(settings.database_url),
+                mask_url(settings.read_database_url) or "none", mask_url(settings.redis_url), keys,
                 ",".join(settings.cors_origin_list) or "off", settings.api_query_timeout_seconds)
 
 
@@ -133,7 +151,7 @@ def _register_views(app: Flask) -> None:
 def _discard_unfinished_uploads(_exc: BaseException | None) -> None:
     # A file the request did not publish (refused, duplicate form field, broken connection) is dropped.
     for pending in g.pop("pending_uploads", []):
-        if pending.path.exists():
+        if not pending.done:
             services().store.abort(pending)
 
 

@@ -50,10 +50,9 @@ def accept_upload(
 ) -> Accepted:
     """Check a received file, store it, record its batch and queue the ETL; FileProblem if it is refused."""
     kind = kind_from_name(filename)
-    pending.close()
     if pending.size == 0:
         raise FileProblem("the file is empty")
-    with open(pending.path, "rb") as fileobj:
+    with store.received(pending) as fileobj:
         layout = inspect_file(fileobj, kind, settings.max_uncompressed_bytes, mapping, limits=settings.file_limits)
     name = stored_name(pending.sha256, kind.suffix)
     # Content-addressed: a racing identical upload publishes the same bytes under the same name.

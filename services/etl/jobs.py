@@ -28,7 +28,7 @@ from common.mapping import Mapping, parse_mapping
 from common.models import MAX_SALES_CENTS, BatchError, ForecastRun, UploadMetadata
 from common.queue import connect, enqueue_forecast
 from common.status import BatchStatus, ForecastStatus
-from common.storage import LocalUploadStore, UploadStore
+from common.storage import UploadStore, open_store
 from services.etl.impute import impute
 from services.etl.load import BatchLoader, MergeCounts, retry_lock_conflicts
 from services.etl.reader import read_chunks
@@ -70,7 +70,7 @@ def run_etl(batch_num: int) -> str:
     job = get_current_job()
     try:
         outcome = process_batch(batch_num, settings=settings, engine=engine,
-                                store=LocalUploadStore(settings.upload_dir),
+                                store=open_store(settings),
                                 redis=job.connection if job else connect(settings.redis_url),
                                 job_id=job.id if job else "")
         return "skipped" if outcome is None else "completed"

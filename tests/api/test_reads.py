@@ -173,7 +173,8 @@ def test_database_outage_is_a_clear_503(app, client, tmp_path):
     (tmp_path / "not-a-directory").write_text("")
     unreachable = create_engine(f"sqlite:///{tmp_path}/not-a-directory/castflow.db")
     with app.app_context():
-        services().sessions = make_session_factory(unreachable)
+        down = make_session_factory(unreachable)
+        services().sessions = services().read_sessions = down  # no replica: reads use the primary too
     for response in (client.get("/metadata"), client.get("/invoice-data"), upload(client, ROWS)):
         assert response.status_code == 503
         assert "database is unavailable" in response.json["error"]

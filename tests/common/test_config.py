@@ -317,3 +317,55 @@ def test_secrets_lists_keys_and_passwords_as_written_and_decoded():
 def test_mask_url_hides_only_the_password(url, masked):
     """mask_url replaces the password by *** and leaves URLs without one unchanged."""
     assert mask_url(url) == masked
+
+
+@pytest.mark.parametrize(("name", "raw"), [
+    ("UPLOAD_STORE", "/data/uploads"),
+    ("UPLOAD_STORE", "s3://"),
+    ("UPLOAD_STORE", "s3://Bad_Bucket/x"),
+    ("UPLOAD_STORE", "gs://bucket/x"),
+    ("S3_ENDPOINT_URL", "minio:9000"),
+    ("S3_ADDRESSING_STYLE", "dns"),
+    ("S3_TIMEOUT_SECONDS", "0"),
+    ("S3_PART_MB", "4"),
+])
+def test_bad_upload_store_setting_names_the_variable(name, raw):
+    """A malformed store URL, endpoint, addressing style, timeout or part size fails naming the variable."""
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_env({name: raw})
+
+
+def test_s3_store_accepts_a_bucket_with_or_without_prefix():
+    """s3://bucket and s3://bucket/some/prefix are both stores."""
+    for url in ("s3://castflow-uploads", "s3://castflow.uploads/team-a/in"):
+        assert Settings.from_env({"UPLOAD_STORE": url}).upload_store == url
+
+
+def test_s3_settings_fall_back_to_the_usual_aws_variables():
+    """Empty S3_* settings take AWS_ENDPOINT_URL_S3/AWS_ENDPOINT_URL, AWS_REGION/AWS_DEFAULT_REGION and the keys."""
+    settings = Settings.from_env({"AWS_ENDPOINT_URL": "http://minio:9000", "AWS_DEFAULT_REGION": "eu-west-1",
+                                  "AWS_REGION": "eu-central-1", "AWS_ACCESS_KEY_ID": "id",
+                                  "AWS_SECRET_ACCESS_KEY": "secret-value"})
+    assert (settings.s3_endpoint_url, settings.s3_region) == ("http://minio:9000", "eu-central-1")
+    assert (settings.s3_access_key_id, settings.s3_secret_access_key) == ("id", "secret-value")
+
+
+def test_castflow_s3_settings_win_over_aws_variables():
+    """S3_ENDPOINT_URL and S3_ACCESS_KEY_ID/S3_SECRET_ACCESS_KEY are used before the AWS_* names."""
+    settings = Settings.from_env({"S3_ENDPOINT_URL": "http://ceph:7480", "AWS_ENDPOINT_URL": "http://minio:9000",
+                                  "S3_ACCESS_KEY_ID": "mine", "S3_SECRET_ACCESS_KEY": "my-secret",
+                                  "AWS_ACCESS_KEY_ID": "theirs", "AWS_SECRET_ACCESS_KEY": "their-secret"})
+    assert (settings.s3_endpoint_url, settings.s3_access_key_id) == ("http://ceph:7480", "mine")
+
+
+def test_s3_key_id_without_secret_is_refused():
+    """An access key id without its secret (or the reverse) fails at start."""
+    with pytest.raises(SettingsError, match="S3_SECRET_ACCESS_KEY"):
+        Settings.from_env({"S3_ACCESS_KEY_ID": "id"})
+
+
+def test_s3_secret_is_hidden_and_listed_as_a_secret():
+    """The S3 secret key never shows in repr and is among the values logs redact."""
+    settings = Settings(s3_access_key_id="id", s3_secret_access_key="s3-secret-value")
+    assert "s3-secret-value" not in repr(settings)
+    assert "s3-secret-value" in settings.secrets()

@@ -14,6 +14,7 @@ from services.api.cache import response_cache
 from services.api.errors import ApiError
 from services.api.export import escape_formula
 from services.api.params import MAX_ID, MAX_OFFSET, get_choice, get_int, reject_unknown
+from services.api.replica import has_replica, read_connection, read_session
 from services.api.serialize import row_dict
 
 blueprint = Blueprint("batches", __name__)
@@ -36,7 +37,7 @@ def metadata():  # noqa: ANN201
     limit = get_int(request.args, "limit", 100, minimum=1, maximum=10_000)
     offset = get_int(request.args, "offset", 0, maximum=MAX_OFFSET)
     status = get_choice(request.args, "status", [s.value for s in BatchStatus])
-    with services().sessions() as session:
+    with read_session() as session:
         rows = reads.list_batches(session, status=status, limit=limit, offset=offset)
         return jsonify([row_dict(row) for row in rows])
 
@@ -56,6 +57,7 @@ def batch(batch_num: int):  # noqa: ANN201
             fields = reads.batch_fields(conn, batch_num, BATCH_FIELDS)
         if fields is None:
             raise ApiError(404, f"batch {batch_num} not found")
+        fields = _as_the_replica_has_it(batch_num, fields)
         for name in ("mapping", "categories_from"):
             fields[name] = json.loads(fields[name]) if fields[name] else None
         finished = is_finished(fields)
@@ -63,6 +65,18 @@ def batch(batch_num: int):  # noqa: ANN201
 
     body = response_cache().body("/batches", [("batch_num", str(batch_num))], answer, keep=lambda: finished)
     return Response(body, mimetype="application/json")
+
+
+def _as_the_replica_has_it(batch_num: int, fields: dict[str, object]) -> dict[str, object]:
+    """A completed batch as the replica shows it: completed there only once its rows are there too."""
+    if fields["status"] != BatchStatus.COMPLETED or not has_replica():
+        return fields  # a new batch is read from the primary: the client that just uploaded it finds it
+    with read_connection() as conn:
+        replica = reads.batch_fields(conn, batch_num, BATCH_FIELDS)
+    if replica is not None and replica["status"] == BatchStatus.COMPLETED:
+        return fields  # the primary's newer forecast status; the replica has the rows
+    # Not finished, so never cached: the cache only keeps answers as new as the primary.
+    return replica if replica is not None else {**fields, "status": BatchStatus.UPLOADED, "progress": 0.0}
 
 
 def is_finished(fields: dict[str, object]) -> bool:

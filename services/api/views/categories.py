@@ -11,6 +11,7 @@ from services.api import forecast_reads, forecasts, services
 from services.api.cache import reads_changed, response_cache
 from services.api.errors import ApiError
 from services.api.params import body_text, date_range, json_object, reject_unknown
+from services.api.replica import read_session
 from services.api.serialize import jsonable
 
 blueprint = Blueprint("categories", __name__)
@@ -37,7 +38,7 @@ def category_history(name: str):  # noqa: ANN201
     """The category's daily sales totals, [{date, sales}] by day; optional start_date/end_date (inclusive)."""
     reject_unknown(request.args, ("start_date", "end_date"))
     start, end = date_range(request.args)
-    with services().sessions() as session:
+    with read_session() as session:
         if not forecast_reads.category_exists(session, name):
             raise _unknown(name)
         days = forecast_reads.category_history(session, name, start, end)

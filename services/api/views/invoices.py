@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from services.api import reads, services
+from services.api import reads
 from services.api.params import MAX_ID, date_range, get_int, get_text, reject_unknown
+from services.api.replica import read_session
 from services.api.serialize import row_dict
 
 blueprint = Blueprint("invoices", __name__)
@@ -29,7 +30,7 @@ def invoice_data():  # noqa: ANN201
     )
     page = get_int(args, "page", 1, minimum=1, maximum=10_000_000)
     limit = get_int(args, "limit", 15, minimum=1, maximum=MAX_LIMIT)
-    with services().sessions() as session:
+    with read_session() as session:
         rows, total = reads.invoice_page(session, where, page=page, limit=limit)
         data = [row_dict(row, INVOICE_FIELDS) for row in rows]
     return jsonify({

@@ -8,7 +8,7 @@ from flask import Blueprint, jsonify, request
 
 from common.fileformat import FileProblem
 from common.mapping import MappingError
-from common.storage import PendingUpload, UploadTooLarge
+from common.storage import PendingUpload, StoreUnavailable, UploadTooLarge
 from services.api import services
 from services.api.errors import ApiError
 from services.api.intake import accept_upload
@@ -55,6 +55,8 @@ def upload():  # noqa: ANN201
 
 
 def _storage_error(exc: OSError) -> ApiError:
+    if isinstance(exc, StoreUnavailable):
+        return ApiError(503, f"the upload store is unavailable ({exc}); nothing was stored")
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return ApiError(507, "the upload store is full; nothing was stored")
     return ApiError(503, f"the upload store is not writable ({exc.strerror or type(exc).__name__}); "
