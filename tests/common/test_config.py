@@ -317,3 +317,22 @@ def test_secrets_lists_keys_and_passwords_as_written_and_decoded():
 def test_mask_url_hides_only_the_password(url, masked):
     """mask_url replaces the password by *** and leaves URLs without one unchanged."""
     assert mask_url(url) == masked
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("1", True), (" ON ", True), ("yes", True), ("False", False),
+                                               ("off", False), ("0", False)])
+def test_yes_no_settings_are_parsed(raw, expected):
+    """METRICS_ENABLED / METRICS_PUBLIC take 1/0, true/false, yes/no, on/off in any case."""
+    assert Settings.from_env({"METRICS_ENABLED": raw}).metrics_enabled is expected
+    assert Settings.from_env({"METRICS_PUBLIC": raw}).metrics_public is expected
+
+
+def test_a_yes_no_setting_that_is_neither_names_the_variable():
+    """A value that is not a yes/no value fails naming the setting."""
+    with pytest.raises(SettingsError, match="METRICS_PUBLIC='maybe' is not a yes/no value"):
+        Settings.from_env({"METRICS_PUBLIC": "maybe"})
+
+
+def test_metrics_are_on_and_private_by_default():
+    """Metrics are recorded unless turned off, and /metrics needs a key unless opened."""
+    assert Settings().metrics_enabled is True and Settings().metrics_public is False
