@@ -208,6 +208,8 @@ def _merge(conn: Connection, loader: BatchLoader, claim: Claim, tally: Tally, se
     loader.classify(claim.batch_num)
     counts, touched = loader.counts()
     now = utcnow()
+    if counts.updated:
+        loader.journal(claim.batch_num)
     loader.merge(claim.batch_num, claim.file_hash, now, counts.inserted)
     run_ids = _create_runs(conn, claim.batch_num, touched, settings, now)
     _store_errors(conn, claim.batch_num, tally)
