@@ -64,7 +64,9 @@ def undo_batch(engine: Engine, batch_num: int, settings: Settings) -> Undone:
 
 def _undo(conn: Connection, batch_num: int, settings: Settings) -> Undone:
     batch = _undoable(conn, batch_num)
-    categories = list(conn.scalars(select(InvoiceData.category).distinct().where(InvoiceData.batch_num == batch_num)))
+    # The categories it wrote got a run each in its merge: read off the runs' batch index, not invoice_data.
+    categories = list(conn.scalars(select(ForecastRun.category).distinct().where(ForecastRun.batch_num == batch_num)
+                                   .order_by(ForecastRun.category)))
     _restore(conn, batch_num)
     # What still carries the batch's number after the restore is what it inserted.
     conn.execute(delete(InvoiceData).where(InvoiceData.batch_num == batch_num))
