@@ -9,10 +9,11 @@ has since changed a key the batch wrote: its own rows would then not be the batc
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select, text
+from sqlalchemy import Connection, Engine, Row, delete, func, insert, select, text
 
 from common.config import Settings
 from common.db import is_mysql, utcnow
@@ -100,7 +101,7 @@ def _restore(conn: Connection, batch_num: int) -> None:
     conn.execute(text(statement), {"batch": batch_num})
 
 
-def _undoable(conn: Connection, batch_num: int):  # noqa: ANN202 - a Row of upload_metadata
+def _undoable(conn: Connection, batch_num: int) -> Row:
     """The batch's row, locked, when it can be undone; else UndoRefused saying why."""
     batch = conn.execute(select(UploadMetadata.status, UploadMetadata.num_inserted_rows,
                                 UploadMetadata.num_updated_rows, UploadMetadata.stored_filename)
@@ -125,7 +126,7 @@ def _undoable(conn: Connection, batch_num: int):  # noqa: ANN202 - a Row of uplo
     return batch
 
 
-def _create_runs(conn: Connection, categories: list[str], settings: Settings, now) -> list[int]:  # noqa: ANN001
+def _create_runs(conn: Connection, categories: list[str], settings: Settings, now: dt.datetime) -> list[int]:
     """A pending forecast run per category (not tied to a batch: the batch is gone)."""
     ids = []
     for category in categories:
