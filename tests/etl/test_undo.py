@@ -132,3 +132,26 @@ def test_a_batch_from_before_the_history_cannot_be_undone(client, drain, engine)
 def test_undo_takes_no_parameters(client, query):
     """An unknown parameter is a 400, not ignored."""
     assert client.delete(f"/batches/1{query}").status_code == 400
+
+
+def test_a_database_failure_midway_is_503_and_changes_nothing(client, drain, engine, monkeypatch):
+    """The server failing inside the undo (a lost temporary file) rolls it all back: 503 with the reason, not 500."""
+    from sqlalchemy.exc import InternalError
+
+    from services.etl import undo
+
+    load(client, drain, FIRST, "first.csv")
+    second = load(client, drain, SECOND, "second.csv")
+    before = snapshot(engine)
+    restore = undo._restore
+
+    def failing(conn, batch_num):  # noqa: ANN001, ANN202
+        restore(conn, batch_num)
+        raise InternalError("UPDATE ...", {}, Exception("Error on delete of '/tmp/#sql-update.MAI'"))
+
+    monkeypatch.setattr(undo, "_restore", failing)
+    response = client.delete(f"/batches/{second}")
+    assert response.status_code == 503
+    assert response.json["error"].startswith(f"the database failed during the undo of batch {second}; nothing")
+    assert snapshot(engine) == before
+    assert client.get(f"/batches/{second}").json["status"] == "completed"

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
 from common.db import is_mysql, make_engine
@@ -90,6 +91,11 @@ def undo(batch_num: int):  # noqa: ANN201
             undone = undo_batch(engine, batch_num, deps.settings)
         except UndoRefused as exc:
             raise ApiError(exc.status, exc.message) from None
+        except DBAPIError as exc:
+            # One transaction: whatever the server failed on (a lost temporary file, a full disk), it rolled back.
+            logger.warning("undo failed batch=%s: %s", batch_num, str(exc.orig)[:200])
+            raise ApiError(503, f"the database failed during the undo of batch {batch_num}; nothing was changed, "
+                                "try again shortly") from None
     reads_changed()
     enqueue_runs(deps.redis, undone.run_ids, deps.settings)
     _forget_file(undone.stored_filename)
