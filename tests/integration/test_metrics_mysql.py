@@ -21,7 +21,10 @@ from tests.integration.test_races_mysql import api_answers, post_file
 
 pytestmark = pytest.mark.integration
 
-HEALTH_CALLS = 40
+CALLS = 40
+#: What the test asks CALLS times: a route and status no readiness probe (of this test or of another one
+#: that happens to poll this port) produces, so the count is exactly this test's.
+PROBE, PROBE_ROUTE = "/batches/987654/errors", "/batches/<int:batch_num>/errors"
 
 
 def get(port: int, path: str) -> tuple[int, str]:
@@ -55,9 +58,8 @@ def test_metrics_add_up_across_gunicorn_workers_and_work_horses(settings, engine
     api = processes.start("api", [sys.executable, "-m", "gunicorn", "services.api:create_app()",
                                   "-b", f"127.0.0.1:{port}"], env)
     wait_until(lambda: api_answers(port), 60, lambda: api.output())
-    before = value(scrape(port), "castflow_http_requests_total", method="GET", route="/health", status="200")
-    for _ in range(HEALTH_CALLS):
-        assert get(port, "/health")[0] == 200
+    for _ in range(CALLS):
+        assert get(port, PROBE)[0] == 404
     rows = store_items[store_items["category"].isin(["store-1", "store-2"])].groupby("category").head(10_000)
     status, body = post_file(port, csv_bytes(rows))
     assert status == 202, body
@@ -73,8 +75,8 @@ def test_metrics_add_up_across_gunicorn_workers_and_work_horses(settings, engine
     samples = wait_until(settled, 60, lambda: processes.report())
     for _ in range(4):  # each scrape may be answered by either worker: every one sees the same totals
         again = scrape(port)
-        assert value(again, "castflow_http_requests_total", method="GET", route="/health", status="200") \
-            == before + HEALTH_CALLS
+        assert value(again, "castflow_http_requests_total", method="GET", route=PROBE_ROUTE, status="404") == CALLS
+        assert value(again, "castflow_http_request_duration_seconds_count", method="GET", route=PROBE_ROUTE) == CALLS
         assert value(again, "castflow_etl_rows_total", kind="inserted") == len(rows)
     assert value(samples, "castflow_http_requests_total", method="POST", route="/upload", status="202") == 1
     assert value(samples, "castflow_job_duration_seconds_sum", kind="etl", outcome="completed") > 0
