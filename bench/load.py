@@ -11,11 +11,16 @@ PASS/FAIL against the targets: every p99 < 100 ms, and /forecast-data at least 4
 requests/s. Then the API is started again with its response cache off (RESPONSE_CACHE_ENTRIES=0) and
 the cached endpoints are measured once more: what the database path alone gives, for comparison.
 
+With --metrics-overhead it measures only what the operator metrics cost instead: the API is started with
+METRICS_ENABLED=0 and =1 in turn (--metrics-rounds times each, interleaved, on a smaller seed), /health,
+/batches/<id> and /forecast-data are driven each time, and the API CPU per request of the two settings is
+compared (target: the instrumentation adds < 1 ms of API CPU per request).
+
 With --during-etl it then uploads the 4x Store Item Demand file (3,652,000 rows) and measures /health
 while the ETL worker loads it: p50/p99 (target p99 < 50 ms) and the worker's peak memory.
 
     apt-get install -y wrk      # else a Python client is used, and its own cost caps the figures
-    python bench/load.py [--seconds 15] [--no-cache-off] [--during-etl]
+    python bench/load.py [--seconds 15] [--no-cache-off] [--during-etl] [--metrics-overhead]
                          [--database-url mysql+pymysql://root@127.0.0.1:3306/test]
 """
 
@@ -62,6 +67,11 @@ ETL_RSS_TARGET_MB = 400
 #: measured again with it off.
 CACHED = ("/forecast-data", "/batches/<id>", "/categories")
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+METRICS_TARGET_MS = 1.0
+#: The endpoints --metrics-overhead drives: no database, a cached read, a database read.
+METRICS_PATHS = ("/health", "/batches/<id>", "/forecast-data")
+#: The seed of --metrics-overhead: recording a request costs the same whatever the database holds.
+METRICS_SHAPE = Shape(categories=20, batches=200)
 
 
 def request_paths(seeded: Seeded, count: int = 3000) -> dict[str, list[str]]:
@@ -236,6 +246,37 @@ OFF = " (cache off)"
 FILL = " (cache filling)"
 
 
+def measure_metrics_overhead(settings: Settings, paths: dict[str, list[str]], workdir: Path,
+                             args: argparse.Namespace) -> bool:
+    """API CPU per request with METRICS_ENABLED off and on, interleaved; PASS when on adds < 1 ms on each endpoint."""
+    cpu: dict[tuple[str, bool], list[float]] = {}
+    for round_ in range(args.metrics_rounds):
+        for enabled in (False, True):
+            log = workdir / f"platform-metrics-{round_}-{int(enabled)}.log"
+            with running_platform(replace(settings, metrics_enabled=enabled), (), log, port=args.port) as platform:
+                for name in METRICS_PATHS:
+                    run_load(platform.url, paths[name], seconds=args.warmup, connections=args.connections,
+                             use_wrk=args.wrk)
+                    measured = drive(platform, paths[name], args.seconds, args)
+                    cpu.setdefault((name, enabled), []).append(measured.cpu_ms)
+                    print(f"  round {round_ + 1} metrics {'on ' if enabled else 'off'} {name}: "
+                          f"{measured.result.rate:,.0f} req/s, {measured.cpu_ms:.3f} ms API CPU/request, "
+                          f"{measured.result.errors} errors", flush=True)
+    return report_metrics_overhead(cpu)
+
+
+def report_metrics_overhead(cpu: dict[tuple[str, bool], list[float]]) -> bool:
+    """Print the mean API CPU per request off and on, and the verdict per endpoint."""
+    print(f"\n{'endpoint':<20}{'metrics off':>14}{'metrics on':>14}{'added':>12}")
+    checks = []
+    for name in METRICS_PATHS:
+        off, on = (sum(cpu[(name, e)]) / len(cpu[(name, e)]) for e in (False, True))
+        print(f"{name:<20}{off:>11.3f} ms{on:>11.3f} ms{on - off:>9.3f} ms")
+        checks.append((f"{name}: metrics add {on - off:.3f} ms API CPU per request (target < {METRICS_TARGET_MS} ms)",
+                       on - off < METRICS_TARGET_MS, ""))
+    return _verdicts(checks)
+
+
 def parse_args() -> argparse.Namespace:
     """The command line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -256,6 +297,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--database-url", default="mysql+pymysql://root@127.0.0.1:3306/test",
                         help="a MySQL/MariaDB server URL; the benchmark creates and drops its own database")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--metrics-overhead", action="store_true",
+                        help="only compare the API's CPU per request with METRICS_ENABLED off and on")
+    parser.add_argument("--metrics-rounds", type=int, default=2, help="off/on pairs of --metrics-overhead")
     args = parser.parse_args()
     args.wrk = have_wrk() and not args.python_client
     if not have_wrk():
@@ -273,7 +317,8 @@ def main() -> int:
         workdir = Path(tmp)
         try:
             started = time.perf_counter()
-            seeded = seed(fresh_database(args.database_url, name), Shape())
+            seeded = seed(fresh_database(args.database_url, name),
+                          METRICS_SHAPE if args.metrics_overhead else Shape())
             print(f"# load benchmark on {machine()}, client {'wrk' if args.wrk else 'Python'}; seeded "
                   f"{seeded.invoice_rows:,} invoice rows, {seeded.forecast_rows:,} forecast rows in "
                   f"{len(seeded.completed_runs)} completed runs in {time.perf_counter() - started:.0f} s", flush=True)
@@ -286,6 +331,8 @@ def _run(args: argparse.Namespace, name: str, seeded: Seeded, workdir: Path) -> 
     url = make_url(args.database_url).set(database=name).render_as_string(hide_password=False)
     settings = Settings(database_url=url, redis_url=args.redis_url, queue_prefix=f"benchload-{uuid.uuid4().hex[:8]}-",
                         upload_dir=str(workdir / "uploads"))
+    if args.metrics_overhead:
+        return 0 if measure_metrics_overhead(settings, request_paths(seeded), workdir, args) else 1
     ok = True
     if not args.etl_only:
         ok = measure_both(settings, request_paths(seeded), workdir, args)

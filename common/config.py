@@ -120,6 +120,10 @@ class Settings:
     response_cache_mb: int = 64
     #: Longest an answer is served from the cache, in seconds: bounds the effect of a lost invalidation.
     response_cache_seconds: float = 300.0
+    #: Record request, job and row counts (in Redis) and answer GET /metrics in Prometheus' text format.
+    metrics_enabled: bool = True
+    #: /metrics open without a key; off: it needs a key like every other read (READ_API_KEY is enough).
+    metrics_public: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -287,8 +291,16 @@ def _check(ok: bool, name: str, why: str) -> None:
         raise SettingsError(f"{name} {why}")
 
 
+#: How a yes/no setting may be written (case-insensitive).
+_BOOLEANS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
+
+
 def _convert(name: str, raw: str, kind: type) -> object:
     raw = raw.strip()
+    if kind is bool:
+        if raw.lower() not in _BOOLEANS:
+            raise SettingsError(f"{name}={raw!r} is not a yes/no value (1/0, true/false, yes/no, on/off)")
+        return _BOOLEANS[raw.lower()]
     try:
         if kind is int:
             return int(raw)

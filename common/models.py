@@ -123,6 +123,31 @@ class InvoiceData(Base):
     version: Mapped[int] = mapped_column(Integer, nullable=False, server_default="1")
 
 
+class InvoiceHistory(Base):
+    """A stored row as it was just before a batch updated it: what undoing that batch puts back.
+
+    Written by the batch's merge, in its transaction, for the keys it updates (not those it inserts:
+    undoing removes those); keyed by that batch first, so an undo reads one range.
+    """
+
+    __tablename__ = "invoice_history"
+    __table_args__ = _table_args(mysql_collate="utf8mb4_bin")
+
+    #: The batch whose merge replaced this row.
+    batch_num: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    product_id: Mapped[str] = mapped_column(key_column(), primary_key=True)
+    category: Mapped[str] = mapped_column(key_column(), primary_key=True)
+    sales: Mapped[float] = mapped_column(Numeric(12, 2, asdecimal=False), nullable=False)
+    is_imputed: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    #: The row's own batch_num, file_hash, timestamps and version before the replacement.
+    previous_batch_num: Mapped[int] = mapped_column(Integer, nullable=False)
+    file_hash: Mapped[str] = mapped_column(hash_column(), nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
 class CategoryStats(Base):
     """What invoice_data holds per category, kept current by the ETL's merge so that reads need not aggregate it."""
 

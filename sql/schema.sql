@@ -132,6 +132,21 @@ CREATE TABLE IF NOT EXISTS invoice_data (
 
 CREATE INDEX ix_invoice_category_date ON invoice_data (category, date);
 
+CREATE TABLE IF NOT EXISTS invoice_history (
+	batch_num INTEGER NOT NULL,
+	date DATE NOT NULL,
+	product_id VARCHAR(100) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+	category VARCHAR(100) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+	sales NUMERIC(12, 2) NOT NULL,
+	is_imputed BOOL NOT NULL,
+	previous_batch_num INTEGER NOT NULL,
+	file_hash CHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+	created_at DATETIME NOT NULL,
+	updated_at DATETIME NOT NULL,
+	version INTEGER NOT NULL,
+	PRIMARY KEY (batch_num, date, product_id, category)
+)ENGINE=InnoDB CHARSET=utf8mb4 COLLATE utf8mb4_bin;
+
 CREATE TABLE IF NOT EXISTS mapping_profiles (
 	name VARCHAR(100) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
 	mapping TEXT NOT NULL,

@@ -1,7 +1,7 @@
 // The one place that talks to the castflow API: fetch + errors + the API key, typed answers.
 import type {
   Batch, BatchRow, Category, CategoryEvent, CategorySettings, EventsAnswer, ForecastFilters, ForecastMetric, ForecastRow, HistoryPoint,
-  Mapping, MappingProfile, RefreshAnswer, RejectedRow, UploadOutcome,
+  Mapping, MappingProfile, RefreshAnswer, RejectedRow, UndoAnswer, UploadOutcome,
 } from './types'
 
 /** An answer that is not a success, with the API's own words ({"error": ...}) as the message. */
@@ -148,6 +148,11 @@ export class Api {
 
   batch(id: number): Promise<Batch> {
     return this.json(`batches/${id}`)
+  }
+
+  /** Take a completed batch back (needs the full key); the API refuses with the reason when it cannot. */
+  undoBatch(id: number): Promise<UndoAnswer> {
+    return this.json(`batches/${id}`, { method: 'DELETE' })
   }
 
   batchErrors(id: number): Promise<RejectedRow[]> {

@@ -1,5 +1,5 @@
 // What a batch's statuses mean for the pages that watch it.
-import type { Batch, ForecastRunCounts, ForecastStatus } from './types'
+import type { Batch, ForecastRunCounts, ForecastStatus, UndoAnswer } from './types'
 
 /** Forecast roll-ups that no longer change. */
 export const FORECASTS_ENDED: readonly ForecastStatus[] = ['completed', 'partial', 'failed']
@@ -29,4 +29,17 @@ export function categorySources(batch: Pick<Batch, 'categories_from' | 'mapping'
   const names = from.sheets ?? from.columns ?? []
   const kind = from.kind ?? (from.sheets ? 'sheets' : from.columns ? 'columns' : fallback)
   return names.length ? { kind, names } : null
+}
+
+/** The question asked before an undo: what it changes, and that it cannot itself be taken back. */
+export function undoQuestion(id: number): string {
+  return `Undo batch ${id}? The rows it added are removed and the values it replaced come back; its categories ` +
+    'are forecast again. The batch itself is deleted.'
+}
+
+/** An undo in words: 'Batch 7 undone: 1 row removed, 2 restored; 1 category forecast again.' */
+export function undoneText(answer: UndoAnswer): string {
+  const runs = answer.forecast_run_ids.length
+  return `Batch ${answer.batch_num} undone: ${answer.removed_rows} ${answer.removed_rows === 1 ? 'row' : 'rows'} ` +
+    `removed, ${answer.restored_rows} restored; ${runs} ${runs === 1 ? 'category' : 'categories'} forecast again.`
 }

@@ -176,6 +176,15 @@ export interface EventsAnswer {
   message?: string
 }
 
+/** What DELETE /batches/<id> answers: the batch taken back. */
+export interface UndoAnswer {
+  batch_num: number
+  removed_rows: number
+  restored_rows: number
+  categories: string[]
+  forecast_run_ids: number[]
+}
+
 export interface RefreshAnswer {
   runs: { run_id: number; category: string; job_id: string }[]
   queued: boolean

@@ -1,8 +1,9 @@
 import { flushPromises, mount } from '@vue/test-utils'
 import { describe, expect, it, vi } from 'vitest'
-import { batchFinished, categorySources, forecastRunsText } from '../src/batches'
+import { ApiError } from '../src/api'
+import { batchFinished, categorySources, forecastRunsText, undoneText } from '../src/batches'
 
-const api = vi.hoisted(() => ({ batch: vi.fn(), batchErrors: vi.fn(async () => []), listBatches: vi.fn() }))
+const api = vi.hoisted(() => ({ batch: vi.fn(), batchErrors: vi.fn(async () => []), listBatches: vi.fn(), undoBatch: vi.fn() }))
 vi.mock('../src/client', () => ({ api, keys: { get: () => null, set: () => {} } }))
 
 const { default: BatchView } = await import('../src/components/BatchView.vue')
@@ -83,6 +84,70 @@ describe('a wide batch', () => {
     await flushPromises()
     expect(wrapper.find('.categories-from').exists()).toBe(false)
     expect(wrapper.get('[data-count="num_total_rows"] dt').text()).toBe('Rows read')
+    wrapper.unmount()
+  })
+})
+
+describe('undoing a batch', () => {
+  const ANSWER = { batch_num: 5, removed_rows: 1, restored_rows: 2, categories: ['north'], forecast_run_ids: [9] }
+
+  it('says what the undo did', () => {
+    expect(undoneText(ANSWER)).toBe('Batch 5 undone: 1 row removed, 2 restored; 1 category forecast again.')
+    expect(undoneText({ ...ANSWER, removed_rows: 3, forecast_run_ids: [] }))
+      .toBe('Batch 5 undone: 3 rows removed, 2 restored; 0 categories forecast again.')
+  })
+
+  it('asks first, and sends nothing when the user says no', async () => {
+    api.batch.mockResolvedValue(BATCH)
+    api.undoBatch.mockReset()
+    const confirm = vi.fn(() => false)
+    vi.stubGlobal('confirm', confirm)
+    const wrapper = mount(BatchView, { props: { id: 5 } })
+    await flushPromises()
+    await wrapper.get('button.undo').trigger('click')
+    expect(confirm).toHaveBeenCalledOnce()
+    expect(api.undoBatch).not.toHaveBeenCalled()
+    vi.unstubAllGlobals()
+    wrapper.unmount()
+  })
+
+  it('undoes after the confirmation and shows the result instead of the batch', async () => {
+    api.batch.mockResolvedValue(BATCH)
+    api.undoBatch.mockReset().mockResolvedValue(ANSWER)
+    vi.stubGlobal('confirm', vi.fn(() => true))
+    const wrapper = mount(BatchView, { props: { id: 5 } })
+    await flushPromises()
+    await wrapper.get('button.undo').trigger('click')
+    await flushPromises()
+    expect(api.undoBatch).toHaveBeenCalledWith(5)
+    expect(wrapper.get('.undo-message').text()).toBe(undoneText(ANSWER))
+    expect(wrapper.find('.counts').exists()).toBe(false)
+    expect(wrapper.find('button.undo').exists()).toBe(false)
+    vi.unstubAllGlobals()
+    wrapper.unmount()
+  })
+
+  it("shows the API's reason when the undo is refused", async () => {
+    api.batch.mockResolvedValue(BATCH)
+    const reason = '1 of the keys batch 5 wrote were changed since by later batches (batch 6 first); undo those first'
+    api.undoBatch.mockReset().mockRejectedValue(new ApiError(409, reason))
+    vi.stubGlobal('confirm', vi.fn(() => true))
+    const wrapper = mount(BatchView, { props: { id: 5 } })
+    await flushPromises()
+    await wrapper.get('button.undo').trigger('click')
+    await flushPromises()
+    expect(wrapper.get('.undo-message').classes()).toContain('error')
+    expect(wrapper.get('.undo-message').text()).toBe(reason)
+    expect(wrapper.find('.counts').exists()).toBe(true)
+    vi.unstubAllGlobals()
+    wrapper.unmount()
+  })
+
+  it('offers no undo for a batch that is not completed', async () => {
+    api.batch.mockResolvedValue({ ...BATCH, status: 'processing', forecast_status: null })
+    const wrapper = mount(BatchView, { props: { id: 5 } })
+    await flushPromises()
+    expect(wrapper.find('button.undo').exists()).toBe(false)
     wrapper.unmount()
   })
 })

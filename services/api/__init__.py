@@ -14,10 +14,12 @@ from sqlalchemy.pool import NullPool
 from common.config import Settings, load_settings, mask_url
 from common.db import create_schema, is_mysql, make_engine, make_session_factory
 from common.logs import configure_logging
+from common.metrics import recorder
 from common.queue import connect
 from common.storage import PendingUpload, UploadStore, open_store
 from services.api.cors import register_cors
 from services.api.errors import register_error_handlers
+from services.api.metrics import register_metrics
 
 logger = logging.getLogger(__name__)
 
@@ -92,6 +94,7 @@ def create_app(
     )
     register_error_handlers(app)
     register_cors(app, settings.cors_origin_list)
+    register_metrics(app, recorder(settings, app.extensions["castflow"].redis))
     _register_views(app)
     app.teardown_request(_discard_unfinished_uploads)
     _log_start(settings)
@@ -138,12 +141,13 @@ def _register_views(app: Flask) -> None:
         health,
         invoices,
         mappings,
+        metrics,
         openapi,
         uploads,
     )
 
     app.before_request(require_api_key)
-    for module in (health, openapi, uploads, mappings, batches, invoices, categories, events, forecasts,
+    for module in (health, openapi, metrics, uploads, mappings, batches, invoices, categories, events, forecasts,
                    frontend):
         app.register_blueprint(module.blueprint)
 

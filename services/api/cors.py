@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from flask import Flask, Response, request
 
 #: What a browser may send cross-origin.
-ALLOWED_METHODS = "GET, HEAD, POST, PUT, OPTIONS"
+ALLOWED_METHODS = "GET, HEAD, POST, PUT, DELETE, OPTIONS"
 ALLOWED_HEADERS = "X-API-Key, Content-Type"
 #: Response headers a script may read (the file name of a download).
 EXPOSED_HEADERS = "Content-Disposition"

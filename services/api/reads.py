@@ -28,6 +28,12 @@ def get_batch(session: Session, batch_num: int) -> UploadMetadata | None:
     return session.get(UploadMetadata, batch_num)
 
 
+def file_in_use(session: Session, stored_filename: str) -> bool:
+    """True when a batch's stored file is `stored_filename`."""
+    return session.scalar(select(UploadMetadata.batch_num).where(UploadMetadata.stored_filename == stored_filename)
+                          .limit(1)) is not None
+
+
 def batch_fields(conn: Connection, batch_num: int, fields: Sequence[str]) -> dict[str, object] | None:
     """One batch's `fields` as JSON-ready values, or None: one statement on a plain connection, no ORM objects.
 

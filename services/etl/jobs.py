@@ -25,6 +25,7 @@ from common.fileformat import FileKind, FileProblem, inspect_file
 from common.generation import bump_generation
 from common.logs import job_log_context
 from common.mapping import Mapping, parse_mapping
+from common.metrics import JobKind, record_rows, recorder, timed_job
 from common.models import MAX_SALES_CENTS, BatchError, ForecastRun, UploadMetadata
 from common.queue import connect, enqueue_forecast
 from common.status import BatchStatus, ForecastStatus
@@ -62,6 +63,7 @@ class Outcome:
     run_ids: list[int]
 
 
+@timed_job(JobKind.ETL, failed=(BatchRejected,))
 @job_log_context("batch_num")
 def run_etl(batch_num: int) -> str:
     """RQ entry point: process one batch with settings from the environment."""
@@ -106,6 +108,9 @@ def process_batch(batch_num: int, *, settings: Settings, engine: Engine, store: 
     if outcome is not None:
         bump_generation(redis, settings.queue_prefix)  # merged: cached /categories (and its runs) are obsolete
         enqueue_runs(redis, outcome.run_ids, settings)
+        counts = outcome.counts
+        record_rows(recorder(settings, redis), inserted=counts.inserted, updated=counts.updated,
+                    unchanged=counts.unchanged, imputed=counts.imputed, rejected=outcome.tally.rejected)
         logger.info("etl done batch=%s job=%s rows=%d inserted=%d updated=%d unchanged=%d rejected=%d",
                     batch_num, job_id, outcome.tally.total, outcome.counts.inserted, outcome.counts.updated,
                     outcome.counts.unchanged, outcome.tally.rejected)
@@ -204,6 +209,8 @@ def _merge(conn: Connection, loader: BatchLoader, claim: Claim, tally: Tally, se
     loader.classify(claim.batch_num)
     counts, touched = loader.counts()
     now = utcnow()
+    if counts.updated:
+        loader.journal(claim.batch_num)
     loader.merge(claim.batch_num, claim.file_hash, now, counts.inserted)
     run_ids = _create_runs(conn, claim.batch_num, touched, settings, now)
     _store_errors(conn, claim.batch_num, tally)

@@ -262,6 +262,16 @@ class BatchLoader:
         touched = sorted({category for action, category, _, _ in rows if action in (Action.INSERT, Action.UPDATE)})
         return counts, touched
 
+    def journal(self, batch_num: int) -> None:
+        """Keep the stored rows this batch updates, as they are, in invoice_history: what undoing it puts back."""
+        self.conn.execute(text(
+            "INSERT INTO invoice_history (batch_num, date, product_id, category, sales, is_imputed, "
+            "previous_batch_num, file_hash, created_at, updated_at, version) "
+            "SELECT :batch, i.date, i.product_id, i.category, i.sales, i.is_imputed, i.batch_num, i.file_hash, "
+            "i.created_at, i.updated_at, i.version FROM cf_agg a JOIN invoice_data i ON i.date = a.date "
+            f"AND i.product_id = a.product_id AND i.category = a.category WHERE a.action = {Action.UPDATE}"
+        ), {"batch": batch_num})
+
     def merge(self, batch_num: int, file_hash: str, now: dt.datetime, new_keys: int) -> None:
         """Write new and changed keys into invoice_data (version + 1 on change); `new_keys` of them are inserts."""
         select = (

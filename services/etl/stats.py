@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, bindparam, text
 
 from common.db import is_mysql, utcnow
 
@@ -118,3 +118,23 @@ def backfill_category_stats(engine: Engine) -> bool:
         conn.commit()
     logger.info("category_stats filled from invoice_data")
     return True
+
+
+def resummarise_categories(conn: Connection, categories: list[str], now: dt.datetime | None = None) -> list[str]:
+    """Recompute `categories`' stats and products from invoice_data (after rows left it); those still holding data."""
+    if not categories:
+        return []
+    names = bindparam("names", expanding=True)
+    conn.execute(text("DELETE FROM category_products WHERE category IN :names").bindparams(names),
+                 {"names": categories})
+    conn.execute(text("DELETE FROM category_stats WHERE category IN :names").bindparams(names),
+                 {"names": categories})
+    conn.execute(text("INSERT INTO category_products (category, product_id) SELECT DISTINCT i.category, "
+                      "i.product_id FROM invoice_data i WHERE i.category IN :names").bindparams(names),
+                 {"names": categories})
+    conn.execute(text(f"INSERT INTO category_stats ({_STATS_COLUMNS}) SELECT i.category, COUNT(DISTINCT "
+                      "i.product_id), MIN(i.date), MAX(i.date), COUNT(*), :now FROM invoice_data i "
+                      "WHERE i.category IN :names GROUP BY i.category").bindparams(names),
+                 {"names": categories, "now": now or utcnow()})
+    kept = text("SELECT category FROM category_stats WHERE category IN :names ORDER BY category").bindparams(names)
+    return list(conn.execute(kept, {"names": categories}).scalars())

@@ -23,6 +23,7 @@ from common.config import Settings, load_settings
 from common.db import make_engine, utcnow
 from common.generation import bump_generation
 from common.logs import bind_log_fields, job_log_context
+from common.metrics import JobKind, timed_job
 from common.models import ForecastData, ForecastMetric, ForecastRun, UploadMetadata
 from common.queue import connect
 from common.status import ForecastStatus, ModelType
@@ -46,6 +47,7 @@ class RunClaim:
     attempts: int
 
 
+@timed_job(JobKind.FORECAST)
 @job_log_context("run_id")
 def run_forecast(run_id: int) -> str:
     """RQ entry point: forecast one run's category with settings from the environment."""

@@ -369,3 +369,22 @@ def test_s3_secret_is_hidden_and_listed_as_a_secret():
     settings = Settings(s3_access_key_id="id", s3_secret_access_key="s3-secret-value")
     assert "s3-secret-value" not in repr(settings)
     assert "s3-secret-value" in settings.secrets()
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("1", True), (" ON ", True), ("yes", True), ("False", False),
+                                               ("off", False), ("0", False)])
+def test_yes_no_settings_are_parsed(raw, expected):
+    """METRICS_ENABLED / METRICS_PUBLIC take 1/0, true/false, yes/no, on/off in any case."""
+    assert Settings.from_env({"METRICS_ENABLED": raw}).metrics_enabled is expected
+    assert Settings.from_env({"METRICS_PUBLIC": raw}).metrics_public is expected
+
+
+def test_a_yes_no_setting_that_is_neither_names_the_variable():
+    """A value that is not a yes/no value fails naming the setting."""
+    with pytest.raises(SettingsError, match="METRICS_PUBLIC='maybe' is not a yes/no value"):
+        Settings.from_env({"METRICS_PUBLIC": "maybe"})
+
+
+def test_metrics_are_on_and_private_by_default():
+    """Metrics are recorded unless turned off, and /metrics needs a key unless opened."""
+    assert Settings().metrics_enabled is True and Settings().metrics_public is False

@@ -1,22 +1,32 @@
-"""Batches: the /metadata list, one batch's status, and its rejected rows."""
+"""Batches: the /metadata list, one batch's status, its rejected rows, and undoing it."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from flask import Blueprint, Response, current_app, jsonify, request
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import NullPool
 
+from common.db import is_mysql, make_engine
 from common.status import BatchStatus, ForecastStatus
 from services.api import reads, services
-from services.api.cache import response_cache
+from services.api.cache import reads_changed, response_cache
 from services.api.errors import ApiError
 from services.api.export import escape_formula
 from services.api.params import MAX_ID, MAX_OFFSET, get_choice, get_int, reject_unknown
 from services.api.replica import has_replica, read_connection, read_session
 from services.api.serialize import row_dict
+from services.etl.jobs import enqueue_runs
+from services.etl.undo import UndoRefused, undo_batch
 
+logger = logging.getLogger(__name__)
 blueprint = Blueprint("batches", __name__)
 
 #: What /batches/<id> shows: the status fields a client polls, not the storage details.
@@ -83,6 +93,58 @@ def is_finished(fields: dict[str, object]) -> bool:
     """True when only a forecast run or a refresh (which renew the read generation) can change the batch any more."""
     return (fields["status"] in (BatchStatus.COMPLETED, BatchStatus.FAILED)
             and fields["forecast_status"] in ForecastStatus.ended())
+
+
+@blueprint.delete("/batches/<int:batch_num>")
+def undo(batch_num: int):  # noqa: ANN201
+    """Take a completed batch back (write key): its new keys removed, the rows it replaced restored, re-forecast."""
+    reject_unknown(request.args, ())
+    if batch_num > MAX_ID:
+        raise ApiError(404, f"batch {batch_num} not found")
+    deps = services()
+    with engine_without_time_limit() as engine:
+        try:
+            undone = undo_batch(engine, batch_num, deps.settings)
+        except UndoRefused as exc:
+            raise ApiError(exc.status, exc.message) from None
+        except DBAPIError as exc:
+            # One transaction: whatever the server failed on (a lost temporary file, a full disk), it rolled back.
+            logger.warning("undo failed batch=%s: %s", batch_num, str(exc.orig)[:200])
+            raise ApiError(503, f"the database failed during the undo of batch {batch_num}; nothing was changed, "
+                                "try again shortly") from None
+    reads_changed()
+    enqueue_runs(deps.redis, undone.run_ids, deps.settings)
+    _forget_file(undone.stored_filename)
+    return jsonify({"batch_num": batch_num, "removed_rows": undone.removed, "restored_rows": undone.restored,
+                    "categories": undone.categories, "forecast_run_ids": undone.run_ids})
+
+
+@contextmanager
+def engine_without_time_limit() -> Iterator[Engine]:
+    """The API's engine, or on MySQL a short-lived one without API_QUERY_TIMEOUT_SECONDS (an undo of a big batch
+    takes longer than a read may)."""
+    deps = services()
+    if not is_mysql(deps.engine):
+        yield deps.engine
+        return
+    engine = make_engine(deps.settings.database_url, poolclass=NullPool)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def _forget_file(name: str) -> None:
+    # The batch is gone, so the same file may be uploaded again; a file left behind only costs disk. The same
+    # bytes uploaded with another mapping are another batch sharing the stored file: then it stays.
+    deps = services()
+    with deps.sessions() as session:
+        if reads.file_in_use(session, name):
+            return
+    try:
+        deps.store.delete(name)
+    except OSError as exc:
+        logger.warning("undone batch's file not deleted name=%s (%s)", name, exc)
 
 
 @blueprint.get("/batches/<int:batch_num>/errors")
