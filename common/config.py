@@ -77,6 +77,9 @@ class Settings:
     max_rejected_share: float = 0.10
     #: How many rejected rows per batch are kept with their details (all are counted).
     max_stored_errors: int = 10_000
+    #: How many of the latest batches keep the rows they replaced in invoice_history, so that they can be undone;
+    #: older copies are dropped as new batches merge (0: none are kept, and a batch that updated keys cannot be undone).
+    undo_keep_batches: int = 20
     #: Rows of a file read, validated and staged at a time: bounds the ETL worker's memory.
     etl_chunk_rows: int = 100_000
     #: How often the ETL job runs before its batch is marked failed (transient errors only retry).
@@ -148,6 +151,7 @@ class Settings:
         _check(self.max_uncompressed_mb > 0, "MAX_UNCOMPRESSED_MB", "must be > 0")
         _check(0 <= self.max_rejected_share <= 1, "MAX_REJECTED_SHARE", "must be between 0 and 1")
         _check(self.max_stored_errors >= 0, "MAX_STORED_ERRORS", "must be >= 0")
+        _check(self.undo_keep_batches >= 0, "UNDO_KEEP_BATCHES", "must be >= 0")
         _check(self.etl_chunk_rows >= 1000, "ETL_CHUNK_ROWS", "must be >= 1000")
         _check(self.etl_max_attempts >= 1, "ETL_MAX_ATTEMPTS", "must be >= 1")
         _check(1 <= self.forecast_horizon_days <= 366, "FORECAST_HORIZON_DAYS", "must be 1..366")

@@ -209,8 +209,9 @@ def _merge(conn: Connection, loader: BatchLoader, claim: Claim, tally: Tally, se
     loader.classify(claim.batch_num)
     counts, touched = loader.counts()
     now = utcnow()
-    if counts.updated:
+    if counts.updated and settings.undo_keep_batches:
         loader.journal(claim.batch_num)
+    loader.forget_journal(claim.batch_num - settings.undo_keep_batches)
     loader.merge(claim.batch_num, claim.file_hash, now, counts.inserted)
     run_ids = _create_runs(conn, claim.batch_num, touched, settings, now)
     _store_errors(conn, claim.batch_num, tally)

@@ -272,6 +272,10 @@ class BatchLoader:
             f"AND i.product_id = a.product_id AND i.category = a.category WHERE a.action = {Action.UPDATE}"
         ), {"batch": batch_num})
 
+    def forget_journal(self, before: int) -> None:
+        """Drop the replaced rows kept for batches numbered up to `before` (they can no longer be undone)."""
+        self.conn.execute(text("DELETE FROM invoice_history WHERE batch_num <= :before"), {"before": before})
+
     def merge(self, batch_num: int, file_hash: str, now: dt.datetime, new_keys: int) -> None:
         """Write new and changed keys into invoice_data (version + 1 on change); `new_keys` of them are inserts."""
         select = (

@@ -64,7 +64,7 @@ def undo_batch(engine: Engine, batch_num: int, settings: Settings) -> Undone:
 
 
 def _undo(conn: Connection, batch_num: int, settings: Settings) -> Undone:
-    batch = _undoable(conn, batch_num)
+    batch = _undoable(conn, batch_num, settings)
     # The categories it wrote got a run each in its merge: read off the runs' batch index, not invoice_data.
     categories = list(conn.scalars(select(ForecastRun.category).distinct().where(ForecastRun.batch_num == batch_num)
                                    .order_by(ForecastRun.category)))
@@ -103,7 +103,7 @@ def _restore(conn: Connection, batch_num: int) -> None:
     conn.execute(text(statement), {"batch": batch_num})
 
 
-def _undoable(conn: Connection, batch_num: int) -> Row:
+def _undoable(conn: Connection, batch_num: int, settings: Settings) -> Row:
     """The batch's row, locked, when it can be undone; else UndoRefused saying why."""
     batch = conn.execute(select(UploadMetadata.status, UploadMetadata.num_inserted_rows,
                                 UploadMetadata.num_updated_rows, UploadMetadata.stored_filename)
@@ -123,8 +123,9 @@ def _undoable(conn: Connection, batch_num: int) -> Row:
                                f"(batch {later} first); undo those first")
     kept = conn.scalar(select(func.count()).where(InvoiceHistory.batch_num == batch_num))
     if kept != batch.num_updated_rows:
-        raise UndoRefused(409, f"batch {batch_num} was loaded before castflow kept the rows a batch replaces; "
-                               "the values it overwrote are not known, so it cannot be undone")
+        raise UndoRefused(409, f"the rows batch {batch_num} replaced are not kept (castflow keeps them for the last "
+                               f"{settings.undo_keep_batches} batches, UNDO_KEEP_BATCHES, loaded since undo "
+                               "exists); the values it overwrote are not known, so it cannot be undone")
     return batch
 
 

@@ -128,6 +128,45 @@ def test_a_batch_from_before_the_history_cannot_be_undone(client, drain, engine)
     assert snapshot(engine) == before
 
 
+def _keeping(settings, engine, redis, monkeypatch, keep: int):
+    """A client whose API and jobs keep the replaced rows of the last `keep` batches."""
+    monkeypatch.setenv("UNDO_KEEP_BATCHES", str(keep))
+    return create_app(replace(settings, undo_keep_batches=keep), engine=engine, redis=redis).test_client()
+
+
+def test_replaced_rows_are_kept_for_the_last_undo_keep_batches_only(app, settings, engine, redis, drain,
+                                                                    monkeypatch):
+    """With UNDO_KEEP_BATCHES=1 a newer batch drops the copy an older one kept: that one is refused, saying why,
+    and the newest is still undone exactly."""
+    client = _keeping(settings, engine, redis, monkeypatch, 1)
+    load(client, drain, FIRST, "first.csv")
+    second = load(client, drain, SECOND, "second.csv")
+    assert {row[0] for row in table(engine, "invoice_history", "batch_num")} == {second}
+    before_third = snapshot(engine)
+    third = load(client, drain, HEADER + "2023-01-05,p2,north,50\n", "third.csv")
+    assert {row[0] for row in table(engine, "invoice_history", "batch_num")} == {third}
+    assert client.delete(f"/batches/{third}").status_code == 200
+    assert snapshot(engine) == before_third
+    response = client.delete(f"/batches/{second}")
+    assert response.status_code == 409
+    assert "keeps them for the last 1 batches" in response.json["error"]
+    assert snapshot(engine) == before_third
+
+
+def test_undo_keep_batches_0_keeps_nothing_yet_undoes_a_batch_that_only_inserted(app, settings, engine, redis,
+                                                                                drain, monkeypatch):
+    """0 writes no copies: an updating batch cannot be undone, one that only added keys still can."""
+    client = _keeping(settings, engine, redis, monkeypatch, 0)
+    load(client, drain, FIRST, "first.csv")
+    second = load(client, drain, SECOND, "second.csv")
+    assert table(engine, "invoice_history", "batch_num") == []
+    before_fourth = snapshot(engine)
+    fourth = load(client, drain, HEADER + "2023-02-01,p1,north,4\n", "fourth.csv")
+    assert client.delete(f"/batches/{second}").status_code == 409
+    assert client.delete(f"/batches/{fourth}").status_code == 200
+    assert snapshot(engine) == before_fourth
+
+
 @pytest.mark.parametrize("query", ["?force=1"])
 def test_undo_takes_no_parameters(client, query):
     """An unknown parameter is a 400, not ignored."""
