@@ -32,6 +32,7 @@ from services.forecast.metrics import (  # noqa: F401 - Metrics, score, seasonal
     seasonal_naive,
 )
 from services.forecast.models import USES_CALENDAR, FitFunction, ModelError
+from services.forecast.models.seasonality import YEARLY_MIN_DAYS
 from services.forecast.quantiles import with_quantiles
 from services.forecast.recommend import mean_forecast
 
@@ -124,9 +125,12 @@ def _note_failure(result: CategoryForecast, model: ModelType, reason: str) -> No
 
 
 def backtest_cuts(length: int, horizon: int, folds: int) -> list[int]:
-    """Where each backtest's training ends: the last `folds` horizons and the window a year before the forecast."""
+    """Where each backtest's training ends: the last `folds` horizons and the window a year before the forecast
+    (unless the history has a yearly season and the year-ago training would be too short for one)."""
     year_ago = length - YEAR_AGO_DAYS
-    if year_ago >= YEAR_AGO_MIN_TRAIN and year_ago + horizon <= length - horizon * folds:
+    # A year-ago fit too short for the yearly season the forecast has would judge other models than it uses.
+    too_short = year_ago < YEARLY_MIN_DAYS <= length
+    if year_ago >= YEAR_AGO_MIN_TRAIN and year_ago + horizon <= length - horizon * folds and not too_short:
         cuts = {year_ago, *(length - horizon * k for k in range(1, min(folds, FOLDS_WITH_YEAR_AGO) + 1))}
     else:
         cuts = {length - horizon * k for k in range(1, folds + 1)}

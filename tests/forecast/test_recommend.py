@@ -7,9 +7,10 @@ import pandas as pd
 import pytest
 
 from common.status import ModelType
-from services.forecast.backtest import backtest_cuts, forecast_category
+from services.forecast.backtest import YEAR_AGO_DAYS, backtest_cuts, forecast_category
 from services.forecast.metrics import weighted_quantile_loss
 from services.forecast.models import finish, future_index
+from services.forecast.models.seasonality import YEARLY_MIN_DAYS
 from services.forecast.quantiles import with_quantiles
 from services.forecast.recommend import calibration_scale
 from tests.forecast.test_backtest import broken, constant, days
@@ -71,9 +72,18 @@ def test_an_all_zero_history_forecasts_zero():
 
 
 def test_backtests_include_the_same_window_a_year_earlier():
-    """With two years of days: a cut 364 days before the end and the last horizon; else the last two horizons."""
-    assert backtest_cuts(730, 30, 2) == [366, 700]
+    """With three years of days: a cut 364 days before the end and the last horizon; else the last two horizons."""
+    assert backtest_cuts(1095, 30, 2) == [731, 1065]
     assert backtest_cuts(300, 30, 2) == [240, 270]
+    assert backtest_cuts(600, 30, 2) == [236, 570]  # no yearly season anywhere: the year-ago window still judges
+
+
+def test_a_year_ago_fit_without_the_yearly_season_of_the_forecast_is_no_backtest():
+    """Two years of days have a yearly season; a year-ago fit (366 days) would have none, so it judges other models
+    than the forecast uses: the last two horizons instead, each long enough for the yearly season."""
+    assert backtest_cuts(730, 30, 2) == [670, 700]
+    assert all(cut >= YEARLY_MIN_DAYS for cut in backtest_cuts(730, 30, 2))
+    assert backtest_cuts(YEARLY_MIN_DAYS + YEAR_AGO_DAYS, 30, 2)[0] == YEARLY_MIN_DAYS
 
 
 def test_quantiles_from_an_interval_nest_inside_it():

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from services.forecast.models import ModelError, finish, future_index
-from services.forecast.models.seasonality import without_yearly
+from services.forecast.models.seasonality import YEARLY_MIN_DAYS, without_yearly
 
 SEASON_DAYS = 7
 """The weekly season of daily totals."""
@@ -66,7 +66,7 @@ def mstl(history: pd.Series, horizon: int, holidays: pd.DataFrame, level: float)
     from statsforecast.models import MSTL
 
     y = history.iloc[-MSTL_WINDOW_DAYS:]
-    seasons = [SEASON_DAYS, YEAR_DAYS] if len(y) >= 2 * YEAR_DAYS else SEASON_DAYS
+    seasons = [SEASON_DAYS, YEAR_DAYS] if len(y) >= YEARLY_MIN_DAYS else SEASON_DAYS
     return _forecast(MSTL(season_length=seasons, stl_kwargs=STL_JUMPS), "MSTL", history, horizon, level,
                      MSTL_WINDOW_DAYS, yearly=False)
 

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from services.forecast.models import ModelError, finish, future_index
+from services.forecast.models.seasonality import YEARLY_MIN_DAYS
 
 MIN_DAYS = 7
 """A week of observed days: with fewer, Prophet measures no noise and its interval collapses to zero width
@@ -21,10 +22,6 @@ MIN_DAYS = 7
 
 WEEKLY_MIN_DAYS = 14
 """A weekly season needs two full weeks to be told apart from noise (Prophet's own 'auto' rule)."""
-
-YEARLY_MIN_DAYS = 730
-"""Yearly seasonality only from two years of history: with less, each calendar day is seen once and the
-yearly curve cannot be told apart from the trend, so it would extrapolate noise."""
 
 YEARLY_FOURIER_ORDER = 20
 """Fourier terms of the yearly curve. Prophet's default 10 smooths over month-to-month steps in retail
