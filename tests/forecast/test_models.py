@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from services.forecast.models import ModelError, auto, holt_winters, prophet, sarimax
+from services.forecast.models.seasonality import YEARLY_MIN_DAYS
 
 START = "2024-01-01"  # a Monday, so day n of a series has weekday n % 7
 WEEKDAY_EFFECT = np.array([-20.0, -10.0, 0.0, 5.0, 25.0, 40.0, -40.0])  # Monday .. Sunday
@@ -210,3 +211,20 @@ def test_statsforecast_candidates_refuse_a_history_under_two_weeks():
     """Ten days are too few for a weekly season: a ModelError that says so."""
     with pytest.raises(ModelError, match="at least 14 days"):
         auto.auto_ets(weekly_series(10), HORIZON, no_holidays(), LEVEL)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fit", [HOLT_WINTERS, SARIMAX, PROPHET, auto.auto_ets, auto.mstl])
+def test_a_yearly_season_is_followed_from_yearly_min_days(fit, caplog: pytest.LogCaptureFixture):
+    """With YEARLY_MIN_DAYS of a yearly wave that peaked ten days ago, every model turns down with it (a weekly
+    model alone extends the rise); Prophet's own warning about fewer than 730 days is not logged."""
+    days = YEARLY_MIN_DAYS
+    peak = days - 10
+    t = np.arange(days + HORIZON)
+    wave = 100.0 * np.cos(2 * np.pi * (t - peak) / 365.25)
+    rng = np.random.default_rng(5)
+    full = 300.0 + wave + WEEKDAY_EFFECT[t % 7] + rng.normal(0.0, 2.0, days + HORIZON)
+    value = fit(daily(full[:days]), HORIZON, no_holidays(), LEVEL)["value"].to_numpy()
+    assert value[-7:].mean() < value[:7].mean() - 10
+    assert np.mean(np.abs(value - full[days:]) / full[days:]) < 0.03
+    assert "Yearly seasonality is enabled with less than" not in caplog.text

@@ -39,11 +39,17 @@ SEED = 7
 """Fixed seed for the optimiser and the interval's sampling, so one history always gives one forecast."""
 
 
+def _not_the_short_year_warning(record: logging.LogRecord) -> bool:
+    """Prophet warns of a yearly season from under 730 days; castflow asks for one from YEARLY_MIN_DAYS on purpose."""
+    return not record.getMessage().startswith("Yearly seasonality is enabled with less than")
+
+
 def fit(history: pd.Series, horizon: int, holidays: pd.DataFrame, level: float) -> pd.DataFrame:
     """Forecast `horizon` days with Prophet, using the country holidays when there are any."""
     frame = _observed(history)
     # Prophet logs an error on import when plotly is missing; this worker never plots.
     logging.getLogger("prophet.plot").setLevel(logging.CRITICAL)
+    logging.getLogger("prophet").addFilter(_not_the_short_year_warning)  # the same filter is added once
     from cmdstanpy.utils import get_logger
     from prophet import Prophet  # slow import: see the module docstring
 
