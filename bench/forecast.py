@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import time
 import uuid
 from pathlib import Path
 
@@ -30,12 +29,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.harness import (  # noqa: E402
     SHARED_DATA,
     RssSampler,
-    cpu_seconds,
     drop_database,
     fresh_database,
     get_json,
     machine,
     running_platform,
+    timed_forecasts,
     upload_file,
     wait_for_batch,
 )
@@ -83,21 +82,16 @@ def run(args: argparse.Namespace, path: Path, workers: int, workdir: Path) -> di
         for sampler in samplers:
             sampler.__enter__()
         status, body = upload_file(platform.url, path)
-        batch = wait_for_batch(platform.url, body["batch_num"], timeout_s=1800)
-        etl_done = time.perf_counter()
-        cpu_before = sum(cpu_seconds(pid) for pid in platform.pids("forecast"))
-        while (batch := get_json(f"{platform.url}/batches/{body['batch_num']}"))["forecast_status"] in (
-                "pending", "running"):
-            time.sleep(0.5)
-        seconds = time.perf_counter() - etl_done
-        cpu = sum(cpu_seconds(pid) for pid in platform.pids("forecast")) - cpu_before
+        wait_for_batch(platform.url, body["batch_num"], timeout_s=1800)
+        timing = timed_forecasts(platform, body["batch_num"])
         for sampler in samplers:
             sampler.__exit__(None, None, None)
         data = pd.DataFrame(get_json(f"{platform.url}/forecast-data?limit=100000&model_type=all"))
         metrics = pd.DataFrame(get_json(f"{platform.url}/forecast-metrics"))
     drop_database(args.database_url, name)
-    return {"seconds": seconds, "forecast_status": batch["forecast_status"], "data": data, "metrics": metrics,
-            "rss_mb": max(s.peak_tree_kb for s in samplers) / 1024, "cpu_per_category": cpu / 10}
+    return {"seconds": timing.seconds, "forecast_status": timing.batch["forecast_status"], "data": data,
+            "metrics": metrics, "rss_mb": max(s.peak_tree_kb for s in samplers) / 1024,
+            "cpu_per_category": timing.cpu_seconds / 10}
 
 
 def report(result: dict, history: pd.DataFrame, november: pd.DataFrame) -> None:

@@ -177,6 +177,28 @@ def wait_for_batch(base_url: str, batch_num: int, timeout_s: float = 1800, poll_
     raise RuntimeError(f"batch {batch_num} not finished after {timeout_s} s")
 
 
+@dataclass(frozen=True)
+class ForecastTiming:
+    """How a batch's forecasts went once its ETL ended: wall seconds, the workers' CPU seconds, the last status."""
+
+    seconds: float
+    cpu_seconds: float
+    batch: dict
+
+
+def timed_forecasts(platform: Platform, batch_num: int, timeout_s: float = 7200) -> ForecastTiming:
+    """Wait for a loaded batch's forecasts to end; time them and count the forecast workers' CPU."""
+    started = time.perf_counter()
+    cpu_before = sum(cpu_seconds(pid) for pid in platform.pids("forecast"))
+    deadline = time.monotonic() + timeout_s
+    while (batch := get_json(f"{platform.url}/batches/{batch_num}"))["forecast_status"] in ("pending", "running"):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the forecasts of batch {batch_num} did not end in {timeout_s} s")
+        time.sleep(0.5)
+    cpu = sum(cpu_seconds(pid) for pid in platform.pids("forecast")) - cpu_before
+    return ForecastTiming(time.perf_counter() - started, cpu, batch)
+
+
 def _rss_kb(pid: int) -> int:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
