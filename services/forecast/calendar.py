@@ -61,6 +61,11 @@ class CalendarEffects:
         return pd.DataFrame({"ds": self.days.index.astype("datetime64[ns]"), "holiday": self.days.to_numpy()})
 
 
+#: No effects at all: what the coarser grains get (a holiday's effect on a week's or a month's total is part of
+#: that period's yearly season).
+NO_EFFECTS = CalendarEffects({}, pd.Series(dtype="str"))
+
+
 def named_days(holidays: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
     """Every named day from `start` to `end`: the calendar's days (ds, holiday, kind) plus the year-end window."""
     frame = holidays if holidays is not None else pd.DataFrame()
@@ -86,7 +91,7 @@ def measure(history: pd.Series, holidays: pd.DataFrame, horizon_end: pd.Timestam
     """The effects of the named days that stand out of `history`'s noise, and closures."""
     days = named_days(holidays, history.index[0], horizon_end)
     if days.empty:
-        return CalendarEffects({}, pd.Series(dtype="str"))
+        return NO_EFFECTS
     named = pd.Series(days["holiday"].to_numpy(), index=pd.DatetimeIndex(days["ds"]))
     y = history.to_numpy(dtype="float64")
     position = history.index.get_indexer(named.index)
