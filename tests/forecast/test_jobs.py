@@ -12,7 +12,8 @@ from common.models import CategorySetting, ForecastData, ForecastMetric, Forecas
 from common.queue import FORECAST_QUEUE
 from common.status import ModelType
 from services.forecast import jobs
-from services.forecast.series import daily_series, holiday_frame
+from services.forecast.plan import make_plan
+from services.forecast.series import GrainSeries, daily_series, holiday_frame, load_series
 from tests.conftest import upload
 from tests.forecast.test_backtest import broken, constant
 
@@ -140,9 +141,10 @@ def test_a_run_claimed_twice_is_published_by_the_latest_claim_only(engine, setti
     stale = jobs.claim_run(engine, 1)
     assert jobs.process_run(1, settings=settings, engine=engine) == "completed"
     with engine.connect() as conn:
-        history = jobs.load_series(conn, stale.category)
+        history = load_series(conn, stale.category)
     result = jobs.forecast_category(history, stale.horizon, holiday_frame(None, history.index[0], history.index[-1]),
                                     0.95, fake_models)
-    assert jobs.publish(engine, stale, history, "US", result) is None
+    plan = make_plan(history.index.date, None, None, stale.horizon)
+    assert jobs.publish(engine, stale, GrainSeries(history), "US", result, plan) is None
     with Session(engine) as session:
         assert len(session.scalars(select(ForecastData).where(ForecastData.run_id == 1)).all()) == 120
