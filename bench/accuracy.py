@@ -354,8 +354,8 @@ def grains_main(args: argparse.Namespace, started: float) -> None:
 
     max_origins = args.max_origins if args.max_origins != DEFAULT_MAX_ORIGINS else accuracy_grains.DEFAULT_MAX_ORIGINS
     tasks = accuracy_grains.make_tasks(min(2, max_origins) if args.quick else max_origins,
-                                       1 if args.quick else args.max_series)
-    print(f"{len(tasks)} weekly and monthly tasks, jobs {args.jobs}", flush=True)
+                                       1 if args.quick else args.max_series, args.calendar)
+    print(f"{len(tasks)} weekly and monthly tasks, calendar {args.calendar}, jobs {args.jobs}", flush=True)
     preload()
     peers = () if args.no_peers else accuracy_grains.PEERS
     rows = pd.DataFrame(run_all(tasks, args.jobs, not args.peers_only, peers, accuracy_grains.run_grain_task))

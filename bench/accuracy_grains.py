@@ -7,7 +7,8 @@ year apart, so different seasons are forecast), with the grain's default horizon
 months). castflow's `forecast_category` (every model, ensemble, recommended, marked best) and the peers
 (statsforecast AutoETS, AutoARIMA, AutoTheta and SeasonalNaive with the file's own season: 52 weeks, 12
 months) forecast the same periods; MASE is scaled by the in-sample seasonal naive at that season. The
-calendar is not used at these grains (its effect is part of each period's yearly season).
+calendar is the default a new user has (US), or each file's own with --calendar local: its holidays name
+the periods they fall in, which Prophet fits (services/forecast/calendar.in_periods).
 """
 
 from __future__ import annotations
@@ -25,9 +26,12 @@ from common.grain import Grain, detect, week_start_of
 from services.forecast.backtest import forecast_category
 from services.forecast.models import fitters
 from services.forecast.periods import grain_of, spec
-from services.forecast.series import grain_series
+from services.forecast.series import grain_series, holiday_frame
 
 GRAINS = SHARED_DATA / "grains"
+
+COUNTRIES = {"au": "AU", "us": "US", "favorita": "EC", "store-item": "US"}
+"""Each file's own calendar (--calendar local), by the start of its name after the grain."""
 
 PEERS = ("AutoETS", "AutoARIMA", "AutoTheta", "SeasonalNaive")
 """statsforecast peers, each with the file's own season (52 weeks, 12 months)."""
@@ -50,6 +54,8 @@ class GrainTask:
     series: str
     values: pd.Series
     cut: int
+    #: The holiday calendar castflow is given (ISO code; "" for none).
+    calendar: str = "US"
 
 
 def load_series(max_series: int | None = None) -> list[tuple[str, str, pd.Series]]:
@@ -99,17 +105,20 @@ def run_grain_task(task: GrainTask, castflow: bool = True, peers: tuple[str, ...
     base = {"dataset": name, "series": category, "origin": actual.index[0].date().isoformat(),
             "kind": grain_spec.grain.value, "windows": "none", "calendar": "",
             "train_days": int((actual.index[0] - train.index[0]).days)}
-    rows = _castflow_rows(base, train, actual, scale, horizon) if castflow else []
+    base["calendar"] = task.calendar
+    holidays = holiday_frame(task.calendar, train.index[0], actual.index[-1] + pd.Timedelta(days=92))
+    rows = _castflow_rows(base, train, actual, scale, horizon, holidays) if castflow else []
     for peer in peers:
         started = cpu_seconds()
         rows.append(_peer_row(base, peer, season, train, actual, scale, horizon) | {"cpu_s": cpu_seconds() - started})
     return rows
 
 
-def _castflow_rows(base: dict, train: pd.Series, actual: pd.Series, scale: float | None, horizon: int) -> list[dict]:
+def _castflow_rows(base: dict, train: pd.Series, actual: pd.Series, scale: float | None, horizon: int,
+                   holidays: pd.DataFrame) -> list[dict]:
     """One forecast_category call: a row per forecast it returns, per model it lost, and for its marked best."""
     started = cpu_seconds()
-    result = forecast_category(train, horizon, pd.DataFrame(), LEVEL, fitters())
+    result = forecast_category(train, horizon, holidays, LEVEL, fitters())
     spent, y = cpu_seconds() - started, actual.to_numpy(dtype="float64")
     rows = [_row(base, str(model), "castflow", spent, _scores(y, castflow_prediction(frame, actual.index), scale))
             for model, frame in result.forecasts.items()]
@@ -141,11 +150,20 @@ def _row(base: dict, method: str, family: str, cpu: float | None, scores: dict |
                    "cpu_s": cpu} | (scores or {"mase": None, "smape": None, "cov80": None, "cov95": None})
 
 
-def make_tasks(max_origins: int = DEFAULT_MAX_ORIGINS, max_series: int | None = None) -> list[GrainTask]:
-    """Every (file, category, cut) task of the grains set (`max_series`: categories per file)."""
-    return [GrainTask(name, category, series.iloc[:cut + spec(grain_of(series.index)).default_horizon], cut)
+def make_tasks(max_origins: int = DEFAULT_MAX_ORIGINS, max_series: int | None = None,
+               calendar: str = "default") -> list[GrainTask]:
+    """Every (file, category, cut) task of the grains set (`max_series`: categories per file; `calendar`
+    default: US for all, local: each file's own)."""
+    return [GrainTask(name, category, series.iloc[:cut + spec(grain_of(series.index)).default_horizon], cut,
+                      "US" if calendar == "default" else local_calendar(name))
             for name, category, series in load_series(max_series)
             for cut in origins(len(series), grain_of(series.index), max_origins)]
+
+
+def local_calendar(name: str) -> str:
+    """A grains file's own calendar, from its name (weekly_favorita-stores-7-12 -> EC)."""
+    source = name.split("_", 1)[1]
+    return next(code for prefix, code in COUNTRIES.items() if source.startswith(prefix))
 
 
 def target_lines(rows: pd.DataFrame) -> list[str]:

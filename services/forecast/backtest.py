@@ -12,10 +12,10 @@ year-ago cut (364 days, 52 weeks, 12 months, 4 quarters) and the shortest traini
 month, NaN) is interpolated for the fits and never scored.
 
 The calendar (services/forecast/calendar.py) is measured on each training history alone, so a backtest
-never sees the effects of the days it is judged on. It is measured on days only: a holiday's effect on a
-week's or a month's total is part of that period's yearly season, which every model carries (measured in
-bench/accuracy.py --grains: see the README). The ensemble (mean of the models) and the
-recommended forecast (services/forecast/recommend.py) are built and backtested from the same windows.
+never sees the effects of the days it is judged on. It is measured on days only; at coarser grains each
+holiday names the period it falls in, which the models that take the calendar (Prophet) fit, and the
+others leave to the yearly season (calendar.in_periods says what was measured). The ensemble (mean of the
+models) and the recommended forecast (services/forecast/recommend.py) are built and backtested from the same windows.
 """
 
 from __future__ import annotations
@@ -114,10 +114,11 @@ def forecast_category(history: pd.Series, horizon: int, holidays: pd.DataFrame, 
 
 def _effects(train: pd.Series, holidays: pd.DataFrame, history: pd.Series,
              horizon: int) -> calendar.CalendarEffects:
-    """The calendar's effects measured on `train` (days only: other grains leave them to the yearly season)."""
+    """The calendar's effects measured on `train`; at coarser grains its days named by period (calendar.in_periods)."""
+    end = future_periods(history, horizon)[-1]
     if spec_of(history.index).grain is not Grain.DAY:
-        return calendar.NO_EFFECTS
-    return calendar.measure(train, holidays, future_periods(history, horizon)[-1])
+        return calendar.in_periods(holidays, train, end)
+    return calendar.measure(train, holidays, end)
 
 
 def _fit(model: ModelType, fit: FitFunction, history: pd.Series, horizon: int, level: float,

@@ -115,3 +115,25 @@ def test_every_model_and_the_recommended_forecast_publish_at_weeks(weekly):
     assert not result.errors and not result.backtest_errors
     assert all(len(f) == 13 and (f.index.weekday == 0).all() for f in result.forecasts.values())
     assert result.metrics[ModelType.RECOMMENDED].mase is not None
+
+
+def test_holidays_name_the_week_they_fall_in_without_an_effect(weekly):
+    """Christmas 2016 (a Sunday) names the week of Monday 19 December; no model's history is scaled by it."""
+    from services.forecast import calendar
+    from services.forecast.series import holiday_frame
+
+    holidays = holiday_frame("US", weekly.index[0], weekly.index[-1])
+    effects = calendar.in_periods(holidays, weekly, weekly.index[-1])
+    frame = effects.calendar_frame()
+    assert pd.Timestamp("2016-12-19") in set(frame.loc[frame["holiday"] == "Christmas Day", "ds"])
+    assert (effects.factors(weekly.index) == 1.0).all() and effects.closures().effects == {}
+
+
+def test_a_weekly_category_with_a_calendar_forecasts(weekly):
+    """Weeks holding two holidays (Christmas and New Year's Eve windows) do not trip the engine."""
+    from services.forecast.series import holiday_frame
+
+    holidays = holiday_frame("US", weekly.index[0], weekly.index[-1] + pd.Timedelta(days=120))
+    fits = {ModelType.HOLT_WINTERS: holt_winters.fit, ModelType.SARIMAX: constant(100)}
+    result = forecast_category(weekly, 13, holidays, 0.95, fits)
+    assert not result.errors and len(result.forecasts[ModelType.RECOMMENDED]) == 13
