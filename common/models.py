@@ -209,7 +209,8 @@ class ForecastRun(Base):
     horizon_days: Mapped[int] = mapped_column(Integer, nullable=False)
     #: The holiday calendar the run used (ISO country code), null for none.
     holiday_country: Mapped[str | None] = mapped_column(String(10), nullable=True)
-    #: The history the run saw: first and last day of the category's daily series.
+    #: The history the run saw: the first and the last period of its series (days; at weeks or months each
+    #: period's first day).
     history_start: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     history_end: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     attempts: Mapped[int] = _count()
