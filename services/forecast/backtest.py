@@ -50,7 +50,7 @@ logger = logging.getLogger(__name__)
 MIN_TRAIN_DAYS = SPECS[Grain.DAY].min_train
 #: Backtests on the last horizons of history (rolling origin). One 30-day window is a noisy judge of which
 #: model is best (measured: on Store Item Demand it picked a model whose November sMAPE was 1.5x the best's).
-BACKTEST_FOLDS = 2
+BACKTEST_FOLDS = SPECS[Grain.DAY].backtest_folds
 #: With the year-ago window, the last horizon alone besides it: two judges of different seasons, one fit
 #: fewer per model (a quarter of a category's CPU).
 FOLDS_WITH_YEAR_AGO = 1
@@ -76,11 +76,12 @@ class CategoryForecast:
 
 
 def forecast_category(history: pd.Series, horizon: int, holidays: pd.DataFrame, level: float,
-                      models: Mapping[ModelType, FitFunction], folds: int = BACKTEST_FOLDS) -> CategoryForecast:
-    """Backtest every model, fit it on all periods, add the ensemble and the recommended forecast, mark the best."""
+                      models: Mapping[ModelType, FitFunction], folds: int | None = None) -> CategoryForecast:
+    """Backtest every model, fit it on all periods, add the ensemble and the recommended forecast, mark the best
+    (`folds`: backtest windows of the last horizons; default the grain's, GrainSpec.backtest_folds)."""
     result = CategoryForecast()
     grain = spec_of(history.index)
-    cuts = backtest_cuts(len(history), horizon, folds, grain)
+    cuts = backtest_cuts(len(history), horizon, folds or grain.backtest_folds, grain)
     fitted = filled(history)
     effects = {cut: _effects(fitted.iloc[:cut], holidays, history, horizon) for cut in [*cuts, len(history)]}
     backtests: dict[ModelType, dict[int, pd.DataFrame]] = {}

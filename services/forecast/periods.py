@@ -44,6 +44,9 @@ class GrainSpec:
     max_horizon: int
     #: Sine/cosine pairs of the yearly Fourier curve (half the periods in a year at most).
     fourier_order: int
+    #: Backtest windows of the last horizons: at the coarser grains enough that some 50 periods are held out
+    #: (a 13-week window is a noisy judge of which models to combine), and fits there are cheap.
+    backtest_folds: int = 2
 
 
 SPECS = {
@@ -53,12 +56,14 @@ SPECS = {
     # Weeks: two years less two default horizons for the yearly curve, as for days.
     Grain.WEEK: GrainSpec(Grain.WEEK, season=1, naive_season=52, year=365.25 / 7, year_ago=52, year_ago_min_train=78,
                           min_train=26, yearly_min=2 * 52 - 26, default_horizon=13, max_horizon=104,
-                          fourier_order=10),
+                          fourier_order=10, backtest_folds=4),
     # Months and quarters carry the year as their own season, which needs two full years to be told from noise.
     Grain.MONTH: GrainSpec(Grain.MONTH, season=12, naive_season=12, year=12.0, year_ago=12, year_ago_min_train=24,
-                           min_train=24, yearly_min=24, default_horizon=12, max_horizon=36, fourier_order=5),
+                           min_train=24, yearly_min=24, default_horizon=12, max_horizon=36, fourier_order=5,
+                           backtest_folds=4),
     Grain.QUARTER: GrainSpec(Grain.QUARTER, season=4, naive_season=4, year=4.0, year_ago=4, year_ago_min_train=8,
-                             min_train=8, yearly_min=8, default_horizon=8, max_horizon=12, fourier_order=2),
+                             min_train=8, yearly_min=8, default_horizon=8, max_horizon=12, fourier_order=2,
+                             backtest_folds=4),
 }
 
 
