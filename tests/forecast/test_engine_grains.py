@@ -44,6 +44,12 @@ def test_backtest_windows_count_in_weeks():
     assert backtest_cuts(240, 13, 2, SPECS[Grain.WEEK]) == [188, 227]
 
 
+def test_weekly_backtests_hold_out_the_last_year_by_default():
+    """The weekly default is four windows: the last 52 weeks, which include the year-ago window."""
+    grain = SPECS[Grain.WEEK]
+    assert backtest_cuts(240, 13, grain.backtest_folds, grain) == [188, 201, 214, 227]
+
+
 def test_monthly_backtests_are_the_last_two_years():
     """12 months ahead: the year-ago window is the last horizon itself, so the last two horizons are used."""
     assert backtest_cuts(204, 12, 2, SPECS[Grain.MONTH]) == [180, 192]
