@@ -1,5 +1,5 @@
 // A category's grain and horizon settings: the choices, their limits and what a save says.
-import type { CategorySettings, Grain, SettingsChange } from './types'
+import type { Category, CategorySettings, Grain, SettingsChange } from './types'
 
 /** The grains a category can be forecast at, finest first, with the default horizon and the largest. */
 export const GRAINS: { value: Grain; label: string; unit: string; horizon: number; max: number }[] = [
@@ -36,4 +36,15 @@ export function grainSavedText(answer: CategorySettings): string {
   return answer.refresh_queued
     ? `Saved. A forecast refresh was queued (run ${runs}); the chart updates when it ends.`
     : `Saved. ${answer.message ?? 'The refresh will be queued when the queue is back.'}`
+}
+
+const ADJECTIVES: Record<Grain, string> = { day: 'daily', week: 'weekly', month: 'monthly', quarter: 'quarterly' }
+
+/** A category's grain as the picker shows it: "weekly (Monday)", "monthly", "grain unclear"; '' before one. */
+export function grainLabel(category: Category | undefined): string {
+  if (!category) return ''
+  if (category.grain_problem) return 'grain unclear'
+  if (!category.grain) return ''
+  const anchor = category.grain === 'week' && category.grain_anchor ? ` (${category.grain_anchor})` : ''
+  return ADJECTIVES[category.grain] + anchor
 }

@@ -1,7 +1,7 @@
 import { flushPromises, mount } from '@vue/test-utils'
 import { beforeEach, describe, expect, it, vi } from 'vitest'
-import { grainChange, grainChanged, grainSavedText, horizonHint } from '../src/grains'
-import type { CategorySettings } from '../src/types'
+import { grainChange, grainChanged, grainLabel, grainSavedText, horizonHint } from '../src/grains'
+import type { Category, CategorySettings } from '../src/types'
 
 const api = vi.hoisted(() => ({
   categorySettings: vi.fn(), saveCategorySettings: vi.fn(), refreshForecasts: vi.fn(), categoryEvents: vi.fn(),
@@ -32,6 +32,15 @@ describe('grain settings logic', () => {
   it('states the horizon unit and range of the chosen grain', () => {
     expect(horizonHint('week')).toBe('In weeks, 1 to 104; blank for 13.')
     expect(horizonHint('')).toMatch(/^Periods of the detected grain/)
+  })
+
+  it('labels a category by its grain for the picker', () => {
+    const base: Category = { category: 'a', product_count: 1, first_date: '2017-01-02', last_date: '2017-12-25', row_count: 52,
+      best_model: null, holiday_country: null, holiday_country_overridden: false, last_run_id: 1, forecast_status: 'completed' }
+    expect(grainLabel({ ...base, grain: 'week', grain_anchor: 'Monday' })).toBe('weekly (Monday)')
+    expect(grainLabel({ ...base, grain: 'month', grain_anchor: 'start' })).toBe('monthly')
+    expect(grainLabel({ ...base, grain: null, grain_problem: 'the dates mix grains' })).toBe('grain unclear')
+    expect(grainLabel(base)).toBe('')
   })
 
   it('says whether a refresh was queued', () => {
