@@ -75,6 +75,8 @@ export interface Batch extends BatchCommon {
   forecast_runs: ForecastRunCounts
   /** The sheets or columns of a wide file that became categories; absent or null for a long file. */
   categories_from?: CategoriesFrom | null
+  /** Runs that failed because their category's grain could not be told, with the problem in words. */
+  forecast_problems?: { run_id: number; category: string; problem: string }[]
 }
 
 /** Which sheets or columns of a file became categories (a wide or one-sheet-per-category upload). */
