@@ -61,7 +61,8 @@ def save_category_settings(sessions: sessionmaker[Session], category: str, chang
     except IntegrityError:
         # Another request inserted the row between our select and our insert: this second pass updates it.
         saved = _save_setting(sessions, category, change, settings)
-    logger.info("category settings saved category=%r change=%s", category, change)
+    sent = {name: value for name, value in vars(change).items() if value is not KEEP}
+    logger.info("category settings saved category=%r change=%s", category, sent)
     return saved
 
 
