@@ -143,3 +143,18 @@ def test_a_weekly_category_with_a_calendar_forecasts(weekly):
     fits = {ModelType.HOLT_WINTERS: holt_winters.fit, ModelType.SARIMAX: constant(100)}
     result = forecast_category(weekly, 13, holidays, 0.95, fits)
     assert not result.errors and len(result.forecasts[ModelType.RECOMMENDED]) == 13
+
+
+def test_months_summed_into_quarters_are_forecast_8_quarters_ahead(monthly):
+    """The monthly file (July 1991 to June 2008) with grain quarter: 68 whole quarters, nothing left out, and the
+    fast models forecast 8 quarter starts from July 2008."""
+    from services.forecast.series import grain_series
+
+    rows = [(day.date(), value) for day, value in monthly.items()]
+    made = grain_series(rows, Grain.QUARTER, 0, Grain.MONTH)
+    assert (made.series.index[0], made.series.index[-1], len(made.series), made.notes) == (
+        pd.Timestamp("1991-07-01"), pd.Timestamp("2008-04-01"), 68, [])
+    fits = {ModelType.HOLT_WINTERS: holt_winters.fit, ModelType.AUTO_ETS: auto.auto_ets, ModelType.MSTL: auto.mstl}
+    result = forecast_category(made.series, 8, pd.DataFrame(), 0.95, fits)
+    recommended = result.forecasts[ModelType.RECOMMENDED]
+    assert not result.errors and list(recommended.index.month) == [7, 10, 1, 4] * 2
