@@ -13,7 +13,10 @@ holiday window, wall time and castflow's CPU per series.
 
     .venv/bin/python bench/accuracy.py [--jobs 2] [--calendar default|local] [--datasets pharmacy,online-retail]
         [--max-origins 5] [--max-series N] [--max-history-days 730] [--quick] [--no-peers | --peers-only]
-        [--out rows.csv]
+        [--out rows.csv] [--grains]
+
+With --grains, the weekly and monthly files of the shared grains set instead (bench/accuracy_grains.py):
+castflow at each file's grain against statsforecast peers at its season (52 weeks, 12 months).
 """
 
 from __future__ import annotations
@@ -284,11 +287,12 @@ def preload() -> None:
     fitters()
 
 
-def run_all(tasks: list[Task], jobs: int, castflow: bool, peers: tuple[str, ...]) -> list[dict]:
-    """Run the tasks on a pool of `jobs` processes, longest histories first (they take longest); progress to stderr."""
+def run_all(tasks: list, jobs: int, castflow: bool, peers: tuple[str, ...], run=None) -> list[dict]:  # noqa: ANN001
+    """Run the tasks (`run`: run_task, or the grains' run_grain_task) on a pool of `jobs` processes, longest
+    histories first (they take longest); progress to stderr."""
     rows: list[dict] = []
     tasks = sorted(tasks, key=lambda task: -len(task.values))
-    work = partial(run_task, castflow=castflow, peers=peers)
+    work = partial(run or run_task, castflow=castflow, peers=peers)
     with multiprocessing.get_context("fork").Pool(jobs, quiet_worker, maxtasksperchild=MAX_TASKS_PER_CHILD) as pool:
         for done, task_rows in enumerate(pool.imap_unordered(work, tasks), start=1):
             rows += task_rows
@@ -313,6 +317,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--max-series", type=int, help="series per dataset (default all)")
     parser.add_argument("--quick", action="store_true", help="2 series per dataset, 2 origins each")
     parser.add_argument("--max-history-days", type=int, help="days of history kept before each origin (default all)")
+    parser.add_argument("--grains", action="store_true",
+                        help="only the weekly and monthly files of the grains set (peers at their own season)")
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--no-peers", action="store_true")
     group.add_argument("--peers-only", action="store_true")
@@ -328,6 +334,9 @@ def main(argv: list[str] | None = None) -> None:
     """Build the tasks, run them, print the report (and write the rows when asked)."""
     args = parse_args(argv)
     started = time.perf_counter()
+    if args.grains:
+        grains_main(args, started)
+        return
     series = select_series(args.datasets.split(","), min(2, args.max_series or 2) if args.quick else args.max_series)
     tasks = make_tasks(series, min(2, args.max_origins) if args.quick else args.max_origins, args.calendar,
                        args.max_history_days)
@@ -337,6 +346,22 @@ def main(argv: list[str] | None = None) -> None:
     if args.out:
         rows.to_csv(args.out, index=False)
     print(report(rows, time.perf_counter() - started))
+
+
+def grains_main(args: argparse.Namespace, started: float) -> None:
+    """--grains: the weekly and monthly tasks (bench/accuracy_grains.py), run and reported."""
+    from bench import accuracy_grains
+
+    max_origins = args.max_origins if args.max_origins != DEFAULT_MAX_ORIGINS else accuracy_grains.DEFAULT_MAX_ORIGINS
+    tasks = accuracy_grains.make_tasks(min(2, max_origins) if args.quick else max_origins,
+                                       1 if args.quick else args.max_series, args.calendar)
+    print(f"{len(tasks)} weekly and monthly tasks, calendar {args.calendar}, jobs {args.jobs}", flush=True)
+    preload()
+    peers = () if args.no_peers else accuracy_grains.PEERS
+    rows = pd.DataFrame(run_all(tasks, args.jobs, not args.peers_only, peers, accuracy_grains.run_grain_task))
+    if args.out:
+        rows.to_csv(args.out, index=False)
+    print(accuracy_grains.grain_report(rows, time.perf_counter() - started))
 
 
 if __name__ == "__main__":

@@ -209,7 +209,8 @@ class ForecastRun(Base):
     horizon_days: Mapped[int] = mapped_column(Integer, nullable=False)
     #: The holiday calendar the run used (ISO country code), null for none.
     holiday_country: Mapped[str | None] = mapped_column(String(10), nullable=True)
-    #: The history the run saw: first and last day of the category's daily series.
+    #: The history the run saw: the first and the last period of its series (days; at weeks or months each
+    #: period's first day).
     history_start: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     history_end: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     attempts: Mapped[int] = _count()
@@ -219,6 +220,16 @@ class ForecastRun(Base):
     error_log: Mapped[str | None] = mapped_column(Text, nullable=True)
     #: How the run's recommended forecast was built, in words (e.g. "weighted mean of prophet, auto_ets").
     recommended_method: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: The grain the run forecast at (a common.grain.Grain value; null: day, for runs made before grains).
+    #: `horizon_days` stays the requested horizon in days; the run's horizon in its periods is horizon_periods.
+    grain: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    #: The grain's anchor: a weekday for weeks, "start"/"end"/"day N" for months and quarters.
+    grain_anchor: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    #: How many periods of `grain` the run forecast.
+    horizon_periods: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: Why the run could not tell the category's grain (mixed or irregular dates, a setting finer than the
+    #: data), in words; null when it could.
+    grain_problem: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class ForecastData(Base):
@@ -272,12 +283,19 @@ class ForecastMetric(Base):
 
 
 class CategorySetting(Base):
-    """Per-category overrides: the holiday calendar (a row with a null country means none)."""
+    """Per-category overrides: the holiday calendar (a row with a null country means none), grain and horizon."""
 
     __tablename__ = "category_settings"
 
     category: Mapped[str] = mapped_column(key_column(), primary_key=True)
     holiday_country: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    #: True when the row exists for the grain or horizon only and the calendar is the default (null: overridden,
+    #: as every row made before grains).
+    holiday_country_default: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    #: The grain the category is forecast at (a common.grain.Grain value); null: the grain its dates show.
+    grain: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    #: The forecast horizon in periods of the grain; null: the grain's default (30 days, 13 weeks, 12 months..).
+    horizon: Mapped[int | None] = mapped_column(Integer, nullable=True)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, server_default=text("CURRENT_TIMESTAMP"))
 
 

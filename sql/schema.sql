@@ -36,6 +36,9 @@ CREATE TABLE IF NOT EXISTS category_products (
 CREATE TABLE IF NOT EXISTS category_settings (
 	category VARCHAR(100) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
 	holiday_country VARCHAR(10),
+	holiday_country_default BOOL,
+	grain VARCHAR(10),
+	horizon INTEGER,
 	updated_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
 	PRIMARY KEY (category)
 )ENGINE=InnoDB CHARSET=utf8mb4;
@@ -107,6 +110,10 @@ CREATE TABLE IF NOT EXISTS forecast_runs (
 	finished_at DATETIME,
 	error_log TEXT,
 	recommended_method TEXT,
+	grain VARCHAR(10),
+	grain_anchor VARCHAR(20),
+	horizon_periods INTEGER,
+	grain_problem TEXT,
 	PRIMARY KEY (id)
 )ENGINE=InnoDB CHARSET=utf8mb4;
 

@@ -1,7 +1,7 @@
 // The one place that talks to the castflow API: fetch + errors + the API key, typed answers.
 import type {
   Batch, BatchRow, Category, CategoryEvent, CategorySettings, EventsAnswer, ForecastFilters, ForecastMetric, ForecastRow, HistoryPoint,
-  Mapping, MappingProfile, RefreshAnswer, RejectedRow, UndoAnswer, UploadOutcome,
+  Mapping, MappingProfile, RefreshAnswer, RejectedRow, SettingsChange, UndoAnswer, UploadOutcome,
 } from './types'
 
 /** An answer that is not a success, with the API's own words ({"error": ...}) as the message. */
@@ -185,8 +185,9 @@ export class Api {
     return this.json(categoryPath(category, 'settings'))
   }
 
-  saveCategorySettings(category: string, holidayCountry: string | null): Promise<CategorySettings> {
-    return this.sendJson('PUT', categoryPath(category, 'settings'), { holiday_country: holidayCountry })
+  /** Change some of the category's settings (the server queues a refresh when the grain or horizon changed). */
+  saveCategorySettings(category: string, change: SettingsChange): Promise<CategorySettings> {
+    return this.sendJson('PUT', categoryPath(category, 'settings'), change)
   }
 
   categoryEvents(category: string): Promise<CategoryEvent[]> {

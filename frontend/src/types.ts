@@ -75,6 +75,8 @@ export interface Batch extends BatchCommon {
   forecast_runs: ForecastRunCounts
   /** The sheets or columns of a wide file that became categories; absent or null for a long file. */
   categories_from?: CategoriesFrom | null
+  /** Runs that failed because their category's grain could not be told, with the problem in words. */
+  forecast_problems?: { run_id: number; category: string; problem: string }[]
 }
 
 /** Which sheets or columns of a file became categories (a wide or one-sheet-per-category upload). */
@@ -108,6 +110,11 @@ export interface Category {
   forecast_status: ForecastStatus | null
   /** How the latest completed run built its recommended forecast; null before one or for an older run. */
   recommended_method?: string | null
+  /** The grain the category is forecast at, its anchor (weekday, start/end), where it comes from, or why none. */
+  grain?: Grain | null
+  grain_anchor?: string | null
+  grain_source?: 'detected' | 'setting'
+  grain_problem?: string | null
 }
 
 export interface HistoryPoint {
@@ -150,12 +157,30 @@ export interface ForecastMetric {
   method?: string | null
 }
 
+/** How often a category's figures come; the grain it is forecast at. */
+export type Grain = 'day' | 'week' | 'month' | 'quarter'
+
 export interface CategorySettings {
   category: string
   holiday_country: string | null
   holiday_country_overridden: boolean
   default_holiday_country: string | null
   updated_at: string | null
+  /** The grain setting; null: the grain the stored dates show. */
+  grain?: Grain | null
+  /** The horizon in periods of the grain; null: the grain's default. */
+  horizon?: number | null
+  /** In a save's answer when the grain or horizon changed: the refresh the server queued. */
+  refresh_queued?: boolean
+  runs?: number[]
+  message?: string
+}
+
+/** A settings save: each key sent is changed, the others kept. */
+export interface SettingsChange {
+  holiday_country?: string | null
+  grain?: Grain | null
+  horizon?: number | null
 }
 
 export type EventKind = 'event' | 'closure'

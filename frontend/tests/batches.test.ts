@@ -43,6 +43,15 @@ describe('a partial batch', () => {
     wrapper.unmount()
   })
 
+  it('lists the runs that failed for their grain, with the problem in words', async () => {
+    const problem = 'the dates mix grains: 19 steps of a week or less beside 29 monthly steps'
+    api.batch.mockResolvedValue({ ...BATCH, forecast_problems: [{ run_id: 7, category: 'mixed', problem }] })
+    const wrapper = mount(BatchView, { props: { id: 5 } })
+    await flushPromises()
+    expect(wrapper.get('ul[aria-label="Forecast problems"]').text()).toBe(`mixed: ${problem}`)
+    wrapper.unmount()
+  })
+
   it('shows its counts in the batch list too', async () => {
     const { forecast_runs: _runs, ...row } = BATCH
     api.listBatches.mockResolvedValue([{ ...row, mapping: null, file_hash: 'x', stored_filename: 'x' }])

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, aliased
 
 from common.models import CategorySetting, CategoryStats, ForecastData, ForecastMetric, ForecastRun, InvoiceData
 from common.status import ForecastStatus, ModelType
+from services.api.grains import overview_grain
 from services.api.reads import json_row, narrow
 from services.api.serialize import jsonable
 from services.etl.stats import backfill_category_stats
@@ -249,13 +250,16 @@ def category_exists(session: Session, category: str) -> bool:
 
 @dataclass(frozen=True)
 class CategorySettings:
-    """A category's forecast settings: the holiday calendar in force and where it comes from."""
+    """A category's forecast settings: the holiday calendar in force and where it comes from, the grain and
+    horizon settings (null: the detected grain, the grain's default horizon)."""
 
     category: str
     holiday_country: str | None
     holiday_country_overridden: bool
     default_holiday_country: str | None
     updated_at: dt.datetime | None
+    grain: str | None = None
+    horizon: int | None = None
 
 
 def category_settings(session: Session, category: str, default_country: str | None) -> CategorySettings | None:
@@ -263,12 +267,15 @@ def category_settings(session: Session, category: str, default_country: str | No
     if not category_exists(session, category):
         return None
     row = session.get(CategorySetting, category)
+    overridden = row is not None and not row.holiday_country_default
     return CategorySettings(
         category=category,
-        holiday_country=row.holiday_country if row is not None else default_country,
-        holiday_country_overridden=row is not None,
+        holiday_country=row.holiday_country if overridden else default_country,
+        holiday_country_overridden=overridden,
         default_holiday_country=default_country,
         updated_at=row.updated_at if row is not None else None,
+        grain=row.grain if row is not None else None,
+        horizon=row.horizon if row is not None else None,
     )
 
 
@@ -297,6 +304,7 @@ def _overview(conn: Connection, default_country: str | None) -> list[dict[str, o
         row["holiday_country_overridden"] = row["holiday_country_overridden"] is not None
         if not row["holiday_country_overridden"]:
             row["holiday_country"] = default_country
+        row.update(overview_grain(row))
         # Two models marked best in one run would repeat the category: keep the first by name.
         kept = overview.setdefault(row["category"], row)
         if (row["best_model"] or "") < (kept["best_model"] or ""):
@@ -317,9 +325,15 @@ def _overview_query() -> Select:
     row = json_row({
         "category": stats.category, "product_count": stats.product_count, "first_date": stats.first_date,
         "last_date": stats.last_date, "row_count": stats.row_count, "best_model": ForecastMetric.model_type,
-        "holiday_country": CategorySetting.holiday_country, "holiday_country_overridden": CategorySetting.category,
+        "holiday_country": CategorySetting.holiday_country,
+        # The row's key when the category has its own calendar, else null.
+        "holiday_country_overridden": case((CategorySetting.holiday_country_default.is_(True), None),
+                                           else_=CategorySetting.category),
         "last_run_id": last.c.run_id, "forecast_status": ForecastRun.status,
         "recommended_method": done_run.recommended_method,
+        "grain_setting": CategorySetting.grain, "last_grain": ForecastRun.grain,
+        "last_grain_anchor": ForecastRun.grain_anchor, "last_grain_problem": ForecastRun.grain_problem,
+        "done_grain": done_run.grain, "done_grain_anchor": done_run.grain_anchor, "done_run_id": done_run.id,
     })
     # Ordered by category only: a second sort key (the model) tripled MariaDB's time on this query.
     return (

@@ -1,4 +1,5 @@
-"""Forecast writes the API makes: a category's holiday calendar, and fresh forecast runs on demand.
+"""Forecast writes the API makes: a category's settings (holiday calendar, grain, horizon), and fresh forecast
+runs on demand.
 
 A refresh records its runs in the database before it touches Redis: if Redis is away the runs are
 still there, pending, and the workers' reconcile step queues them (the same way ETL-created runs are).
@@ -17,10 +18,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from common.config import Settings
 from common.db import utcnow
+from common.grain import Grain
 from common.models import CategorySetting, ForecastRun, InvoiceData
 from common.queue import enqueue_forecast, forecast_job_id
 from common.status import ForecastStatus
+from services.api import grains
 from services.api.forecast_reads import CategorySettings, category_exists, category_settings
+from services.api.grains import KEEP
 
 logger = logging.getLogger(__name__)
 
@@ -34,35 +38,64 @@ def default_holiday_country(settings: Settings) -> str | None:
     return settings.holiday_country or None
 
 
-def save_category_settings(sessions: sessionmaker[Session], category: str, holiday_country: str | None,
-                           settings: Settings) -> CategorySettings:
-    """Set the category's holiday calendar (None: no holidays); UnknownCategory when it has no data."""
+@dataclass(frozen=True)
+class SettingsChange:
+    """What a settings PUT asks for: each field's new value, or KEEP for a field it did not send.
+
+    `grain` and `horizon` arrive parsed by the route; the grain is checked against the stored data here.
+    """
+
+    holiday_country: object = KEEP
+    grain: object = KEEP
+    horizon: object = KEEP
+
+
+def save_category_settings(sessions: sessionmaker[Session], category: str, change: SettingsChange,
+                           settings: Settings) -> tuple[CategorySettings, bool]:
+    """Save the category's settings; return them and whether its grain or horizon changed (a refresh is due).
+
+    UnknownCategory when it has no data; ApiError 400 for a grain finer than its data or a horizon out of range.
+    """
     try:
-        saved = _save_setting(sessions, category, holiday_country, settings)
+        saved = _save_setting(sessions, category, change, settings)
     except IntegrityError:
         # Another request inserted the row between our select and our insert: this second pass updates it.
-        saved = _save_setting(sessions, category, holiday_country, settings)
-    logger.info("category settings saved category=%r holiday_country=%s", category, holiday_country)
+        saved = _save_setting(sessions, category, change, settings)
+    sent = {name: value for name, value in vars(change).items() if value is not KEEP}
+    logger.info("category settings saved category=%r change=%s", category, sent)
     return saved
 
 
-def _save_setting(sessions: sessionmaker[Session], category: str, holiday_country: str | None,
-                  settings: Settings) -> CategorySettings:
+def _save_setting(sessions: sessionmaker[Session], category: str, change: SettingsChange,
+                  settings: Settings) -> tuple[CategorySettings, bool]:
     with sessions.begin() as session:
         if not category_exists(session, category):
             raise UnknownCategory(category)
-        _upsert_setting(session, category, holiday_country)
+        row = session.get(CategorySetting, category, with_for_update=True)
+        before = (row.grain, row.horizon) if row is not None else (None, None)
+        grain, horizon = _checked_grain(session, category, change, before)
+        if row is None:
+            row = CategorySetting(category=category, holiday_country_default=True,
+                                  holiday_country=default_holiday_country(settings))
+            session.add(row)
+        if change.holiday_country is not KEEP:
+            row.holiday_country, row.holiday_country_default = change.holiday_country, None
+        row.grain, row.horizon, row.updated_at = grain, horizon, utcnow()
         session.flush()
-        return category_settings(session, category, default_holiday_country(settings))
+        return category_settings(session, category, default_holiday_country(settings)), (grain, horizon) != before
 
 
-def _upsert_setting(session: Session, category: str, holiday_country: str | None) -> None:
-    row = session.get(CategorySetting, category, with_for_update=True)
-    if row is None:
-        session.add(CategorySetting(category=category, holiday_country=holiday_country, updated_at=utcnow()))
-    else:
-        row.holiday_country = holiday_country
-        row.updated_at = utcnow()
+def _checked_grain(session: Session, category: str, change: SettingsChange,
+                   before: tuple[str | None, int | None]) -> tuple[str | None, int | None]:
+    """The grain and horizon to store; 400 for a grain finer than the data or a horizon past the grain's."""
+    grain = before[0] if change.grain is KEEP else change.grain
+    horizon = before[1] if change.horizon is KEEP else change.horizon
+    if change.grain is KEEP and change.horizon is KEEP:
+        return grain, horizon
+    report = grains.data_grain(session, category)
+    grains.check_grain(Grain(grain) if grain else None, report)
+    grains.parse_horizon(horizon, grains.grain_in_force(Grain(grain) if grain else None, report))
+    return (grain.value if isinstance(grain, Grain) else grain), horizon
 
 
 @dataclass(frozen=True)

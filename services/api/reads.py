@@ -37,7 +37,8 @@ def file_in_use(session: Session, stored_filename: str) -> bool:
 def batch_fields(conn: Connection, batch_num: int, fields: Sequence[str]) -> dict[str, object] | None:
     """One batch's `fields` as JSON-ready values, or None: one statement on a plain connection, no ORM objects.
 
-    `forecast_runs` holds its runs counted by status: {total, completed, failed, running, pending}.
+    `forecast_runs` holds its runs counted by status: {total, completed, failed, running, pending};
+    `forecast_problems` its runs that failed for their category's grain ([{run_id, category, problem}]).
     """
     row = conn.execute(_batch_query(tuple(fields)), {"batch_num": batch_num}).first()
     if row is None:
@@ -45,7 +46,16 @@ def batch_fields(conn: Connection, batch_num: int, fields: Sequence[str]) -> dic
     found = {name: jsonable(value) for name, value in zip(fields, row, strict=False)}
     counts = {status: int(n or 0) for status, n in zip(RUN_COUNTS, row[len(fields):], strict=True)}
     found["forecast_runs"] = {"total": sum(counts.values()), **counts}
+    found["forecast_problems"] = grain_problems(conn, batch_num) if counts[ForecastStatus.FAILED] else []
     return found
+
+
+def grain_problems(conn: Connection, batch_num: int) -> list[dict[str, object]]:
+    """The batch's runs that failed because their category's grain could not be told: run, category, problem."""
+    rows = conn.execute(select(ForecastRun.id, ForecastRun.category, ForecastRun.grain_problem)
+                        .where(ForecastRun.batch_num == batch_num, ForecastRun.status == ForecastStatus.FAILED,
+                               ForecastRun.grain_problem.is_not(None)).order_by(ForecastRun.id)).all()
+    return [{"run_id": run_id, "category": category, "problem": problem} for run_id, category, problem in rows]
 
 
 #: The run statuses /batches/<id> counts (a run is never `partial`: that is a batch's roll-up).

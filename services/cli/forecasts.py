@@ -111,7 +111,8 @@ def _new_file_mode() -> int:
 
 
 def categories(args: argparse.Namespace, client: Client) -> int:
-    """Print the categories: products, date range, rows, best model, forecast status and holiday calendar."""
+    """Print the categories: products, date range, rows, grain, best model, forecast status and holiday calendar;
+    a category whose grain cannot be told gets its problem in words after the table (on stderr)."""
     rows = client.get_json("/categories")
     if args.json:
         write_json(sys.stdout, rows)
@@ -119,8 +120,23 @@ def categories(args: argparse.Namespace, client: Client) -> int:
     if not rows:
         print("no categories yet: upload a file first", file=sys.stderr)
         return ExitCode.OK
-    headers = ["category", "products", "first day", "last day", "rows", "best model", "forecasts", "holidays"]
+    headers = ["category", "products", "first day", "last day", "rows", "grain", "best model", "forecasts",
+               "holidays"]
     print(table(headers, [[c["category"], c.get("product_count"), c.get("first_date"), c.get("last_date"),
-                           c.get("row_count"), c.get("best_model"), c.get("forecast_status"),
+                           c.get("row_count"), grain_text(c), c.get("best_model"), c.get("forecast_status"),
                            c.get("holiday_country")] for c in rows]))
+    problems = [c for c in rows if c.get("grain_problem")]
+    for c in problems:
+        print(f"{c['category']}: {c['grain_problem']}", file=sys.stderr)
     return ExitCode.OK
+
+
+def grain_text(row: dict[str, object]) -> str | None:
+    """A category's grain as the table shows it: "week (Monday)", "month (start, setting)", "?" for a problem."""
+    if row.get("grain_problem"):
+        return "? (see below)"
+    if not row.get("grain"):
+        return None
+    notes = [str(n) for n in (row.get("grain_anchor"), "setting" if row.get("grain_source") == "setting" else None)
+             if n]
+    return f"{row['grain']} ({', '.join(notes)})" if notes else str(row["grain"])

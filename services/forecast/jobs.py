@@ -1,5 +1,10 @@
 """The forecast job: one category's run, from its stored history to published forecasts and metrics.
 
+The run first plans the category (services/forecast/plan.py: its grain, anchor and horizon in periods, from
+its settings and stored dates), then sums the history to that grain. A category whose dates fit no grain (or
+whose grain setting is finer than its data) fails with the problem in words, in `grain_problem` and
+`error_log`, never a guess.
+
 `run_forecast(run_id)` is what RQ calls; `process_run` does the work with injected dependencies.
 The database session is closed while the models fit (minutes, not milliseconds) and a new
 transaction publishes the run's forecasts, metrics and status at once, then rolls the batch's
@@ -22,6 +27,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 from common.config import Settings, load_settings
 from common.db import make_engine, utcnow
 from common.generation import bump_generation
+from common.grain import Grain
 from common.logs import bind_log_fields, job_log_context
 from common.metrics import JobKind, timed_job
 from common.models import ForecastData, ForecastMetric, ForecastRun, UploadMetadata
@@ -29,7 +35,18 @@ from common.queue import connect
 from common.status import ForecastStatus, ModelType
 from services.forecast.backtest import CategoryForecast, forecast_category
 from services.forecast.models import FitFunction, fitters
-from services.forecast.series import holiday_country, holiday_frame, load_events, load_series, with_events
+from services.forecast.periods import future_periods
+from services.forecast.plan import Plan, make_plan
+from services.forecast.series import (
+    GrainSeries,
+    grain_series,
+    grain_settings,
+    holiday_country,
+    holiday_frame,
+    load_events,
+    load_totals,
+    with_events,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -88,16 +105,25 @@ def _forecast_claimed(claim: RunClaim, *, settings: Settings, engine: Engine, jo
     logger.info("forecast start run=%s category=%r batch=%s job=%s", run_id, claim.category, claim.batch_num, job_id)
     try:
         with engine.connect() as conn:
-            history = load_series(conn, claim.category)
+            rows = load_totals(conn, claim.category)
+            grain, horizon = grain_settings(conn, claim.category)
             country = holiday_country(conn, claim.category, settings.holiday_country)
             events = load_events(conn, claim.category)
-        if history.empty:
+        if not rows:
             return finish_failed(engine, claim, f"category {claim.category!r} has no stored data")
+        plan = make_plan([day for day, _ in rows], grain, horizon, claim.horizon)
+        if plan.problem is not None:
+            return finish_failed(engine, claim, plan.problem, grain_problem=True)
+        made = grain_series(rows, plan.grain, plan.week_start, plan.data_grain)
+        history = made.series
+        if history.empty:
+            return finish_failed(engine, claim, f"not one whole {plan.grain.value} is stored: "
+                                 + "; ".join(made.notes), grain_problem=True)
         holidays = with_events(
-            holiday_frame(country, history.index[0], history.index[-1] + pd.Timedelta(days=claim.horizon)), events)
-        result = forecast_category(history, claim.horizon, holidays, settings.forecast_interval,
+            holiday_frame(country, history.index[0], future_periods(history, plan.horizon)[-1]), events)
+        result = forecast_category(history, plan.horizon, holidays, settings.forecast_interval,
                                    models if models is not None else fitters())
-        status = publish(engine, claim, history, country, result)
+        status = publish(engine, claim, made, country, result, plan)
     except Exception as exc:
         _record_crash(engine, claim, settings.forecast_max_attempts, exc, job_id)
         raise
@@ -123,12 +149,13 @@ def claim_run(engine: Engine, run_id: int) -> RunClaim | None:
     return RunClaim(run.id, run.category, run.batch_num, run.horizon_days, run.attempts)
 
 
-def publish(engine: Engine, claim: RunClaim, history: pd.Series, country: str | None,
-            result: CategoryForecast) -> str | None:
+def publish(engine: Engine, claim: RunClaim, made: GrainSeries, country: str | None,
+            result: CategoryForecast, plan: Plan) -> str | None:
     """Write the run's forecasts and metrics and end it, in one transaction; roll the batch up.
 
     Returns the run's status, or None when a later claim of the same run owns it (nothing written).
     """
+    history = made.series
     status = ForecastStatus.COMPLETED if result.forecasts else ForecastStatus.FAILED
     with _ending_run(engine, claim.batch_num) as conn:
         if not _still_ours(conn, claim):
@@ -139,7 +166,8 @@ def publish(engine: Engine, claim: RunClaim, history: pd.Series, country: str | 
         conn.execute(update(ForecastRun).where(ForecastRun.id == claim.run_id).values(
             status=status, finished_at=utcnow(), holiday_country=country,
             history_start=history.index[0].date(), history_end=history.index[-1].date(),
-            error_log=_error_log(result), recommended_method=result.method,
+            error_log=_error_log(result, made.notes), recommended_method=result.method,
+            **_grain_fields(claim, plan),
         ))
         roll_up(conn, claim.batch_num)
     return status
@@ -160,10 +188,20 @@ def _ending_run(engine: Engine, batch_num: int | None) -> Iterator[Connection]:
             yield conn
 
 
-def _error_log(result: CategoryForecast) -> str | None:
-    """Per-model failures, and backtests that could not run, as a JSON object (None when all went well)."""
+def _grain_fields(claim: RunClaim, plan: Plan) -> dict[str, object]:
+    """The run's grain columns; horizon_days keeps meaning days (a daily run's horizon, else as requested)."""
+    days = plan.horizon if plan.grain is Grain.DAY else claim.horizon
+    return {"grain": plan.grain.value, "grain_anchor": plan.anchor, "horizon_periods": plan.horizon,
+            "horizon_days": days, "grain_problem": None}
+
+
+def _error_log(result: CategoryForecast, notes: list[str] | None = None) -> str | None:
+    """Per-model failures, backtests that could not run, and what was done to the series ("series"), as a JSON
+    object (None when all went well)."""
     log = {m.value: reason for m, reason in result.errors.items()}
     log.update({f"{m.value} backtest": reason for m, reason in result.backtest_errors.items()})
+    if notes:
+        log["series"] = "; ".join(notes)
     return json.dumps(log) if log else None
 
 
@@ -231,11 +269,13 @@ def rolled_status(statuses: set[str]) -> ForecastStatus:
     return ForecastStatus.PARTIAL if ForecastStatus.COMPLETED in statuses else ForecastStatus.FAILED
 
 
-def finish_failed(engine: Engine, claim: RunClaim, message: str) -> str:
-    """End a run as failed with `message` and roll its batch up."""
+def finish_failed(engine: Engine, claim: RunClaim, message: str, grain_problem: bool = False) -> str:
+    """End a run as failed with `message` (also its `grain_problem` when that is what stopped it); roll its
+    batch up."""
     with _ending_run(engine, claim.batch_num) as conn:
         conn.execute(update(ForecastRun).where(ForecastRun.id == claim.run_id).values(
-            status=ForecastStatus.FAILED, finished_at=utcnow(), error_log=json.dumps({"run": message})))
+            status=ForecastStatus.FAILED, finished_at=utcnow(), error_log=json.dumps({"run": message}),
+            grain_problem=message if grain_problem else None))
         roll_up(conn, claim.batch_num)
     logger.info("forecast failed run=%s: %s", claim.run_id, message)
     return ForecastStatus.FAILED

@@ -1,4 +1,7 @@
-"""Metrics of a forecast against held-out days, as plain functions of (actual, forecast, training history)."""
+"""Metrics of a forecast against held-out periods, as plain functions of (actual, forecast, training history).
+
+A held-out period without a value (a gap in weekly or monthly data, NaN) is left out of every metric.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +10,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from services.forecast.periods import future_periods, spec_of
 from services.forecast.quantiles import QUANTILES
 
-#: Season of the seasonal naive forecast MASE is scaled by (weekly).
+#: Season of the seasonal naive forecast MASE is scaled by, for days (weekly); other grains take the year
+#: (periods.GrainSpec.naive_season).
 SEASON = 7
 
 
@@ -28,12 +33,15 @@ class Metrics:
 
 def score(actual: pd.Series, forecast: pd.DataFrame, train: pd.Series) -> Metrics:
     """Metrics of `forecast` (value, lower, upper, optional p10/p90) against `actual`, MASE scaled on `train`."""
+    observed = actual.notna().to_numpy()
+    if not observed.all():
+        actual, forecast = actual[observed], forecast[observed]
     y, f = actual.to_numpy(dtype="float64"), forecast["value"].to_numpy(dtype="float64")
     errors = np.abs(y - f)
     denominator = np.abs(y) + np.abs(f)
     smape = np.where(denominator == 0, 0.0, 2 * errors / np.where(denominator == 0, 1, denominator))
     mae = float(errors.mean())
-    mase = _mase(mae, train.to_numpy(dtype="float64"))
+    mase = _mase(mae, train.to_numpy(dtype="float64"), naive_lag(train))
     return Metrics(mae=mae, rmse=float(np.sqrt(np.mean((y - f) ** 2))), smape=float(100 * smape.mean()),
                    mase=mase, coverage=_inside(y, forecast, "lower", "upper"),
                    coverage80=_inside(y, forecast, "p10", "p90") if "p10" in forecast else None,
@@ -57,18 +65,28 @@ def weighted_quantile_loss(y: np.ndarray, forecast: pd.DataFrame) -> float | Non
     return float(np.mean(losses))
 
 
+def naive_lag(train: pd.Series) -> int:
+    """The seasonal naive's lag for a training history: its grain's season (7 days, 52 weeks, 12 months, 4
+    quarters), or 1 when a coarser grain's history is shorter than two seasons."""
+    season = spec_of(train.index).naive_season
+    return season if season == SEASON or len(train) >= 2 * season else 1
+
+
 def seasonal_naive(history: pd.Series, horizon: int) -> pd.Series:
-    """The last week repeated over the horizon (the benchmark every model should beat)."""
-    last_week = history.to_numpy()[-SEASON:]
-    index = pd.date_range(history.index[-1] + pd.Timedelta(days=1), periods=horizon, freq="D")
-    return pd.Series(np.resize(last_week, horizon), index=index)
+    """The last season repeated over the horizon (the benchmark every model should beat)."""
+    lag = naive_lag(history)
+    last_season = history.to_numpy()[-lag:]
+    return pd.Series(np.resize(last_season, horizon), index=future_periods(history, horizon))
 
 
-def _mase(mae: float, train: np.ndarray) -> float | None:
+def _mase(mae: float, train: np.ndarray, season: int = SEASON) -> float | None:
     """MAE over the in-sample seasonal naive MAE; None when that scale is undefined or 0 (a flat series)."""
-    if len(train) <= SEASON:
+    if len(train) <= season:
         return None
-    scale = float(np.mean(np.abs(train[SEASON:] - train[:-SEASON])))
+    diffs = np.abs(train[season:] - train[:-season])
+    if np.isnan(diffs).all():
+        return None
+    scale = float(np.nanmean(diffs))
     if scale == 0:
         return 0.0 if mae == 0 else None
     return mae / scale

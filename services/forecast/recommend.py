@@ -21,6 +21,7 @@ import pandas as pd
 from common.status import ModelType
 from services.forecast.metrics import mean_metrics, rank_key, score_cut
 from services.forecast.models import finish, future_index, order_bounds
+from services.forecast.periods import spec_of
 from services.forecast.quantiles import with_quantiles
 
 #: How many of the best-backtested models the recommended forecast averages.
@@ -36,7 +37,7 @@ SCALE_RANGE = (1.0, 10.0)
 #: one under a normal shape) is often too wide by construction (measured: 85.7% of held-out days inside the
 #: widen-only 80% interval of the recommended forecast on bench/accuracy.py).
 SCALE_RANGE_80 = (0.8, 10.0)
-#: Days of history the naive fallback averages.
+#: Periods of history the naive fallback averages.
 NAIVE_DAYS = 7
 
 _COMBINED = (ModelType.ENSEMBLE, ModelType.RECOMMENDED, ModelType.NAIVE)
@@ -104,7 +105,8 @@ def calibration_scale(history: pd.Series, horizon: int, folds: dict[int, pd.Data
         width = np.where(actual >= value, forecast[high].to_numpy() - value, value - forecast[low].to_numpy())
         error = np.abs(actual - value)
         with np.errstate(divide="ignore", invalid="ignore"):
-            ratios.append(np.where(error == 0, 0.0, error / width))
+            ratio = np.where(error == 0, 0.0, error / width)
+        ratios.append(ratio[~np.isnan(actual)])  # a gap (a missing week or month) is never scored
     ratios = np.concatenate(ratios) if ratios else np.array([])
     if len(ratios) < MIN_CALIBRATION_DAYS:
         return None
@@ -137,17 +139,18 @@ def _mean_of(models: list[ModelType]) -> str:
 
 def _add_naive(result, history: pd.Series, horizon: int, level: float) -> None:  # noqa: ANN001
     """The fallback when no model could forecast: the recent mean, with the recent spread as its interval."""
-    recent = history.to_numpy(dtype="float64")[-NAIVE_DAYS:]
+    recent = history.dropna().to_numpy(dtype="float64")[-NAIVE_DAYS:]
+    unit = spec_of(history.index).grain.value
     index = future_index(history, horizon)
     value = float(recent.mean())
     if len(recent) >= 3 and np.ptp(recent) > 0:
         bounds = np.quantile(recent, [(1 - level) / 2, (1 + level) / 2, 0.1, 0.9])
-        how = f"the mean of the last {len(recent)} days, their spread as the interval"
+        how = f"the mean of the last {len(recent)} {unit}s, their spread as the interval"
     else:
         bounds = np.array([0.0, 2 * value, 0.5 * value, 1.5 * value])  # too few days to measure a spread
-        how = f"the mean of the last {len(recent)} day(s), an interval of 0 to twice it"
+        how = f"the mean of the last {len(recent)} {unit}(s), an interval of 0 to twice it"
     frame = finish(index, np.full(horizon, value), *(np.full(horizon, b) for b in bounds))
     result.forecasts[ModelType.NAIVE] = with_quantiles(frame, level)
     result.forecasts[ModelType.RECOMMENDED] = result.forecasts[ModelType.NAIVE].copy()
-    why = "no model could forecast this history" + (f" ({len(history)} days)" if len(history) < 14 else "")
+    why = "no model could forecast this history" + (f" ({len(history)} {unit}s)" if len(history) < 14 else "")
     result.method = f"naive fallback, {how}: {why}"

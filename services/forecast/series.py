@@ -1,7 +1,13 @@
-"""A category's inputs: its daily sales series, its holiday calendar and its own events.
+"""A category's inputs: its sales series at its grain, its holiday calendar and its own events.
 
-Gap policy: the series runs from the category's first to its last stored day, and a day without
-rows counts as 0 (no sales recorded: a closed store, a weekend without calls).
+The series has one value per period of the category's grain (services/forecast/plan.py), the sum of the
+rows of that period (common.grain.period_starts), indexed by each period's first day.
+
+Gap policy: the series runs from the category's first to its last stored period. A day without rows
+counts as 0 (no sales recorded: a closed store, a weekend without calls); a week, month or quarter
+without rows is a gap (NaN), which the engine interpolates for its fits and never scores. When finer data
+are summed into a coarser grain, a first or last period the stored days do not cover whole (a month of
+which only the first fortnight is stored) is dropped, and the run's log says so.
 
 The holidays frame the engine receives has one row per special day, columns:
 - `ds` (datetime64[ns]): the day;
@@ -14,11 +20,14 @@ A day appears once: a category's event on a public holiday replaces the holiday'
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 
 import pandas as pd
 from sqlalchemy import Connection, func, select
 
+from common.grain import Grain, next_periods, period_starts
 from common.models import CategoryEvent, CategorySetting, InvoiceData
+from services.forecast.periods import period_index
 
 #: The `kind` of a public holiday's row (events carry their EventKind value).
 HOLIDAY_KIND = "holiday"
@@ -28,13 +37,56 @@ HOLIDAY_COLUMNS = ("ds", "holiday", "kind")
 
 def load_series(conn: Connection, category: str) -> pd.Series:
     """Daily total sales of `category` over all its products, gap days 0; empty when nothing is stored."""
-    rows = conn.execute(
+    return daily_series(load_totals(conn, category))
+
+
+def load_totals(conn: Connection, category: str) -> list[tuple[dt.date, object]]:
+    """(date, total over the category's products) for each stored date of `category`, oldest first."""
+    return [tuple(row) for row in conn.execute(
         select(InvoiceData.date, func.sum(InvoiceData.sales))
         .where(InvoiceData.category == category)
         .group_by(InvoiceData.date)
         .order_by(InvoiceData.date)
-    ).all()
-    return daily_series(rows)
+    ).all()]
+
+
+@dataclass(frozen=True)
+class GrainSeries:
+    """A category's series at its grain, and what was done to make it (in words, for the run's log)."""
+
+    series: pd.Series
+    notes: list[str] = field(default_factory=list)
+
+
+def grain_series(rows: list[tuple[dt.date, object]], grain: Grain, week_start: int = 0,
+                 data_grain: Grain | None = Grain.DAY) -> GrainSeries:
+    """(date, total) pairs summed per period of `grain`, gaps NaN (days: 0); incomplete ends of finer data
+    (`data_grain` finer than `grain`, or None for irregular dates) dropped with a note."""
+    if grain is Grain.DAY or not rows:
+        return GrainSeries(daily_series(rows))
+    days = pd.DatetimeIndex([day for day, _ in rows])
+    totals = pd.Series([float(total) for _, total in rows], index=days)
+    sums = totals.groupby(period_starts(days, grain, week_start)).sum()
+    series = sums.reindex(period_index(sums.index[0], sums.index[-1], grain)).astype("float64")
+    if data_grain is grain:
+        return GrainSeries(series)
+    return _complete_periods(series, days, grain, data_grain or Grain.DAY)
+
+
+def _complete_periods(series: pd.Series, days: pd.DatetimeIndex, grain: Grain, source: Grain) -> GrainSeries:
+    """`series` without a first or last period that the stored `days` (of grain `source`) do not cover whole."""
+    first = period_starts(days[:1], source, days[0].weekday())[0]
+    covered_end = next_periods(period_starts(days[-1:], source, days[-1].weekday())[0], source, 1)[0]
+    notes = []
+    if len(series) and first > series.index[0]:
+        notes.append(f"the first {grain.value} ({series.index[0].date()}) was left out: the stored data start "
+                     f"on {first.date()}, after its first day")
+        series = series.iloc[1:]
+    if len(series) and covered_end < next_periods(series.index[-1], grain, 1)[0]:
+        notes.append(f"the last {grain.value} ({series.index[-1].date()}) was left out: the stored data end on "
+                     f"{(covered_end - pd.Timedelta(days=1)).date()}, before its last day")
+        series = series.iloc[:-1]
+    return GrainSeries(series, notes)
 
 
 def daily_series(rows: list[tuple[dt.date, object]]) -> pd.Series:
@@ -48,10 +100,20 @@ def daily_series(rows: list[tuple[dt.date, object]]) -> pd.Series:
 
 def holiday_country(conn: Connection, category: str, default: str) -> str | None:
     """The category's calendar: its override when one is stored (null: none), else the default."""
-    row = conn.execute(select(CategorySetting.holiday_country).where(CategorySetting.category == category)).first()
-    if row is not None:
+    row = conn.execute(select(CategorySetting.holiday_country, CategorySetting.holiday_country_default)
+                       .where(CategorySetting.category == category)).first()
+    if row is not None and not row.holiday_country_default:
         return row.holiday_country
     return default or None
+
+
+def grain_settings(conn: Connection, category: str) -> tuple[Grain | None, int | None]:
+    """The category's grain and horizon settings (None: detected grain, the grain's default horizon)."""
+    row = conn.execute(select(CategorySetting.grain, CategorySetting.horizon)
+                       .where(CategorySetting.category == category)).first()
+    if row is None:
+        return None, None
+    return (Grain(row.grain) if row.grain else None), row.horizon
 
 
 def holiday_frame(country: str | None, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:

@@ -271,7 +271,8 @@ def test_categories_show_best_model_and_latest_run(client, runs):
                              "last_date": "2023-03-31", "row_count": 60, "best_model": "sarimax",
                              "holiday_country": "US", "holiday_country_overridden": False,
                              "last_run_id": runs["north_failed"], "forecast_status": "failed",
-                             "recommended_method": METHOD}
+                             "recommended_method": METHOD, "grain": "day", "grain_anchor": None,
+                             "grain_source": "detected", "grain_problem": None}
     assert (body["south"]["best_model"], body["south"]["forecast_status"]) == ("prophet", "completed")
 
 

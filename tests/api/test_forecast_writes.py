@@ -35,7 +35,7 @@ def test_settings_default_to_the_configured_country(client, stored):
     """Without an override a category's holiday country is HOLIDAY_COUNTRY."""
     assert client.get("/categories/north/settings").json == {
         "category": "north", "holiday_country": "US", "holiday_country_overridden": False,
-        "default_holiday_country": "US", "updated_at": None,
+        "default_holiday_country": "US", "updated_at": None, "grain": None, "horizon": None,
     }
 
 

@@ -119,7 +119,8 @@ def test_categories_summarise_what_is_stored(client, loaded):
                              "last_date": "2023-01-11", "row_count": 21, "best_model": None,
                              "holiday_country": "US", "holiday_country_overridden": False,
                              "last_run_id": body["north"]["last_run_id"], "forecast_status": "pending",
-                             "recommended_method": None}
+                             "recommended_method": None, "grain": None, "grain_anchor": None,
+                             "grain_source": "detected", "grain_problem": None}
     assert body["South"]["row_count"] == 20
 
 

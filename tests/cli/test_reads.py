@@ -68,11 +68,11 @@ def test_batches_table_and_json(castflow, url, runs, client):
 
 
 def test_categories_table_and_json(castflow, url, runs, client):
-    """categories shows each category's products, days, rows and best model; --json the server's list."""
+    """categories shows each category's products, days, rows, grain and best model; --json the server's list."""
     lines = castflow("categories", "--url", url).out.splitlines()
-    assert lines[0].split() == ["category", "products", "first", "day", "last", "day", "rows", "best", "model",
-                                "forecasts", "holidays"]
-    assert lines[1].split() == ["north", "2", "2023-03-01", "2023-03-31", "60", "sarimax", "completed", "US"]
+    assert lines[0].split() == ["category", "products", "first", "day", "last", "day", "rows", "grain", "best",
+                                "model", "forecasts", "holidays"]
+    assert lines[1].split() == ["north", "2", "2023-03-01", "2023-03-31", "60", "day", "sarimax", "completed", "US"]
     assert json.loads(castflow("categories", "--json", "--url", url).out) == client.get("/categories").json
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pandas as pd
 import pytest
 
 from common.queue import ETL_QUEUE, FORECAST_QUEUE
@@ -60,7 +59,7 @@ def test_wait_forecasts_exits_1_when_the_forecasts_failed(castflow_with_workers,
 
     Every model failing no longer fails a run: the naive fallback publishes.
     """
-    monkeypatch.setattr(jobs, "load_series", lambda conn, category: pd.Series(dtype="float64"))
+    monkeypatch.setattr(jobs, "load_totals", lambda conn, category: [])
     run = castflow_with_workers("upload", str(sales_file), "--wait-forecasts", "--url", url,
                                 queues=(ETL_QUEUE, FORECAST_QUEUE))
     assert run.code == 1

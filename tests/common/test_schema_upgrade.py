@@ -72,3 +72,24 @@ def test_start_up_gives_an_old_upload_metadata_categories_from(tmp_path):
         assert conn.execute(text("SELECT original_filename, categories_from FROM upload_metadata")).one() == \
             ("a.csv", None)
     engine.dispose()
+
+
+def test_start_up_gives_old_settings_and_runs_their_grain_columns(tmp_path):
+    """category_settings and forecast_runs made before grains gain the grain columns; their rows are kept, a
+    setting still overriding the calendar (holiday_country_default null) and a run read as daily (grain null)."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE category_settings (category VARCHAR(100) PRIMARY KEY, "
+                          "holiday_country VARCHAR(10), updated_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP)"))
+        conn.execute(text("INSERT INTO category_settings (category, holiday_country) VALUES ('A', NULL)"))
+        conn.execute(text("CREATE TABLE forecast_runs (id INTEGER PRIMARY KEY, category VARCHAR(100) NOT NULL, "
+                          "batch_num INTEGER, status VARCHAR(20) NOT NULL DEFAULT 'pending', "
+                          "horizon_days INTEGER NOT NULL)"))
+        conn.execute(text("INSERT INTO forecast_runs (id, category, horizon_days) VALUES (1, 'A', 30)"))
+    create_schema(engine)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT holiday_country_default, grain, horizon FROM category_settings")).one() \
+            == (None, None, None)
+        assert conn.execute(text("SELECT horizon_days, grain, grain_anchor, horizon_periods, grain_problem "
+                                 "FROM forecast_runs")).one() == (30, None, None, None, None)
+    engine.dispose()

@@ -12,7 +12,8 @@ from common.models import CategorySetting, ForecastData, ForecastMetric, Forecas
 from common.queue import FORECAST_QUEUE
 from common.status import ModelType
 from services.forecast import jobs
-from services.forecast.series import daily_series, holiday_frame
+from services.forecast.plan import make_plan
+from services.forecast.series import GrainSeries, daily_series, holiday_frame, load_series
 from tests.conftest import upload
 from tests.forecast.test_backtest import broken, constant
 
@@ -140,9 +141,37 @@ def test_a_run_claimed_twice_is_published_by_the_latest_claim_only(engine, setti
     stale = jobs.claim_run(engine, 1)
     assert jobs.process_run(1, settings=settings, engine=engine) == "completed"
     with engine.connect() as conn:
-        history = jobs.load_series(conn, stale.category)
+        history = load_series(conn, stale.category)
     result = jobs.forecast_category(history, stale.horizon, holiday_frame(None, history.index[0], history.index[-1]),
                                     0.95, fake_models)
-    assert jobs.publish(engine, stale, history, "US", result) is None
+    plan = make_plan(history.index.date, None, None, stale.horizon)
+    assert jobs.publish(engine, stale, GrainSeries(history), "US", result, plan) is None
     with Session(engine) as session:
         assert len(session.scalars(select(ForecastData).where(ForecastData.run_id == 1)).all()) == 120
+
+
+def test_a_run_records_its_grain_and_says_what_it_left_out(engine, settings, fake_models, loaded):
+    """Days from Sunday 1 January to Tuesday 28 February with grain week: the partial first and last weeks are
+    left out and said so; the run is weekly, 13 periods ahead, horizon_days left as asked."""
+    with Session(engine) as session, session.begin():
+        session.add(CategorySetting(category="north", holiday_country_default=True, grain="week"))
+    jobs.process_run(1, settings=settings, engine=engine)
+    north = runs(engine)[0]
+    assert (north.grain, north.grain_anchor, north.horizon_periods, north.horizon_days) == ("week", "Monday", 13, 30)
+    assert (north.history_start.isoformat(), north.history_end.isoformat()) == ("2023-01-02", "2023-02-20")
+    notes = json.loads(north.error_log)["series"]
+    assert notes.startswith("the first week (2022-12-26) was left out") and "the last week (2023-02-27)" in notes
+
+
+def test_a_grain_setting_finer_than_the_data_fails_the_run_in_words(engine, settings, fake_models, client, drain):
+    """Monthly rows with grain day (set before the data came): the run fails with grain_problem, no forecast."""
+    months = HEADER + "".join(f"2021-{m:02d}-01,p,monthly,5\n" for m in range(1, 13))
+    upload(client, months)
+    drain()
+    with Session(engine) as session, session.begin():
+        session.add(CategorySetting(category="monthly", grain="day"))
+    run = runs(engine)[0]
+    assert jobs.process_run(run.id, settings=settings, engine=engine) == "failed"
+    failed = runs(engine)[0]
+    assert "set to day but its data are monthly" in failed.grain_problem
+    assert json.loads(failed.error_log)["run"] == failed.grain_problem

@@ -7,12 +7,14 @@ from dataclasses import asdict
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from common.config import supported_countries
-from services.api import forecast_reads, forecasts, services
+from services.api import forecast_reads, forecasts, grains, services
 from services.api.cache import reads_changed, response_cache
 from services.api.errors import ApiError
+from services.api.grains import KEEP
 from services.api.params import body_text, date_range, json_object, reject_unknown
 from services.api.replica import read_session
 from services.api.serialize import jsonable
+from services.api.views.events import refresh_answer
 
 blueprint = Blueprint("categories", __name__)
 
@@ -47,7 +49,7 @@ def category_history(name: str):  # noqa: ANN201
 
 @blueprint.get("/categories/<path:name>/settings")
 def category_settings(name: str):  # noqa: ANN201
-    """The category's holiday calendar: its override, else the default."""
+    """The category's holiday calendar (its override, else the default), grain and horizon settings."""
     reject_unknown(request.args, ())
     deps = services()
     with deps.sessions() as session:
@@ -59,19 +61,40 @@ def category_settings(name: str):  # noqa: ANN201
 
 @blueprint.put("/categories/<path:name>/settings")
 def save_category_settings(name: str):  # noqa: ANN201
-    """Set the category's holiday calendar: an ISO country code the holidays package knows, or null for none."""
+    """Set the category's holiday calendar, grain and horizon (each key optional; a key not sent is kept);
+    a changed grain or horizon queues a refresh of its forecasts."""
     reject_unknown(request.args, ())
-    country = body_text(json_object(request, required=("holiday_country",)), "holiday_country",
-                        max_length=10, nullable=True)
+    body = json_object(request, optional=SETTINGS_KEYS)
+    if not body:
+        raise ApiError(400, f"send at least one of {', '.join(SETTINGS_KEYS)}")
+    change = forecasts.SettingsChange(
+        holiday_country=_country(body) if "holiday_country" in body else KEEP,
+        grain=grains.parse_grain(body["grain"]) if "grain" in body else KEEP,
+        horizon=body.get("horizon", KEEP))
+    deps = services()
+    try:
+        saved, changed = forecasts.save_category_settings(deps.sessions, name, change, deps.settings)
+        refresh = forecasts.refresh_forecasts(deps.sessions, deps.redis, deps.settings, name) if changed else None
+    except forecasts.UnknownCategory:
+        raise _unknown(name) from None
+    reads_changed()  # /categories shows the holiday calendar and grain
+    answer = {k: jsonable(v) for k, v in asdict(saved).items()}
+    if refresh is not None:
+        answer.update(refresh_answer(refresh))
+    return jsonify(answer)
+
+
+#: The keys a settings PUT may send.
+SETTINGS_KEYS = ("holiday_country", "grain", "horizon")
+
+
+def _country(body: dict[str, object]) -> str | None:
+    """The body's holiday_country: a code the holidays package supports, or null; 400 otherwise."""
+    country = body_text(body, "holiday_country", max_length=10, nullable=True)
     if country is not None and country not in supported_countries():
         raise ApiError(400, f"holiday_country {country[:20]!r} is not a country code the holidays package "
                             "supports (use an upper-case ISO code such as 'GB', or null for none)")
-    try:
-        saved = forecasts.save_category_settings(services().sessions, name, country, services().settings)
-    except forecasts.UnknownCategory:
-        raise _unknown(name) from None
-    reads_changed()  # /categories shows the holiday calendar
-    return jsonify({k: jsonable(v) for k, v in asdict(saved).items()})
+    return country
 
 
 def _unknown(name: str) -> ApiError:

@@ -1,31 +1,37 @@
 """The forecast models behind one small interface.
 
 Each model is a function `fit(history, horizon, holidays, level) -> DataFrame`:
-- `history`: the category's daily totals, a float Series on a gap-free daily DatetimeIndex (freq "D"),
-  oldest first; days without rows are 0;
-- `horizon`: how many days after the last day to forecast (>= 1);
-- `holidays`: DataFrame with columns `ds` (datetime64, day) and `holiday` (name) covering the history
-  and the horizon; may be empty (no calendar);
+- `history`: the category's totals per period, a float Series on a gap-free index of period starts (days,
+  weeks, months or quarters: services/forecast/periods.py tells the grain from it), oldest first; the engine
+  fills gaps before a fit (days without rows are 0; a missing week or month is interpolated);
+- `horizon`: how many periods after the last one to forecast (>= 1);
+- `holidays`: DataFrame with columns `ds` (datetime64, a period start) and `holiday` (name) covering the
+  history and the horizon; may be empty (no calendar);
 - `level`: the interval's coverage, e.g. 0.95.
-It returns a DataFrame indexed by the `horizon` days after the history, with float columns `value`,
+It returns a DataFrame indexed by the `horizon` periods after the history, with float columns `value`,
 `lower`, `upper` (the interval at `level`) and, where the model knows its distribution, `p10` and `p90`
 (its 10th and 90th percentiles), where 0 <= lower <= p10 <= value <= p90 <= upper (sales are never
 negative). `value` is the point forecast and stands for the median (p50). A model without p10/p90 gets
 them from its interval (services/forecast/quantiles.py). A model that cannot forecast this history
 raises ModelError with a reason a user can read.
 
-What a model can do is declared once, in MODELS (its tags), and the engine asks the tags instead of
-special-casing names: whether it takes the calendar itself (`uses_calendar`; the others are given a
-history with the calendar's effects taken out and get them put back on their forecast).
+What a model can do is declared once, in TAGS, and the engine asks the tags instead of special-casing
+names: whether it takes the calendar itself (`uses_calendar`; the others are given a history with the
+calendar's effects taken out and get them put back on their forecast) and which grains it forecasts
+(`grains`; the engine refuses the others with a ModelError). Each model takes its seasons from the
+history's grain (periods.spec_of) and raises ModelError when the history is too short for them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import pandas as pd
 
+from common.grain import Grain
 from common.status import ModelType
+from services.forecast.periods import future_periods
 
 
 class ModelError(Exception):
@@ -38,6 +44,26 @@ FitFunction = Callable[[pd.Series, int, pd.DataFrame, float], pd.DataFrame]
 #: holiday), but the engine hands it the adjusted history instead: with the dozen days a retail calendar keeps
 #: (year-end window, Easter) each fit cost 1 s instead of 0.07 s, for no better forecast.
 USES_CALENDAR = frozenset({ModelType.PROPHET})
+
+
+@dataclass(frozen=True)
+class ModelTags:
+    """What a model can do: take the calendar itself, and the grains it forecasts."""
+
+    uses_calendar: bool = False
+    grains: frozenset[Grain] = frozenset(Grain)
+
+
+#: Each single model's tags. Every model forecasts every grain: those that cannot carry a 52-week season
+#: (Holt-Winters, SARIMAX, AutoETS, AutoTheta) take the Fourier yearly curve out of weekly data first.
+TAGS = {model: ModelTags(uses_calendar=model in USES_CALENDAR) for model in (
+    ModelType.HOLT_WINTERS, ModelType.SARIMAX, ModelType.PROPHET, ModelType.AUTO_ETS, ModelType.AUTO_THETA,
+    ModelType.MSTL)}
+
+
+def tags(model: ModelType) -> ModelTags:
+    """A model's tags (defaults for a model not listed, such as a test's stand-in)."""
+    return TAGS.get(model, ModelTags(uses_calendar=model in USES_CALENDAR))
 
 
 def fitters() -> dict[ModelType, FitFunction]:
@@ -60,8 +86,8 @@ def preload() -> None:
 
 
 def future_index(history: pd.Series, horizon: int) -> pd.DatetimeIndex:
-    """The `horizon` days after the history's last day."""
-    return pd.date_range(history.index[-1] + pd.Timedelta(days=1), periods=horizon, freq="D")
+    """The first days of the `horizon` periods after the history's last one."""
+    return future_periods(history, horizon)
 
 
 def finish(index: pd.DatetimeIndex, value, lower, upper, p10=None, p90=None) -> pd.DataFrame:  # noqa: ANN001

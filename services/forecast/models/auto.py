@@ -2,8 +2,10 @@
 
 Each picks its own form by information criterion on the recent history (ETS: error, trend and season types;
 Theta: the variant), so they adapt to a series without tuning; their compiled cores fit two years of days in
-a tenth to a third of a second. ETS and Theta carry the weekly season; from two years of history a yearly
-curve is taken out before and put back after their fit (as for Holt-Winters). None of them takes regressors:
+a tenth to a third of a second. ETS and Theta carry the grain's own season (the week for days, 12 for months,
+4 for quarters); for days from two years of history, and for weeks, a yearly curve is taken out before and put
+back after their fit (as for Holt-Winters). MSTL carries the week and the year of days, and the year of weeks
+(52), months (12) and quarters (4) as STL seasons. None of them takes regressors:
 the engine hands them a history with the calendar's effects taken out and puts the effects back on their
 forecast (services/forecast/calendar.py).
 """
@@ -14,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from services.forecast.models import ModelError, finish, future_index
-from services.forecast.models.seasonality import YEARLY_MIN_DAYS, without_yearly
+from services.forecast.models.seasonality import YEARLY_MIN_DAYS, takes_curve, without_yearly
+from services.forecast.periods import GrainSpec, fit_window, spec_of
 
 SEASON_DAYS = 7
 """The weekly season of daily totals."""
@@ -42,33 +45,55 @@ ETS_FORMS = "ZZA"
 before leaves a series that can touch 0, where a multiplicative season is undefined, and the search over
 seasonal types cost 40% of the fit (0.22 -> 0.12 s a fit on a year of days)."""
 
+COARSE_ETS_FORMS = "ZZZ"
+"""At the coarser grains AutoETS chooses every type, its season's too (months and quarters rarely touch 0)."""
+
 MIN_DAYS = 2 * SEASON_DAYS
-"""Two full weeks: a weekly season cannot be told apart from noise with less."""
+"""Two full weeks: a weekly season cannot be told apart from noise with less (two seasons at other grains)."""
 
 
 def auto_ets(history: pd.Series, horizon: int, holidays: pd.DataFrame, level: float) -> pd.DataFrame:
-    """Forecast with AutoETS (weekly season; the calendar is handled by the engine)."""
+    """Forecast with AutoETS (the grain's own season; the calendar is handled by the engine)."""
     from statsforecast.models import AutoETS
 
-    return _forecast(AutoETS(season_length=SEASON_DAYS, model=ETS_FORMS), "AutoETS", history, horizon, level,
-                     WINDOW_DAYS)
+    grain = spec_of(history.index)
+    forms = ETS_FORMS if grain.season == SEASON_DAYS else COARSE_ETS_FORMS
+    return _forecast(AutoETS(season_length=grain.season, model=forms), "AutoETS", history, horizon, level,
+                     fit_window(grain, WINDOW_DAYS))
 
 
 def auto_theta(history: pd.Series, horizon: int, holidays: pd.DataFrame, level: float) -> pd.DataFrame:
-    """Forecast with AutoTheta (weekly season; the calendar is handled by the engine)."""
+    """Forecast with AutoTheta (the grain's own season; the calendar is handled by the engine)."""
     from statsforecast.models import AutoTheta
 
-    return _forecast(AutoTheta(season_length=SEASON_DAYS), "AutoTheta", history, horizon, level, WINDOW_DAYS)
+    grain = spec_of(history.index)
+    return _forecast(AutoTheta(season_length=grain.season), "AutoTheta", history, horizon, level,
+                     fit_window(grain, WINDOW_DAYS))
 
 
 def mstl(history: pd.Series, horizon: int, holidays: pd.DataFrame, level: float) -> pd.DataFrame:
-    """Forecast with MSTL: weekly and, from two years of history, yearly seasons, the trend by AutoETS."""
+    """Forecast with MSTL: weekly and, from two years of history, yearly seasons of days (the yearly season of
+    weeks, months and quarters), the trend by AutoETS."""
     from statsforecast.models import MSTL
 
-    y = history.iloc[-MSTL_WINDOW_DAYS:]
-    seasons = [SEASON_DAYS, YEAR_DAYS] if len(y) >= YEARLY_MIN_DAYS else SEASON_DAYS
+    grain = spec_of(history.index)
+    window = fit_window(grain, MSTL_WINDOW_DAYS)
+    y = history.iloc[-window:]
+    seasons = mstl_seasons(grain, len(y))
     return _forecast(MSTL(season_length=seasons, stl_kwargs=STL_JUMPS), "MSTL", history, horizon, level,
-                     MSTL_WINDOW_DAYS, yearly=False)
+                     window, yearly=False)
+
+
+def mstl_seasons(grain: GrainSpec, length: int) -> int | list[int]:
+    """MSTL's seasons for `length` periods of a grain; ModelError when too short for the yearly one of weeks,
+    months or quarters (two full years: STL cannot tell a season seen once from the trend)."""
+    if grain.season == SEASON_DAYS:
+        return [SEASON_DAYS, YEAR_DAYS] if length >= YEARLY_MIN_DAYS else SEASON_DAYS
+    year = round(grain.year)
+    if length < 2 * year:
+        raise ModelError(f"MSTL needs two years ({2 * year} {grain.grain.value}s) of history for the yearly "
+                         f"season; this category has {length}.")
+    return year
 
 
 def _forecast(model, name: str, history: pd.Series, horizon: int, level: float,  # noqa: ANN001 - a model
@@ -79,14 +104,17 @@ def _forecast(model, name: str, history: pd.Series, horizon: int, level: float, 
     back to the forecast, as for Holt-Winters: a weekly model alone misses a seasonal ramp such as November's.
     """
     index = future_index(history, horizon)
+    grain = spec_of(history.index)
     yearly_future = np.zeros(horizon)
-    if yearly:
+    if yearly and takes_curve(grain):
         history, yearly_future = without_yearly(history, index)
     y = history.to_numpy(dtype="float64")[-window:]
+    least = MIN_DAYS if grain.season == SEASON_DAYS else 2 * max(grain.season, 2)
+    unit = f"{grain.grain.value}s"
     if np.isnan(y).any():
-        raise ModelError(f"{name} needs a value for every day, but the history has missing days.")
-    if len(y) < MIN_DAYS:
-        raise ModelError(f"{name} needs at least {MIN_DAYS} days of history; this category has {len(y)}.")
+        raise ModelError(f"{name} needs a value for every {unit[:-1]}, but the history has missing {unit}.")
+    if len(y) < least:
+        raise ModelError(f"{name} needs at least {least} {unit} of history; this category has {len(y)}.")
     if np.ptp(y) == 0.0:
         flat = np.full(horizon, y[-1]) + yearly_future  # no variance to model: the honest forecast is that value
         return finish(index, flat, flat, flat, flat, flat)

@@ -1,5 +1,8 @@
 """Prophet: a piecewise-linear trend with weekly and (given enough history) yearly seasonality and country holidays.
 
+Weeks, months and quarters get the yearly curve only (its Fourier order from periods.GrainSpec: a curve of
+20 pairs would interpolate twelve monthly points), from two years of history.
+
 Prophet is imported inside `fit`: importing it loads cmdstanpy and probes for plotting libraries, which takes
 seconds and is not needed by the API or the ETL worker that import this package.
 """
@@ -13,8 +16,9 @@ from contextlib import contextmanager
 import numpy as np
 import pandas as pd
 
+from common.grain import Grain
 from services.forecast.models import ModelError, finish, future_index
-from services.forecast.models.seasonality import YEARLY_MIN_DAYS
+from services.forecast.periods import GrainSpec, fit_window, spec_of, units
 
 MIN_DAYS = 7
 """A week of observed days: with fewer, Prophet measures no noise and its interval collapses to zero width
@@ -40,13 +44,15 @@ SEED = 7
 
 
 def _not_the_short_year_warning(record: logging.LogRecord) -> bool:
-    """Prophet warns of a yearly season from under 730 days; castflow asks for one from YEARLY_MIN_DAYS on purpose."""
+    """Prophet warns of a yearly season from under 730 days; castflow asks for one from GrainSpec.yearly_min on
+    purpose."""
     return not record.getMessage().startswith("Yearly seasonality is enabled with less than")
 
 
 def fit(history: pd.Series, horizon: int, holidays: pd.DataFrame, level: float) -> pd.DataFrame:
     """Forecast `horizon` days with Prophet, using the country holidays when there are any."""
-    frame = _observed(history)
+    grain = spec_of(history.index)
+    frame = _observed(history, fit_window(grain, WINDOW_DAYS))
     # Prophet logs an error on import when plotly is missing; this worker never plots.
     logging.getLogger("prophet.plot").setLevel(logging.CRITICAL)
     logging.getLogger("prophet").addFilter(_not_the_short_year_warning)  # the same filter is added once
@@ -58,8 +64,8 @@ def fit(history: pd.Series, horizon: int, holidays: pd.DataFrame, level: float) 
     get_logger().setLevel(logging.WARNING)
     model = Prophet(
         growth="linear",
-        weekly_seasonality=len(frame) >= WEEKLY_MIN_DAYS,
-        yearly_seasonality=YEARLY_FOURIER_ORDER if _span_days(frame) >= YEARLY_MIN_DAYS else False,
+        weekly_seasonality=grain.grain is Grain.DAY and len(frame) >= WEEKLY_MIN_DAYS,
+        yearly_seasonality=_yearly_order(grain, frame),
         daily_seasonality=False,
         holidays=_holiday_frame(holidays),
         interval_width=level,
@@ -73,17 +79,21 @@ def fit(history: pd.Series, horizon: int, holidays: pd.DataFrame, level: float) 
     return finish(index, *columns)
 
 
-def _observed(history: pd.Series) -> pd.DataFrame:
-    """The last WINDOW_DAYS of history as Prophet's (ds, y) frame, without missing values."""
-    recent = history.iloc[-WINDOW_DAYS:].astype("float64").dropna()
+def _observed(history: pd.Series, window: int = WINDOW_DAYS) -> pd.DataFrame:
+    """The last `window` periods of history as Prophet's (ds, y) frame, without missing values."""
+    recent = history.iloc[-window:].astype("float64").dropna()
     if len(recent) < MIN_DAYS:
-        raise ModelError(f"Prophet needs at least {MIN_DAYS} days with values; this category has {len(recent)}.")
+        raise ModelError(f"Prophet needs at least {MIN_DAYS} {units(history)} with values; this category has "
+                         f"{len(recent)}.")
     return pd.DataFrame({"ds": recent.index, "y": recent.to_numpy()})
 
 
-def _span_days(frame: pd.DataFrame) -> int:
-    """Days from the first to the last observed day."""
-    return int((frame["ds"].iloc[-1] - frame["ds"].iloc[0]).days) + 1
+def _yearly_order(grain: GrainSpec, frame: pd.DataFrame) -> int | bool:
+    """The yearly curve's Fourier order, or False when the observed span is under the grain's yearly minimum."""
+    span_days = int((frame["ds"].iloc[-1] - frame["ds"].iloc[0]).days) + 1
+    if span_days * grain.year / 365.25 < grain.yearly_min - (0 if grain.grain is Grain.DAY else 1):
+        return False
+    return YEARLY_FOURIER_ORDER if grain.grain is Grain.DAY else grain.fourier_order
 
 
 def _holiday_frame(holidays: pd.DataFrame) -> pd.DataFrame | None:

@@ -1,5 +1,6 @@
 """SARIMAX: seasonal ARIMA on daily totals with a weekly season, a holiday regressor and, from two years of
-history, a yearly curve.
+history, a yearly curve; on months and quarters the same airline form with the year (12, 4) as the season;
+on weeks a first-differenced ARIMA on the history less its yearly curve.
 
 The yearly curve is a few Fourier terms fitted by least squares and taken out before the ARIMA fit (a
 "dynamic harmonic regression" with its coefficients fixed): a 365-day seasonal ARIMA would be far too slow,
@@ -19,6 +20,7 @@ from statsmodels.tsa.statespace.sarimax import SARIMAX, SARIMAXResults
 
 from services.forecast.models import ModelError, finish, future_index
 from services.forecast.models.seasonality import yearly_curve
+from services.forecast.periods import fit_window, spec_of, units
 
 ORDER = (1, 0, 1)
 """Non-seasonal (p, d, q): AR and MA terms carry day-to-day shocks; the weekly difference already removes the
@@ -34,6 +36,13 @@ WINDOW_DAYS = 730
 MIN_DAYS = 21
 """Three weeks: the weekly difference leaves two weeks to estimate the ARMA terms from."""
 
+WEEKLY_ORDER = (1, 1, 1)
+"""Weeks have no season of their own (the yearly curve is taken out first): a first difference carries the
+level instead of the seasonal one."""
+
+MIN_WEEKS = 13
+"""A quarter of weeks: with fewer the differenced ARMA terms have nothing to be estimated from."""
+
 MAX_HOLIDAYS = 12
 """At most this many holiday columns (the engine passes only holidays whose effect stands out of the noise)."""
 
@@ -42,15 +51,16 @@ MAXITER = 50
 
 
 def fit(history: pd.Series, horizon: int, holidays: pd.DataFrame, level: float) -> pd.DataFrame:
-    """Forecast `horizon` days with SARIMAX, with a holiday regressor when the history has holidays."""
-    y = _recent(history)
+    """Forecast `horizon` periods with SARIMAX, with a holiday regressor when the history has holidays."""
+    grain = spec_of(history.index)
+    y = _recent(history, fit_window(grain, WINDOW_DAYS), MIN_WEEKS if grain.season == 1 else 3 * grain.season)
     index = future_index(history, horizon)
     if np.nanmax(y) == np.nanmin(y):
         # A flat history has zero variance, which the likelihood cannot handle; the honest forecast is that value.
         return finish(index, np.full(horizon, np.nanmax(y)), np.nanmax(y), np.nanmax(y))
     yearly_past, yearly_future = yearly_curve(y, index)
     past_exog, future_exog = _holiday_exog(y, index, holidays)
-    results = _fit_arima(y - yearly_past, past_exog)
+    results = _fit_arima(y - yearly_past, past_exog, grain.season)
     predicted = results.get_forecast(horizon, exog=future_exog)
     bounds = np.asarray(predicted.conf_int(alpha=1.0 - level))
     value = np.asarray(predicted.predicted_mean) + yearly_future
@@ -59,12 +69,12 @@ def fit(history: pd.Series, horizon: int, holidays: pd.DataFrame, level: float) 
     return finish(index, value, bounds[:, 0] + yearly_future, bounds[:, 1] + yearly_future)
 
 
-def _recent(history: pd.Series) -> pd.Series:
-    """The last WINDOW_DAYS as floats, refused when too few days have values."""
-    y = history.iloc[-WINDOW_DAYS:].astype("float64")
+def _recent(history: pd.Series, window: int = WINDOW_DAYS, least: int = MIN_DAYS) -> pd.Series:
+    """The last `window` periods as floats, refused when fewer than `least` have values."""
+    y = history.iloc[-window:].astype("float64")
     observed = int(y.notna().sum())
-    if observed < MIN_DAYS:
-        raise ModelError(f"SARIMAX needs at least {MIN_DAYS} days of history; this category has {observed}.")
+    if observed < least:
+        raise ModelError(f"SARIMAX needs at least {least} {units(history)} of history; this category has {observed}.")
     return y
 
 
@@ -95,9 +105,11 @@ def _holiday_exog(
     return np.column_stack(past).astype("float64") * scale, np.column_stack(ahead).astype("float64") * scale
 
 
-def _fit_arima(y: pd.Series, exog: np.ndarray | None) -> SARIMAXResults:
+def _fit_arima(y: pd.Series, exog: np.ndarray | None, season: int = SEASONAL_ORDER[3]) -> SARIMAXResults:
     """Maximum-likelihood SARIMAX fit; optimiser chatter is silenced, numerical failures become ModelError."""
-    model = SARIMAX(y.to_numpy(), exog=exog, order=ORDER, seasonal_order=SEASONAL_ORDER, concentrate_scale=True)
+    orders = ({"order": WEEKLY_ORDER} if season == 1 else
+              {"order": ORDER, "seasonal_order": (*SEASONAL_ORDER[:3], season)})
+    model = SARIMAX(y.to_numpy(), exog=exog, concentrate_scale=True, **orders)
     with warnings.catch_warnings():
         # Expected on short or smooth series; they do not make the forecast unusable, the checks after do.
         warnings.simplefilter("ignore", ConvergenceWarning)
