@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from common.db import utcnow
 from common.models import CategoryTarget
 from services.api.errors import ApiError
-from services.api.events import history_span
+from services.api.events import history_span, retrying_lock_conflicts
 from services.api.forecasts import UnknownCategory
 from services.api.params import json_type
 
@@ -87,6 +87,13 @@ def targets_of(session: Session, categories: Iterable[str]) -> dict[tuple[str, d
 def replace_targets(sessions: sessionmaker[Session], category: str,
                     targets: Mapping[dt.date, float]) -> dict[dt.date, float]:
     """Make `targets` the category's whole set; UnknownCategory when it has no stored data."""
+    retrying_lock_conflicts(lambda: _replace(sessions, category, targets),
+                            f"category targets replace category={category!r}")
+    logger.info("category targets saved category=%r months=%d", category, len(targets))
+    return dict(targets)
+
+
+def _replace(sessions: sessionmaker[Session], category: str, targets: Mapping[dt.date, float]) -> None:
     with sessions.begin() as session:
         if history_span(session, category) is None:
             raise UnknownCategory(category)
@@ -96,5 +103,3 @@ def replace_targets(sessions: sessionmaker[Session], category: str,
             session.execute(insert(CategoryTarget), [
                 {"category": category, "month": month, "target": target, "updated_at": now}
                 for month, target in targets.items()])
-    logger.info("category targets saved category=%r months=%d", category, len(targets))
-    return dict(targets)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from common.models import ForecastData, ForecastMetric, ForecastRun
 from services.forecast import sums
+from tests.builders import refused
 from tests.conftest import upload
 
 #: north: 10 a day from Monday 2 January to Wednesday 15 March 2023; monthly: one row on each month's 1st.
@@ -65,10 +66,8 @@ def get(client, path: str):
 
 
 def error_of(client, path: str, status: int) -> str:
-    """The JSON error of a request expected to fail with `status`."""
-    response = client.get(path)
-    assert response.status_code == status, response.json
-    return response.json["error"]
+    """The JSON error of a GET expected to fail with `status`."""
+    return refused(client.get(path), status)
 
 
 def expected(days: int, structure: sums.ErrorCorrelation) -> dict[str, float]:
