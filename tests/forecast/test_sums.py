@@ -117,3 +117,10 @@ def test_backtest_metrics_carry_the_error_structure():
     folds = [score(pd.Series(actual_paths(e), index=frame.index), frame, train) for e in simulate(TRUE, 2, seed=5)]
     assert all(f.error_level is not None and f.error_ar is not None for f in folds)
     assert mean_metrics(folds).error_level == pytest.approx(np.mean([f.error_level for f in folds]))
+
+
+def test_for_sums_floors_the_level_and_defaults_without_a_measure():
+    """A stored structure is used with its level at least MIN_LEVEL; a run without one gets DEFAULT."""
+    assert sums.for_sums(0.0, 0.4) == ErrorCorrelation(level=sums.MIN_LEVEL, ar=0.4)
+    assert sums.for_sums(0.5, 0.4) == ErrorCorrelation(level=0.5, ar=0.4)
+    assert sums.for_sums(None, None) == sums.DEFAULT
