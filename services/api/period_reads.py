@@ -53,7 +53,8 @@ def forecast_periods(session: Session, where: ForecastFilter, grain: Grain) -> l
     runs = _runs(session, set(frame["run_id"]))
     structures = _structures(session, set(frame["run_id"]))
     found = targets.targets_of(session, set(frame["category"])) if grain is Grain.MONTH else {}
-    answer = []
+    answer: list[dict[str, object]] = []
+    stored: dict[tuple[str, dt.date, dt.date], dict[dt.date, float]] = {}  # one read per category, whatever the models
     for (category, model, run_id), series in frame.groupby(["category", "model_type", "run_id"], sort=False):
         history_end, source = runs.get(run_id, (None, Grain.DAY))
         try:
@@ -63,7 +64,7 @@ def forecast_periods(session: Session, where: ForecastFilter, grain: Grain) -> l
         head = {"category": category, "model_type": model, "run_id": int(run_id),
                 "batch_num": _optional_int(series["batch_num"].iloc[0]), "grain": grain.value}
         for period in summed:
-            period = _with_actual(session, period, category, grain, history_end, where.start_date)
+            period = _with_actual(session, stored, period, category, grain, history_end, where.start_date)
             if grain is Grain.MONTH:
                 period = periods.with_target(period, found.get((category, period["start"])))
             answer.append(_as_json(head, period, grain))
@@ -92,17 +93,19 @@ def _structures(session: Session, run_ids: set[int]) -> dict[tuple[int, str], su
     return {(run_id, model): sums.for_sums(level, ar) for run_id, model, level, ar in session.execute(query)}
 
 
-def _with_actual(session: Session, period: dict[str, object], category: str, grain: Grain,
-                 history_end: dt.date | None, start_date: dt.date | None) -> dict[str, object]:
-    """The period with the stored history of its days before the forecast (the period the forecast starts in)."""
+def _with_actual(session: Session, stored: dict[tuple[str, dt.date, dt.date], dict[dt.date, float]],
+                 period: dict[str, object], category: str, grain: Grain, history_end: dt.date | None,
+                 start_date: dt.date | None) -> dict[str, object]:
+    """The period with the stored history of its days before the forecast (the period the forecast starts in);
+    `stored` keeps each history read for the request's other series of the same category."""
     days = periods.straddled(period["start"], grain, history_end)
     if days is None or period["forecast_start"] != days[1] + dt.timedelta(days=1):
         return periods.with_actual(period, None, 0)
-    first = max(days[0], start_date) if start_date else days[0]
-    stored = daily_history(session, category, first, days[1] + dt.timedelta(days=1))
-    if not stored:
-        return periods.with_actual(period, None, 0)
-    return periods.with_actual(period, sum(stored.values()), len(stored))
+    key = (category, max(days[0], start_date) if start_date else days[0], days[1])
+    if key not in stored:
+        stored[key] = daily_history(session, category, key[1], key[2] + dt.timedelta(days=1))
+    found = stored[key]
+    return periods.with_actual(period, sum(found.values()) if found else None, len(found))
 
 
 def _as_json(head: dict[str, object], period: dict[str, object], grain: Grain) -> dict[str, object]:

@@ -12,10 +12,9 @@ from common.grain import Grain
 from services.api import forecast_reads, forecasts, period_reads, periods, services
 from services.api.cache import reads_changed, response_cache
 from services.api.errors import ApiError
-from services.api.params import body_text, date_range, json_object, reject_unknown
+from services.api.params import body_text, date_range, get_grain, json_object, reject_unknown
 from services.api.replica import read_session
 from services.api.serialize import jsonable
-from services.api.views.forecasts import get_grain
 
 blueprint = Blueprint("categories", __name__)
 

@@ -20,6 +20,7 @@ from services.api.params import (
     date_range,
     get_choice,
     get_choices,
+    get_grain,
     get_int,
     get_text,
     json_object,
@@ -54,11 +55,6 @@ def forecast_data():  # noqa: ANN201
             else partial(_period_page, where, grain, limit, offset))
     body = response_cache().body("/forecast-data", args.items(multi=True), page)
     return Response(body, mimetype="application/json")
-
-
-def get_grain(args: Mapping[str, str]) -> Grain:
-    """The `grain` parameter (day, week, month, quarter); day when absent."""
-    return Grain(get_choice(args, "grain", [g.value for g in Grain], default=Grain.DAY.value))
 
 
 def period_rows(where: ForecastFilter, grain: Grain) -> list[dict[str, object]]:
