@@ -277,6 +277,11 @@ class ForecastMetric(Base):
     #: Share of held-out days inside the 80% interval (p10..p90), and the weighted quantile loss of p10/p50/p90.
     coverage80: Mapped[float | None] = mapped_column(Float, nullable=True)
     wql: Mapped[float | None] = mapped_column(Float, nullable=True)
+    #: How the model's held-out daily errors are correlated (services/forecast/sums.py): the share common to
+    #: a whole window and the AR(1) of the rest; what a week's or a month's interval is built with. Null
+    #: in runs made before it was measured (the reads then use a conservative default).
+    error_level: Mapped[float | None] = mapped_column(Float, nullable=True)
+    error_ar: Mapped[float | None] = mapped_column(Float, nullable=True)
     is_best: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="0")
     fit_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -313,6 +318,17 @@ class CategoryEvent(Base):
     #: An EventKind: "event" or "closure".
     kind: Mapped[str] = mapped_column(String(20), nullable=False, server_default="event")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, server_default=text("CURRENT_TIMESTAMP"))
+
+
+class CategoryTarget(Base):
+    """A category's target for one month (the total a planner aims at), keyed by the month's first day."""
+
+    __tablename__ = "category_targets"
+
+    category: Mapped[str] = mapped_column(key_column(), primary_key=True)
+    month: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    target: Mapped[float] = mapped_column(Float, nullable=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, server_default=text("CURRENT_TIMESTAMP"))
 
 
 class MappingProfile(Base):

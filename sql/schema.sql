@@ -53,6 +53,14 @@ CREATE TABLE IF NOT EXISTS category_stats (
 	PRIMARY KEY (category)
 )ENGINE=InnoDB CHARSET=utf8mb4;
 
+CREATE TABLE IF NOT EXISTS category_targets (
+	category VARCHAR(100) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+	month DATE NOT NULL,
+	target FLOAT NOT NULL,
+	updated_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+	PRIMARY KEY (category, month)
+)ENGINE=InnoDB CHARSET=utf8mb4;
+
 CREATE TABLE IF NOT EXISTS forecast_data (
 	id INTEGER NOT NULL AUTO_INCREMENT,
 	run_id INTEGER NOT NULL,
@@ -85,6 +93,8 @@ CREATE TABLE IF NOT EXISTS forecast_metrics (
 	coverage FLOAT,
 	coverage80 FLOAT,
 	wql FLOAT,
+	error_level FLOAT,
+	error_ar FLOAT,
 	is_best BOOL NOT NULL DEFAULT '0',
 	fit_seconds FLOAT,
 	error TEXT,

@@ -18,3 +18,9 @@ def workbook(*sheets: tuple[str, list[list[object]]]) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def refused(response, status: int = 400) -> str:  # noqa: ANN001 - a Flask test response
+    """The JSON error of a response that must have failed with `status`."""
+    assert response.status_code == status, response.json
+    return response.json["error"]

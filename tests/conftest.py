@@ -12,6 +12,7 @@ from rq import SimpleWorker
 
 from common.config import Settings, settings_env
 from common.db import make_engine
+from common.logs import log_context
 from common.queue import ETL_QUEUE, queue
 from services.api import create_app
 from tests.s3 import bucket, moto_endpoint, s3  # noqa: F401 - fixtures for the S3 upload store's tests
@@ -37,6 +38,14 @@ def restore_logging():
     yield
     root.handlers[:] = handlers
     root.setLevel(level)
+
+
+@pytest.fixture(autouse=True)
+def fresh_log_context():
+    """Each test starts and ends with no log fields bound: a job called directly (not through its RQ entry point)
+    binds its ids for the rest of the thread, and a later test's records would carry them."""
+    with log_context():
+        yield
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 // The one place that talks to the castflow API: fetch + errors + the API key, typed answers.
 import type {
-  Batch, BatchRow, Category, CategoryEvent, CategorySettings, EventsAnswer, ForecastFilters, ForecastMetric, ForecastRow, HistoryPoint,
-  Mapping, MappingProfile, RefreshAnswer, RejectedRow, SettingsChange, UndoAnswer, UploadOutcome,
+  Batch, BatchRow, Category, CategoryEvent, CategorySettings, EventsAnswer, ForecastFilters, ForecastMetric, ForecastPeriod, ForecastRow,
+  Grain, HistoryPoint, Mapping, MappingProfile, RefreshAnswer, RejectedRow, SettingsChange, Targets, UndoAnswer, UploadOutcome,
 } from './types'
 
 /** An answer that is not a success, with the API's own words ({"error": ...}) as the message. */
@@ -163,18 +163,38 @@ export class Api {
     return this.json('categories')
   }
 
-  history(category: string, startDate: string | null, endDate: string | null): Promise<HistoryPoint[]> {
-    return this.json(categoryPath(category, `history${query({ start_date: startDate, end_date: endDate })}`))
+  /** The category's daily totals, or with a week or month grain its sums per period. */
+  history(category: string, startDate: string | null, endDate: string | null, grain: Grain = 'day'): Promise<HistoryPoint[]> {
+    const grainParam = grain === 'day' ? null : grain
+    return this.json(categoryPath(category, `history${query({ start_date: startDate, end_date: endDate, grain: grainParam })}`))
   }
 
   /** Every forecast row the filters match (paged through, the API answers at most PAGE at a time). */
-  async forecasts(filters: ForecastFilters): Promise<ForecastRow[]> {
-    const rows: ForecastRow[] = []
+  forecasts(filters: ForecastFilters): Promise<ForecastRow[]> {
+    return this.allPages<ForecastRow>(forecastParams(filters))
+  }
+
+  /** Every forecast the filters match, summed per week or month. */
+  forecastPeriods(filters: ForecastFilters, grain: Exclude<Grain, 'day'>): Promise<ForecastPeriod[]> {
+    return this.allPages<ForecastPeriod>({ ...forecastParams(filters), grain })
+  }
+
+  private async allPages<T>(params: Record<string, string | null>): Promise<T[]> {
+    const rows: T[] = []
     for (let offset = 0; ; offset += PAGE) {
-      const page = await this.json<ForecastRow[]>(`forecast-data${query({ ...forecastParams(filters), limit: PAGE, offset })}`)
+      const page = await this.json<T[]>(`forecast-data${query({ ...params, limit: PAGE, offset })}`)
       rows.push(...page)
       if (page.length < PAGE) return rows
     }
+  }
+
+  categoryTargets(category: string): Promise<Targets> {
+    return this.json(categoryPath(category, 'targets'))
+  }
+
+  /** Replace the category's whole set of monthly targets ({} clears them). */
+  saveCategoryTargets(category: string, targets: Record<string, number | string>): Promise<Targets> {
+    return this.sendJson('PUT', categoryPath(category, 'targets'), targets)
   }
 
   metrics(category: string): Promise<ForecastMetric[]> {

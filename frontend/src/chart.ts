@@ -39,6 +39,8 @@ export interface ChartInput {
   theme: ChartTheme
   /** Days of history shown before the forecast when the chart opens (the rest is a zoom away). */
   initialHistoryDays?: number
+  /** Mark each value with a dot: weekly and monthly totals are few, and a lone period is a point, not a line. */
+  points?: boolean
 }
 
 const DAY_MS = 86_400_000
@@ -83,11 +85,14 @@ function bandSeries(model: ModelType, rows: ForecastRow[], name: string, ids: [s
 const interval: Bounds = (r) => [r.lower_bound, r.upper_bound]
 const quantiles: Bounds = (r) => [r.p10, r.p90]
 
-function modelSeries(model: ModelType, rows: ForecastRow[], highlighted: ModelType | null): object[] {
+/** The marker of a line's values: none for days, a dot for weekly and monthly totals. */
+const marker = (points: boolean) => (points ? { symbol: 'circle', symbolSize: 7 } : { symbol: 'none' })
+
+function modelSeries(model: ModelType, rows: ForecastRow[], highlighted: ModelType | null, points = false): object[] {
   const name = seriesName(model, highlighted)
   const strong = model === highlighted
   const line = {
-    type: 'line', id: `${model}:line`, name, symbol: 'none', z: strong ? 5 : 3,
+    type: 'line', id: `${model}:line`, name, ...marker(points), z: strong ? 5 : 3,
     color: MODEL_COLORS[model],
     lineStyle: { width: strong ? 3.5 : 1.5, type: model === 'ensemble' || model === 'naive' ? 'dashed' : 'solid' },
     data: rows.map((r) => [r.forecast_date, r.forecast_value]),
@@ -96,13 +101,26 @@ function modelSeries(model: ModelType, rows: ForecastRow[], highlighted: ModelTy
   const bands = bandSeries(model, rows, name, ['lower', 'band'], interval, strong ? 0.12 : 0.05)
   const inner = strong && rows.some((r) => r.p10 != null && r.p90 != null)
     ? bandSeries(model, rows, name, ['p10', 'quantiles'], quantiles, 0.28) : []
-  return [...bands, ...inner, line]
+  const whiskers = strong && points ? [whiskerSeries(model, rows, name, 'whisker', interval, 2), whiskerSeries(model, rows, name, 'whisker80', quantiles, 6)] : []
+  return [...bands, ...inner, ...whiskers, line]
 }
 
-function historySeries(history: HistoryPoint[], theme: ChartTheme): object {
+/** Each total's interval as a vertical bar at its period: a band needs two periods, a month's forecast may be one. */
+function whiskerSeries(model: ModelType, rows: ForecastRow[], name: string, id: string, bounds: Bounds, width: number): object {
+  const data = rows.flatMap((r): [string, number | string][] => {
+    const [low, high] = bounds(r)
+    return low == null || high == null ? [] : [[r.forecast_date, low], [r.forecast_date, high], [r.forecast_date, '-']]
+  })
+  return {
+    type: 'line', id: `${model}:${id}`, name, symbol: 'none', silent: true, z: 4, color: MODEL_COLORS[model],
+    lineStyle: { width, opacity: 0.45, cap: 'butt' }, data,
+  }
+}
+
+function historySeries(history: HistoryPoint[], theme: ChartTheme, points = false): object {
   const last = history[history.length - 1]
   return {
-    type: 'line', id: 'history', name: HISTORY_LABEL, symbol: 'none', z: 2, color: theme.history,
+    type: 'line', id: 'history', name: HISTORY_LABEL, ...marker(points), z: 2, color: theme.history,
     lineStyle: { width: 1.2 }, data: history.map((p) => [p.date, p.sales]),
     markLine: last ? {
       silent: true, symbol: 'none', label: { formatter: 'forecast →', color: theme.muted, position: 'insideEndTop' },
@@ -118,6 +136,20 @@ export function initialWindow(history: HistoryPoint[], forecasts: ForecastRow[],
   const end = Math.max(...dates)
   const lastHistory = history.length ? Date.parse(history[history.length - 1]!.date) : end
   return [Math.max(Math.min(...dates), lastHistory - days * DAY_MS), end]
+}
+
+/** Room either side of totals: a twentieth of the span (at least a day). */
+const margin = (min: number, max: number) => Math.max((max - min) / 20, DAY_MS)
+
+/** The axis end `side` (-1 the start, 1 the end) moved out by the margin. */
+const padded = (side: -1 | 1) => (extent: { min: number; max: number }) =>
+  (side < 0 ? extent.min : extent.max) + side * margin(extent.min, extent.max)
+
+/** The opening window, with the margin either side when the chart shows totals. */
+function widened(window: [number, number] | null, points: boolean): [number, number] | null {
+  if (!window || !points) return window
+  const room = margin(window[0], window[1])
+  return [window[0] - room, window[1] + room]
 }
 
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
@@ -151,7 +183,7 @@ function axisDay(params: unknown): string {
 export function buildChartOption(input: ChartInput): Record<string, unknown> {
   const { history, forecasts, highlighted, theme } = input
   const models = byModel(forecasts)
-  const window = initialWindow(history, forecasts, input.initialHistoryDays ?? 90)
+  const window = widened(initialWindow(history, forecasts, input.initialHistoryDays ?? 90), Boolean(input.points))
   const axis = { axisLine: { lineStyle: { color: theme.grid } }, axisLabel: { color: theme.muted, hideOverlap: true }, splitLine: { lineStyle: { color: theme.grid } } }
   return {
     animation: false,
@@ -163,7 +195,8 @@ export function buildChartOption(input: ChartInput): Record<string, unknown> {
       trigger: 'axis', backgroundColor: theme.tooltipBackground, borderColor: theme.grid, textStyle: { color: theme.text },
       formatter: (params: unknown) => tooltipHtml(axisDay(params), history, forecasts, highlighted),
     },
-    xAxis: { type: 'time', ...axis, splitLine: { show: false } },
+    // Totals are few: a little room either side, so that the first and last periods are not on the chart's edge.
+    xAxis: { type: 'time', ...axis, splitLine: { show: false }, ...(input.points ? { min: padded(-1), max: padded(1) } : {}) },
     yAxis: { type: 'value', scale: false, ...axis },
     dataZoom: [
       { type: 'inside', xAxisIndex: 0, filterMode: 'none', ...(window ? { startValue: window[0], endValue: window[1] } : {}) },
@@ -172,6 +205,6 @@ export function buildChartOption(input: ChartInput): Record<string, unknown> {
         borderColor: theme.grid, ...(window ? { startValue: window[0], endValue: window[1] } : {}),
       },
     ],
-    series: [historySeries(history, theme), ...models.flatMap(([model, rows]) => modelSeries(model, rows, highlighted))],
+    series: [historySeries(history, theme, input.points), ...models.flatMap(([model, rows]) => modelSeries(model, rows, highlighted, input.points))],
   }
 }

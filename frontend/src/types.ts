@@ -120,7 +120,49 @@ export interface Category {
 export interface HistoryPoint {
   date: string
   sales: number
+  /** With a grain: the period's days the sum holds, and its length. */
+  days?: number
+  days_in_period?: number
 }
+
+/** How the forecast view sums: per day (the rows as stored), per Monday week, per month. */
+export const VIEW_GRAINS = ['day', 'week', 'month'] as const satisfies readonly Grain[]
+
+/** A row of GET /forecast-data?grain=week|month: one series' forecast summed over a period. */
+export interface ForecastPeriod {
+  forecast_date: string
+  period_end: string
+  category: string
+  model_type: ModelType
+  run_id: number
+  batch_num: number | null
+  grain: Grain
+  /** How many of the period's days the forecast holds, from forecast_start to forecast_end. */
+  days: number
+  days_in_period: number
+  forecast_start: string
+  forecast_end: string
+  /** The forecast's sum over its days, and that sum's interval and quantiles. */
+  forecast_value: number
+  lower_bound: number
+  upper_bound: number
+  p10: number | null
+  p50: number | null
+  p90: number | null
+  /** The stored sales of the period's days before the forecast (the period it starts in), else null. */
+  actual: number | null
+  actual_days: number
+  /** actual + forecast_value: what the period is expected to come to. */
+  total: number
+  complete: boolean
+  /** Month grain: the month's target, total minus target, and that over the target. */
+  target?: number | null
+  gap?: number | null
+  gap_share?: number | null
+}
+
+/** A category's monthly targets: {"YYYY-MM": target}. */
+export type Targets = Record<string, number>
 
 export interface ForecastRow {
   id: number

@@ -114,3 +114,23 @@ describe('the forecast chart option', () => {
     expect(seriesName('holt_winters', 'prophet')).toBe('Holt-Winters')
   })
 })
+
+describe('weekly and monthly totals', () => {
+  it('marks each total with a dot (a lone month is a point), and days with none', () => {
+    const perMonth = buildChartOption({ history, forecasts, highlighted: 'prophet', theme: LIGHT_CHART, points: true }) as { series: { id: string; symbol?: string }[] }
+    expect(perMonth.series.find((s) => s.id === 'prophet:line')!.symbol).toBe('circle')
+    expect(perMonth.series.find((s) => s.id === 'history')!.symbol).toBe('circle')
+    expect(byId('prophet:line')).toMatchObject({ symbol: 'none' })
+  })
+})
+
+describe('intervals of totals', () => {
+  it('draws the highlighted forecast\'s interval of each total as a vertical bar, broken between periods', () => {
+    const perMonth = buildChartOption({ history, forecasts: recommended, highlighted: 'recommended', theme: LIGHT_CHART, points: true }) as Option
+    const bars = perMonth.series.find((s) => s.id === 'recommended:whisker')!
+    expect(bars.data).toEqual([['2018-01-01', 2], ['2018-01-01', 22], ['2018-01-01', '-'], ['2018-01-02', 3], ['2018-01-02', 23], ['2018-01-02', '-']])
+    expect(perMonth.series.find((s) => s.id === 'recommended:whisker80')!.data).toEqual([['2018-01-01', 0], ['2018-01-01', 17], ['2018-01-01', '-']])
+    expect(perMonth.series.some((s) => s.id === 'prophet:whisker')).toBe(false)
+    expect(option().series.some((s) => s.id.endsWith(':whisker'))).toBe(false)
+  })
+})

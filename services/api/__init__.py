@@ -143,12 +143,13 @@ def _register_views(app: Flask) -> None:
         mappings,
         metrics,
         openapi,
+        targets,
         uploads,
     )
 
     app.before_request(require_api_key)
-    for module in (health, openapi, metrics, uploads, mappings, batches, invoices, categories, events, forecasts,
-                   frontend):
+    for module in (health, openapi, metrics, uploads, mappings, batches, invoices, categories, events, targets,
+                   forecasts, frontend):
         app.register_blueprint(module.blueprint)
 
 

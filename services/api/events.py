@@ -12,8 +12,9 @@ import datetime as dt
 import logging
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import OperationalError
@@ -27,6 +28,7 @@ from services.api.forecasts import UnknownCategory
 from services.etl.load import is_lock_conflict
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: Most events one category may hold.
 MAX_EVENTS = 500
@@ -159,14 +161,20 @@ def replace_events(sessions: sessionmaker[Session], category: str, events: Seque
                    horizon_days: int) -> Replaced:
     """Check `events` against each other and the category's history, then make them its whole list."""
     check_overlaps(events)
+    return retrying_lock_conflicts(lambda: _replace(sessions, category, events, horizon_days),
+                                   f"category events replace category={category!r}")
+
+
+def retrying_lock_conflicts(replace: Callable[[], T], what: str) -> T:
+    """`replace()`, run again (up to REPLACE_ATTEMPTS times) when it lost a lock conflict to a concurrent one."""
     for attempt in range(1, REPLACE_ATTEMPTS + 1):
         try:
-            return _replace(sessions, category, events, horizon_days)
+            return replace()
         except OperationalError as exc:
             # Two replacements of one category at once can deadlock on MySQL's gap locks: the loser runs again.
             if not is_lock_conflict(exc) or attempt == REPLACE_ATTEMPTS:
                 raise
-            logger.warning("category events replace lost a lock conflict category=%r attempt=%d", category, attempt)
+            logger.warning("%s lost a lock conflict attempt=%d", what, attempt)
             time.sleep(0.05 * attempt)
     raise AssertionError("unreachable")
 

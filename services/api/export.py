@@ -20,8 +20,9 @@ from openpyxl.chart import LineChart, Reference
 from openpyxl.utils import get_column_letter
 from sqlalchemy.orm import Session, sessionmaker
 
+from common.grain import Grain
 from common.status import ModelType
-from services.api import forecast_reads
+from services.api import forecast_reads, period_reads, periods
 from services.api.forecast_reads import ForecastFilter
 from services.api.serialize import jsonable
 
@@ -42,6 +43,18 @@ _HEADER_ROW = 2
 _MODEL_FIELDS = ["forecast_value", "lower_bound", "upper_bound", "p10", "p50", "p90"]
 _MODEL_SUFFIXES = ["", "_lower", "_upper", "_p10", "_p50", "_p90"]
 _SHEET_FIELDS = ["model_type", "forecast_date", *_MODEL_FIELDS]
+#: Columns of a period CSV (grain=week or month), in order.
+PERIOD_CSV_FIELDS = ["forecast_date", "period_end", "category", "model_type", "grain", "days", "days_in_period",
+                     "forecast_start", "forecast_end", "forecast_value", "lower_bound", "upper_bound", "p10", "p50",
+                     "p90", "actual", "actual_days", "total", "complete", "target", "gap", "gap_share", "run_id",
+                     "batch_num"]
+#: The Monthly sheet: its headers, and the period row field or (field, plus the actual) behind each column.
+MONTHLY_SHEET = "Monthly"
+_MONTHLY_COLUMNS = [("category", "category"), ("model", "model_type"), ("month", "forecast_date"),
+                    ("days forecast", "days"), ("days in month", "days_in_period"), ("actual so far", "actual"),
+                    ("forecast", "forecast_value"), ("total", "total"), ("total lower", ("lower_bound",)),
+                    ("total upper", ("upper_bound",)), ("total p10", ("p10",)), ("total p90", ("p90",)),
+                    ("target", "target"), ("gap", "gap"), ("gap share", "gap_share")]
 
 
 def escape_formula(value: object) -> object:
@@ -64,6 +77,15 @@ def forecast_csv(sessions: sessionmaker[Session], where: ForecastFilter) -> Iter
     yield _drain(out)
 
 
+def period_csv(rows: list[dict[str, object]]) -> str:
+    """Period rows (grain=week or month) as CSV text."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(PERIOD_CSV_FIELDS)
+    writer.writerows([escape_formula(row.get(name)) for name in PERIOD_CSV_FIELDS] for row in rows)
+    return out.getvalue()
+
+
 def _drain(out: io.StringIO) -> str:
     text = out.getvalue()
     out.seek(0)
@@ -84,6 +106,8 @@ def forecast_workbook(session: Session, where: ForecastFilter) -> bytes:
         _write_sheet(workbook.create_sheet(sheet_name(category, names)), category, history, forecast)
     if not workbook.worksheets:
         workbook.create_sheet("forecasts").append(["no forecast rows match the filters"])
+    else:
+        _write_monthly(workbook.create_sheet(sheet_name(MONTHLY_SHEET, names)), _monthly_rows(session, where))
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
@@ -103,6 +127,34 @@ def _write_sheet(sheet: WriteOnlyWorksheet, category: str, history: dict[dt.date
     # To the right of the table (date, history, the columns of each model), after one empty column.
     corner = get_column_letter(4 + len(_MODEL_FIELDS) * len(models))
     sheet.add_chart(_chart(sheet, category, len(models), len(days)), f"{corner}2")
+
+
+def _monthly_rows(session: Session, where: ForecastFilter) -> list[dict[str, object]]:
+    """The filtered forecasts per month (with actual, interval, target and gap); none when they cannot be."""
+    try:
+        return period_reads.forecast_periods(session, where, Grain.MONTH) or []
+    except (period_reads.NoForecast, periods.FinerThanSource):
+        return []
+
+
+def _write_monthly(sheet: WriteOnlyWorksheet, rows: list[dict[str, object]]) -> None:
+    """Per category, model and month: actual so far, forecast, total with its interval, target and gap."""
+    sheet.append([header for header, _ in _MONTHLY_COLUMNS])
+    for row in rows:
+        sheet.append([escape_formula(_monthly_cell(row, field)) for _, field in _MONTHLY_COLUMNS])
+    if not rows:
+        sheet.append(["no monthly view: the forecasts could not be summed per month"])
+
+
+def _monthly_cell(row: dict[str, object], field: str | tuple[str]) -> object:
+    """One cell of the Monthly sheet: a field of the period row, or (a 1-tuple) a bound of its total."""
+    if isinstance(field, tuple):
+        bound = row.get(field[0])
+        return None if bound is None else round((row.get("actual") or 0.0) + bound, 2)
+    value = row.get(field)
+    if field == "forecast_date":
+        return dt.date.fromisoformat(value)
+    return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
 
 
 def _chart(sheet: WriteOnlyWorksheet, category: str, n_models: int, n_days: int) -> LineChart:

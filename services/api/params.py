@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping
 
 from flask import Request
 
+from common.grain import Grain
 from services.api.errors import ApiError
 
 #: Largest JSON body read: the API's bodies are a few short keys.
@@ -58,6 +59,11 @@ def get_choice(args: Mapping[str, str], name: str, choices: Iterable[str], defau
     if raw not in allowed:
         raise ApiError(400, f"{name} must be one of {', '.join(allowed)}, got {raw[:50]!r}")
     return raw
+
+
+def get_grain(args: Mapping[str, str]) -> Grain:
+    """The `grain` parameter (day, week, month, quarter); day when absent."""
+    return Grain(get_choice(args, "grain", [g.value for g in Grain], default=Grain.DAY.value))
 
 
 def get_choices(args: Mapping[str, str], name: str, choices: Iterable[str]) -> tuple[str, ...] | None:

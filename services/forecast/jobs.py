@@ -240,6 +240,8 @@ def _insert_metrics(conn: Connection, claim: RunClaim, result: CategoryForecast)
             "mae": metrics and metrics.mae, "rmse": metrics and metrics.rmse, "smape": metrics and metrics.smape,
             "mase": metrics.mase if metrics else None, "coverage": metrics and metrics.coverage,
             "coverage80": metrics.coverage80 if metrics else None, "wql": metrics.wql if metrics else None,
+            "error_level": metrics.error_level if metrics else None,
+            "error_ar": metrics.error_ar if metrics else None,
             "is_best": model == result.best, "fit_seconds": result.seconds.get(model),
             "error": result.errors.get(model),
         })

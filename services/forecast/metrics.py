@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from services.forecast import sums
 from services.forecast.periods import future_periods, spec_of
 from services.forecast.quantiles import QUANTILES
 
@@ -29,6 +30,9 @@ class Metrics:
     coverage: float
     coverage80: float | None = None
     wql: float | None = None
+    #: How the held-out days' errors are correlated (services/forecast/sums.py): what a sum's interval needs.
+    error_level: float | None = None
+    error_ar: float | None = None
 
 
 def score(actual: pd.Series, forecast: pd.DataFrame, train: pd.Series) -> Metrics:
@@ -42,10 +46,12 @@ def score(actual: pd.Series, forecast: pd.DataFrame, train: pd.Series) -> Metric
     smape = np.where(denominator == 0, 0.0, 2 * errors / np.where(denominator == 0, 1, denominator))
     mae = float(errors.mean())
     mase = _mase(mae, train.to_numpy(dtype="float64"), naive_lag(train))
+    structure = sums.estimate(y, forecast)
     return Metrics(mae=mae, rmse=float(np.sqrt(np.mean((y - f) ** 2))), smape=float(100 * smape.mean()),
                    mase=mase, coverage=_inside(y, forecast, "lower", "upper"),
                    coverage80=_inside(y, forecast, "p10", "p90") if "p10" in forecast else None,
-                   wql=weighted_quantile_loss(y, forecast) if "p10" in forecast else None)
+                   wql=weighted_quantile_loss(y, forecast) if "p10" in forecast else None,
+                   error_level=structure and structure.level, error_ar=structure and structure.ar)
 
 
 def _inside(y: np.ndarray, forecast: pd.DataFrame, low: str, high: str) -> float:
@@ -98,13 +104,18 @@ def score_cut(history: pd.Series, cut: int, horizon: int, forecast: pd.DataFrame
 
 
 def mean_metrics(folds: list[Metrics]) -> Metrics:
-    """The mean of each metric over the backtest folds (a metric undefined in any fold is undefined)."""
+    """The mean of each metric over the folds (undefined if undefined in any; the error structure: where known)."""
     def mean(name: str) -> float | None:
         values = [getattr(m, name) for m in folds]
         return None if None in values else float(np.mean(values))
 
+    def mean_known(name: str) -> float | None:
+        values = [getattr(m, name) for m in folds if getattr(m, name) is not None]
+        return float(np.mean(values)) if values else None
+
     return Metrics(mae=mean("mae"), rmse=mean("rmse"), smape=mean("smape"), mase=mean("mase"),
-                   coverage=mean("coverage"), coverage80=mean("coverage80"), wql=mean("wql"))
+                   coverage=mean("coverage"), coverage80=mean("coverage80"), wql=mean("wql"),
+                   error_level=mean_known("error_level"), error_ar=mean_known("error_ar"))
 
 
 def rank_key(metrics: Metrics) -> tuple[bool, float, float]:

@@ -366,9 +366,9 @@ def xlsx(client, query: str = "") -> bytes:
 
 
 def test_export_xlsx_has_a_sheet_and_a_chart_per_category(client, runs):
-    """One sheet per category, each with a line chart of its own."""
+    """One sheet per category, each with a line chart of its own, then the Monthly sheet."""
     data = xlsx(client)
-    assert openpyxl.load_workbook(io.BytesIO(data)).sheetnames == ["=cmd()", "north", "south"]
+    assert openpyxl.load_workbook(io.BytesIO(data)).sheetnames == ["=cmd()", "north", "south", "Monthly"]
     archive = zipfile.ZipFile(io.BytesIO(data))
     charts = sorted(n for n in archive.namelist() if n.startswith("xl/charts/chart"))
     assert len(charts) == 3 and all(b"lineChart" in archive.read(n) for n in charts)

@@ -216,7 +216,8 @@ def hostile_bodies(media_type: str, definition: dict) -> Iterator[object]:
     if isinstance(base, list):  # an array of objects (a category's events): each entry and each field of one
         yield from hostile_entries(base)
         return
-    fields = definition["schema"]["properties"]
+    # An object body's documented fields; a map (a category's targets by month) has its example's keys.
+    fields = definition["schema"].get("properties") or base
     for name in fields:
         for value in URL_HOSTILE if form else JSON_HOSTILE:
             if not (form and name == "file"):

@@ -19,7 +19,7 @@ GOOD = "Date,product_id,category,sales\n2023-01-01,p,c,1\n2023-01-02,p,c,2\n"
 #: Every read endpoint with a request that reaches its view.
 READS = ["/metadata", "/invoice-data", "/forecast-data", "/forecast-metrics", "/forecast-data/export",
          "/categories", "/mappings", "/batches/1", "/batches/1/errors", "/categories/c/settings",
-         "/categories/c/history", "/categories/c/events"]
+         "/categories/c/history", "/categories/c/events", "/categories/c/targets"]
 APP_ORIGIN = "https://app.example.com"
 
 
@@ -92,6 +92,7 @@ def test_read_key_cannot_upload(keyed, settings):
     ("post", "/mappings", {"name": "m", "mapping": {}}),
     ("put", "/categories/c/settings", {"holiday_country": None}),
     ("put", "/categories/c/events", []),
+    ("put", "/categories/c/targets", {}),
     ("post", "/forecasts/refresh", {}),
 ])
 def test_read_key_cannot_write(keyed, method, path, body):

@@ -212,7 +212,7 @@ def test_export_xlsx_writes_a_workbook(castflow, url, runs, tmp_path):
     """export -o FILE.xlsx (format from the name) writes a workbook with a sheet per category."""
     target = tmp_path / "forecasts.xlsx"
     assert castflow("export", "-o", str(target), "--url", url).code == 0
-    assert openpyxl.load_workbook(target).sheetnames == ["north", "south"]
+    assert openpyxl.load_workbook(target).sheetnames == ["north", "south", "Monthly"]
 
 
 def test_export_filters_reach_the_server(castflow, url, runs, tmp_path):

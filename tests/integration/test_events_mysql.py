@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,6 +13,7 @@ from services.forecast import jobs
 from tests.etl.test_jobs import load
 from tests.forecast.test_backtest import constant
 from tests.forecast.test_events import recording_engine
+from tests.integration.test_targets_mysql import puts_at_once
 
 pytestmark = pytest.mark.integration
 
@@ -39,17 +38,7 @@ def test_events_on_mariadb_round_trip_replace_concurrently_and_reach_the_models(
     assert client.get("/categories/shop/events").json == []
 
     lists = [[{**SALE, "name": f"Sale {i}"}] for i in range(6)]
-    codes: list[int] = []
-
-    def save(body: list[dict]) -> None:
-        codes.append(app.test_client().put("/categories/shop/events", json=body).status_code)
-
-    threads = [threading.Thread(target=save, args=(body,)) for body in lists]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert codes == [200] * 6
+    assert puts_at_once(app, "/categories/shop/events", lists) == [200] * 6
     assert client.get("/categories/shop/events").json in lists  # one whole list, never a mix
 
     seen = recording_engine(monkeypatch)

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import asdict
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from common.config import supported_countries
-from services.api import forecast_reads, forecasts, grains, services
+from common.grain import Grain
+from services.api import forecast_reads, forecasts, grains, period_reads, periods, services
 from services.api.cache import reads_changed, response_cache
 from services.api.errors import ApiError
 from services.api.grains import KEEP
-from services.api.params import body_text, date_range, json_object, reject_unknown
+from services.api.params import body_text, date_range, get_grain, json_object, reject_unknown
 from services.api.replica import read_session
 from services.api.serialize import jsonable
 from services.api.views.events import refresh_answer
@@ -37,14 +39,31 @@ def _overview() -> bytes:
 
 @blueprint.get("/categories/<path:name>/history")
 def category_history(name: str):  # noqa: ANN201
-    """The category's daily sales totals, [{date, sales}] by day; optional start_date/end_date (inclusive)."""
-    reject_unknown(request.args, ("start_date", "end_date"))
+    """The category's daily sales totals, [{date, sales}] by day; optional start_date/end_date (inclusive).
+
+    With grain=week|month: [{date, sales, days, days_in_period}] per period, `days` the stored days it holds.
+    """
+    reject_unknown(request.args, ("start_date", "end_date", "grain"))
     start, end = date_range(request.args)
+    grain = get_grain(request.args)
+    if grain is not Grain.DAY:
+        return jsonify(_history_periods(name, grain, start, end))
     with read_session() as session:
         if not forecast_reads.category_exists(session, name):
             raise _unknown(name)
         days = forecast_reads.category_history(session, name, start, end)
     return jsonify([{"date": day.isoformat(), "sales": sales} for day, sales in days])
+
+
+def _history_periods(name: str, grain: Grain, start: dt.date | None, end: dt.date | None) -> list[dict[str, object]]:
+    with read_session() as session:
+        try:
+            found = period_reads.history_periods(session, name, grain, start, end)
+        except periods.FinerThanSource as exc:
+            raise ApiError(400, f"category {name[:100]!r}: {exc}") from None
+    if found is None:
+        raise _unknown(name)
+    return found
 
 
 @blueprint.get("/categories/<path:name>/settings")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy.orm import Session
 
+from common.grain import Grain
 from common.status import ModelType
-from services.api import export, forecast_reads, forecasts, services
+from services.api import export, forecast_reads, forecasts, period_reads, periods, services
 from services.api.cache import reads_changed, response_cache
 from services.api.errors import ApiError
 from services.api.forecast_reads import ForecastFilter
@@ -18,6 +20,7 @@ from services.api.params import (
     date_range,
     get_choice,
     get_choices,
+    get_grain,
     get_int,
     get_text,
     json_object,
@@ -43,13 +46,34 @@ XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.she
 def forecast_data():  # noqa: ANN201
     """Forecast rows of each category's latest completed run (or of run_id), paginated."""
     args = request.args
-    reject_unknown(args, (*FILTERS, "limit", "offset"))
+    reject_unknown(args, (*FILTERS, "limit", "offset", "grain"))
     where = _forecast_filter(args, default_view=True)
+    grain = get_grain(args)
     limit = get_int(args, "limit", 1000, minimum=1, maximum=MAX_LIMIT)
     offset = get_int(args, "offset", 0, maximum=10**9)
-    body = response_cache().body("/forecast-data", args.items(multi=True),
-                                 lambda: _forecast_page(where, limit, offset))
+    page = (partial(_forecast_page, where, limit, offset) if grain is Grain.DAY
+            else partial(_period_page, where, grain, limit, offset))
+    body = response_cache().body("/forecast-data", args.items(multi=True), page)
     return Response(body, mimetype="application/json")
+
+
+def period_rows(where: ForecastFilter, grain: Grain) -> list[dict[str, object]]:
+    """The filtered forecasts summed per period of `grain`; 404 for an unknown run or a category without a forecast."""
+    with services().sessions() as session:
+        try:
+            rows = period_reads.forecast_periods(session, where, grain)
+        except period_reads.NoForecast:
+            raise ApiError(404, f"category {where.category[:100]!r} has no completed forecast yet: there is "
+                                f"nothing to sum per {grain.value}") from None
+        except periods.FinerThanSource as exc:
+            raise ApiError(400, str(exc)) from None
+    if rows is None:
+        raise _no_run(where.run_id)
+    return rows
+
+
+def _period_page(where: ForecastFilter, grain: Grain, limit: int, offset: int) -> bytes:
+    return current_app.json.dumps(period_rows(where, grain)[offset:offset + limit]).encode()
 
 
 def _forecast_page(where: ForecastFilter, limit: int, offset: int) -> bytes:
@@ -80,11 +104,19 @@ def _metrics(where: ForecastFilter) -> bytes:
 
 @blueprint.get("/forecast-data/export")
 def export_forecasts():  # noqa: ANN201
-    """The /forecast-data rows (all of them, same filters) as a CSV or an .xlsx with a chart per category."""
+    """The /forecast-data rows (all of them, same filters, and grain for a CSV) as a CSV or an .xlsx (a sheet and
+    chart per category, and a Monthly sheet)."""
     args = request.args
-    reject_unknown(args, (*FILTERS, "format"))
+    reject_unknown(args, (*FILTERS, "format", "grain"))
     fmt = get_choice(args, "format", ["csv", "xlsx"], default="csv")
     where = _forecast_filter(args, default_view=True)
+    grain = get_grain(args)
+    if grain is not Grain.DAY:
+        if fmt == "xlsx":
+            raise ApiError(400, "grain applies to the CSV export; the Excel file holds the daily rows and a "
+                                "Monthly sheet already")
+        return Response(export.period_csv(period_rows(where, grain)), mimetype="text/csv",
+                        headers=_attachment(f"forecasts-{grain.value}.csv"))
     deps = services()
     with deps.sessions() as session:
         _require_run(session, where.run_id)
