@@ -133,6 +133,7 @@ def _log_start(settings: Settings) -> None:
 def _register_views(app: Flask) -> None:
     from services.api.auth import require_api_key
     from services.api.views import (
+        backtests,
         batches,
         categories,
         events,
@@ -143,12 +144,13 @@ def _register_views(app: Flask) -> None:
         mappings,
         metrics,
         openapi,
+        seasonality,
         uploads,
     )
 
     app.before_request(require_api_key)
-    for module in (health, openapi, metrics, uploads, mappings, batches, invoices, categories, events, forecasts,
-                   frontend):
+    for module in (health, openapi, metrics, uploads, mappings, batches, invoices, categories, events, seasonality,
+                   forecasts, backtests, frontend):
         app.register_blueprint(module.blueprint)
 
 
