@@ -77,7 +77,7 @@ export function buildFactorOption(bars: FactorBar[], theme: ChartTheme, accent: 
     animation: false,
     backgroundColor: 'transparent',
     textStyle: { color: theme.text },
-    grid: { left: 40, right: 12, top: 16, bottom: 28 },
+    grid: { left: 40, right: 56, top: 16, bottom: 28 },
     tooltip: {
       trigger: 'item', backgroundColor: theme.tooltipBackground, borderColor: theme.grid, textStyle: { color: theme.text },
       formatter: (params: { dataIndex: number }) => factorText(bars[params.dataIndex]!),
@@ -89,7 +89,7 @@ export function buildFactorOption(bars: FactorBar[], theme: ChartTheme, accent: 
       data: bars.map((b) => ({ value: b.factor, itemStyle: { color: b.factor >= 1 ? accent : theme.muted } })),
       markLine: {
         silent: true, symbol: 'none', lineStyle: { color: theme.text, type: 'dashed' },
-        label: { formatter: 'average', color: theme.muted, position: 'insideEndTop' }, data: [{ yAxis: 1 }],
+        label: { formatter: 'average', color: theme.muted, position: 'end' }, data: [{ yAxis: 1 }],
       },
     }],
   }
