@@ -62,7 +62,7 @@ test('a planner sees the seasonality behind a forecast and the backtest drawn', 
     const chart = page.getByRole('img', { name: /^Backtest of .* held-back window\(s\), \d+ days of actuals\.$/ })
     await expect(chart).toBeVisible()
     await expect(chart.locator('canvas').first()).toBeVisible()
-    const legend = page.getByRole('group', { name: 'Backtest series shown' })
+    const legend = page.getByRole('group', { name: 'Lines of the backtest chart' })
     await expect(legend.getByRole('button', { name: 'Actual' })).toHaveAttribute('aria-pressed', 'true')
     await expect(legend.getByRole('button', { name: 'Recommended' })).toHaveAttribute('aria-pressed', 'true')
     const label = (await chart.getAttribute('aria-label'))!
