@@ -11,11 +11,12 @@ const CATEGORY = 'anonymous-bank'
 const ARTIFACTS = join(REPO, 'test-artifacts', 'e2e')
 const DOCS = process.env.CASTFLOW_SCREENSHOTS_DIR
 
-async function shot(page: Page, name: string): Promise<void> {
+/** A screenshot of one card of the page into test-artifacts/e2e, and into CASTFLOW_SCREENSHOTS_DIR when set. */
+async function shot(page: Page, card: string, name: string): Promise<void> {
   mkdirSync(ARTIFACTS, { recursive: true })
-  const path = join(ARTIFACTS, `seasonality-${name}.png`)
-  await page.evaluate(() => window.scrollTo(0, 0))
-  await page.screenshot({ path, fullPage: true, animations: 'disabled' })
+  const path = join(ARTIFACTS, `${name}.png`)
+  await page.addStyleTag({ content: '.app-header { position: static !important; }' })  // not over the card
+  await page.locator(`section[aria-labelledby="${card}"]`).screenshot({ path, animations: 'disabled' })
   if (DOCS) {
     const dir = isAbsolute(DOCS) ? DOCS : join(REPO, DOCS)
     mkdirSync(dir, { recursive: true })
@@ -53,9 +54,11 @@ test('a planner sees the seasonality behind a forecast and the backtest drawn', 
     const sunday = Number(await weekday.locator('tr[data-factor="Sunday"] td').first().innerText())
     expect(saturday).toBeLessThan(0.5)  // an Israeli week: Saturday near-closed, Sunday a working day
     expect(sunday).toBeGreaterThan(1)
+    await weekday.getByText('Figures').click()  // closed again for the picture
     const month = page.locator('[data-season="month"]')
     await expect(month.locator('tbody tr')).toHaveCount(12)
     await expect(month.locator('figcaption')).toContainText('1 year behind each month')
+    await shot(page, 'seasonality-title', 'seasonality')
   })
 
   await test.step('the backtest chart draws the held-back actuals against the recommended forecast', async () => {
@@ -72,6 +75,7 @@ test('a planner sees the seasonality behind a forecast and the backtest drawn', 
     const other = legend.getByRole('button', { name, exact: true })
     await other.click()
     await expect(other).toHaveAttribute('aria-pressed', 'true')
-    await shot(page, 'seasonality-backtest')
+    await other.click()
+    await shot(page, 'metrics-title', 'backtest')
   })
 })
