@@ -40,6 +40,8 @@ MONTH_SHORT_METHOD = ("each month's mean per day over the centred 12-month movin
                       "ends (the mean, for one year): under two years of months, so each factor rests on one year "
                       "and is indicative only")
 MONTH_NAMES = tuple(calendar.month_name[1:])
+#: The reason of a profile of a series that is 0 throughout.
+ALL_ZERO = "the series is 0 throughout: there is no pattern to measure"
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,7 @@ def weekday_profile(days: pd.Series) -> tuple[Profile | None, str | None]:
     ratios = (days / trend)[trend > 0]
     groups = [ratios[ratios.index.weekday == weekday].to_numpy() for weekday in range(7)]
     if min(len(g) for g in groups) == 0:
-        return None, "the series is 0 throughout: there is no weekday pattern to measure"
+        return None, ALL_ZERO
     return seasonal_profile(groups, list(WEEKDAYS), WEEKDAY_METHOD, first_key=0), None
 
 
@@ -109,6 +111,8 @@ def month_profile(means: pd.Series) -> tuple[Profile | None, str | None]:
     if known < MIN_MONTHS:
         return None, (f"needs at least one full year of months ({MIN_MONTHS}; two or more are better), "
                       f"has {known}")
+    if not (means > 0).any():
+        return None, ALL_ZERO
     ratios, method = means / centred_year_trend(means), MONTH_METHOD
     if _months_missing(ratios):
         ratios, method = means / flat_ended(centred_year_trend(means), means), MONTH_SHORT_METHOD

@@ -128,6 +128,13 @@ def test_too_short_histories_give_reasons():
     assert seasonality(synthetic(days=300)).month_reason.endswith("has 10")
 
 
+def test_a_series_of_zeros_says_so():
+    """Two years of 0: neither profile, each with the reason that there is nothing to measure."""
+    found = seasonality(pd.Series(0.0, index=pd.date_range("2020-01-01", periods=800, freq="D")))
+    assert found.weekday is None and found.month is None
+    assert "0 throughout" in found.weekday_reason and "0 throughout" in found.month_reason
+
+
 def test_dates_of_no_grain_give_the_grain_problem_as_the_reason():
     """Daily rows beside monthly ones: both null, each reason the grain detector's words."""
     dates = [*pd.date_range("2020-01-01", periods=20, freq="D"), *pd.date_range("2020-03-01", periods=6, freq="MS")]
