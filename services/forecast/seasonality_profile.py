@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from common.grain import WEEKDAYS, Grain, detect, period_days, period_starts
+from common.grain import WEEKDAYS, Grain, detect, period_days, period_starts, week_start_of
 
 #: Fewest days of daily data a weekday profile needs: three weeks, so each weekday has a few ratios.
 MIN_WEEKDAY_DAYS = 21
@@ -87,7 +87,7 @@ def seasonality(totals: pd.Series) -> Seasonality:
         days = totals.asfreq("D", fill_value=0.0)  # a day without rows is 0, as the forecast counts it
         weekday, weekday_reason = weekday_profile(days)
     else:
-        days = spread_over_days(totals, report.grain)
+        days = spread_over_days(totals, report.grain, week_start_of(report.anchor))
         weekday, weekday_reason = None, f"{report.grain.value}ly data"
     month, month_reason = month_profile(monthly_means(days))
     return Seasonality(report.grain, weekday, weekday_reason, month, month_reason)
@@ -180,9 +180,12 @@ def flat_ended(trend: pd.Series, means: pd.Series) -> pd.Series:
     return filled if filled.notna().any() else pd.Series(means.mean(), index=means.index)
 
 
-def spread_over_days(totals: pd.Series, grain: Grain) -> pd.Series:
-    """Each period's total spread evenly over its days (a period without data: NaN days, a gap not a zero)."""
-    sums = pd.Series(totals.to_numpy(), index=period_starts(totals.index, grain)).groupby(level=0).sum()
+def spread_over_days(totals: pd.Series, grain: Grain, week_start: int = 0) -> pd.Series:
+    """Each period's total spread evenly over its days (a period without data: NaN days, a gap not a zero).
+
+    Weeks start on weekday `week_start` (0 = Monday): a weekly series is named by its own weekday.
+    """
+    sums = pd.Series(totals.to_numpy(), index=period_starts(totals.index, grain, week_start)).groupby(level=0).sum()
     lengths = np.array([period_days(start, grain) for start in sums.index])
     days = pd.DatetimeIndex(np.concatenate([pd.date_range(start, periods=n, freq="D").to_numpy()
                                             for start, n in zip(sums.index, lengths, strict=True)]))

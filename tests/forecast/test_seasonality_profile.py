@@ -93,6 +93,14 @@ def test_weekly_data_has_no_weekday_profile_and_month_factors_from_its_sums():
     assert factors(found.month) == pytest.approx(scaled(MONTH), abs=0.05)
 
 
+def test_weeks_named_by_their_sunday_are_spread_from_that_sunday():
+    """Sunday-dated weeks give the same month factors as the same weeks dated by their Monday a day later."""
+    weeks = synthetic(days=4 * 364, start="2019-01-06", noise=0.0).resample("W-SAT", label="left", closed="left").sum()
+    monday = weeks.copy()
+    monday.index = monday.index + pd.Timedelta(days=1)
+    assert factors(seasonality(weeks).month) == pytest.approx(factors(seasonality(monday).month), abs=0.01)
+
+
 def test_a_missing_week_is_a_gap_not_a_zero():
     """Dropping one week of weekly data leaves its month's factor where it was (it is not read as a low month)."""
     weeks = synthetic(days=4 * 364, start="2019-01-07", noise=0.0).resample("W-MON", label="left", closed="left").sum()
