@@ -7,8 +7,8 @@ export interface CategoryRead<T> {
   error: Ref<string | null>
 }
 
-/** Read `read(category)` now and again whenever the category or its run (`source`) changes. */
-export function useCategoryRead<T>(source: () => [string, number | null], read: (category: string) => Promise<T>): CategoryRead<T> {
+/** Read `read(category)` now and again whenever the category or its runs' version (`source`) changes. */
+export function useCategoryRead<T>(source: () => [string, string], read: (category: string) => Promise<T>): CategoryRead<T> {
   const data = ref(null) as Ref<T | null>
   const error = ref<string | null>(null)
   watch(source, async ([category]) => {

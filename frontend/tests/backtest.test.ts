@@ -68,7 +68,7 @@ describe('BacktestChart', () => {
   it('shows the actuals, the recommended forecast and the best model at first; the others toggle on', async () => {
     api.backtests.mockResolvedValue(answer)
     charts.length = 0
-    const wrapper = mount(BacktestChart, { props: { category: 'store-1', version: 4, highlighted: 'recommended', best: 'sarimax' } })
+    const wrapper = mount(BacktestChart, { props: { category: 'store-1', version: '4:completed', highlighted: 'recommended', best: 'sarimax' } })
     await flushPromises()
     expect(api.backtests).toHaveBeenCalledWith('store-1')
     const buttons = wrapper.findAll('.legend-item')
@@ -82,9 +82,19 @@ describe('BacktestChart', () => {
     expect(wrapper.get('[role="img"]').attributes('aria-label')).toContain('2 held-back window(s), 4 days of actuals')
   })
 
+  it('reads the backtests again when a new run ends', async () => {
+    api.backtests.mockResolvedValue(answer)
+    const wrapper = mount(BacktestChart, { props: { category: 'store-1', version: '5:running', highlighted: 'recommended', best: null } })
+    await flushPromises()
+    const calls = api.backtests.mock.calls.length
+    await wrapper.setProps({ version: '5:completed' })
+    await flushPromises()
+    expect(api.backtests.mock.calls.length).toBe(calls + 1)
+  })
+
   it('shows the note of a run without stored backtests instead of an empty chart', async () => {
     api.backtests.mockResolvedValue({ category: 'old', run_id: 2, note: 'run 2 has no stored backtest forecasts', windows: [] })
-    const wrapper = mount(BacktestChart, { props: { category: 'old', version: 2, highlighted: null, best: null } })
+    const wrapper = mount(BacktestChart, { props: { category: 'old', version: '2:completed', highlighted: null, best: null } })
     await flushPromises()
     expect(wrapper.get('.note').text()).toBe('No backtest to draw: run 2 has no stored backtest forecasts.')
     expect(wrapper.find('[role="img"]').exists()).toBe(false)

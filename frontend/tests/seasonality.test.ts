@@ -61,7 +61,7 @@ describe('SeasonalityPanel', () => {
   it('draws seven weekday bars and twelve month bars with their figures', async () => {
     api.seasonality.mockResolvedValue(daily)
     charts.length = 0
-    const wrapper = mount(SeasonalityPanel, { props: { category: 'store-1', version: 3 } })
+    const wrapper = mount(SeasonalityPanel, { props: { category: 'store-1', version: '3:completed' } })
     await flushPromises()
     expect(api.seasonality).toHaveBeenCalledWith('store-1')
     expect(wrapper.findAll('[data-season="weekday"] tbody tr')).toHaveLength(7)
@@ -74,7 +74,7 @@ describe('SeasonalityPanel', () => {
 
   it('says why a profile is missing instead of drawing it', async () => {
     api.seasonality.mockResolvedValue(weekly)
-    const wrapper = mount(SeasonalityPanel, { props: { category: 'weekly', version: 1 } })
+    const wrapper = mount(SeasonalityPanel, { props: { category: 'weekly', version: '1:completed' } })
     await flushPromises()
     expect(wrapper.get('[data-season="weekday"] .reason').text()).toBe('No weekday profile: weekly data.')
     expect(wrapper.get('[data-season="month"] .reason').text()).toContain('has 7')
@@ -83,10 +83,10 @@ describe('SeasonalityPanel', () => {
 
   it('reloads when a new run arrives', async () => {
     api.seasonality.mockResolvedValue(daily)
-    const wrapper = mount(SeasonalityPanel, { props: { category: 'store-1', version: 3 } })
+    const wrapper = mount(SeasonalityPanel, { props: { category: 'store-1', version: '3:completed' } })
     await flushPromises()
     const calls = api.seasonality.mock.calls.length
-    await wrapper.setProps({ version: 4 })
+    await wrapper.setProps({ version: '4:completed' })
     await flushPromises()
     expect(api.seasonality.mock.calls.length).toBe(calls + 1)
   })
