@@ -256,6 +256,28 @@ class ForecastData(Base):
     p90: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
+class ForecastBacktest(Base):
+    """One held-out day of one model's backtest in one run: what the model forecast from `origin`, and the actual.
+
+    A run backtests each model on a few windows of its history (services/forecast/backtest.py); `origin` is the
+    last day a window's model was trained on, and `actual` the value the run saw on the day (null: a gap).
+    """
+
+    __tablename__ = "forecast_backtests"
+    __table_args__ = _table_args(Index("ix_forecast_backtests_run", "run_id", "model_type", "origin", "forecast_date"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    category: Mapped[str] = mapped_column(key_column(), nullable=False)
+    model_type: Mapped[str] = mapped_column(String(20), nullable=False)
+    origin: Mapped[dt.date] = mapped_column(Date, nullable=False)
+    forecast_date: Mapped[dt.date] = mapped_column(Date, nullable=False)
+    forecast_value: Mapped[float] = mapped_column(Float, nullable=False)
+    lower_bound: Mapped[float] = mapped_column(Float, nullable=False)
+    upper_bound: Mapped[float] = mapped_column(Float, nullable=False)
+    actual: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
 class ForecastMetric(Base):
     """How one model did in one run's backtest (null metrics and an error when it failed)."""
 

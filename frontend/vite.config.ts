@@ -5,7 +5,7 @@ import { defineConfig } from 'vite'
 // The API routes the dev server passes on to a running castflow (CASTFLOW_API_URL, default :5000).
 const API_ROUTES = [
   '/upload', '/metadata', '/batches', '/invoice-data', '/categories', '/forecast-data',
-  '/forecast-metrics', '/forecasts', '/mappings', '/health', '/ready',
+  '/forecast-metrics', '/forecast-backtests', '/forecasts', '/mappings', '/health', '/ready',
 ]
 const target = process.env.CASTFLOW_API_URL ?? 'http://127.0.0.1:5000'
 

@@ -61,6 +61,22 @@ CREATE TABLE IF NOT EXISTS category_targets (
 	PRIMARY KEY (category, month)
 )ENGINE=InnoDB CHARSET=utf8mb4;
 
+CREATE TABLE IF NOT EXISTS forecast_backtests (
+	id INTEGER NOT NULL AUTO_INCREMENT,
+	run_id INTEGER NOT NULL,
+	category VARCHAR(100) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+	model_type VARCHAR(20) NOT NULL,
+	origin DATE NOT NULL,
+	forecast_date DATE NOT NULL,
+	forecast_value FLOAT NOT NULL,
+	lower_bound FLOAT NOT NULL,
+	upper_bound FLOAT NOT NULL,
+	actual FLOAT,
+	PRIMARY KEY (id)
+)ENGINE=InnoDB CHARSET=utf8mb4;
+
+CREATE INDEX ix_forecast_backtests_run ON forecast_backtests (run_id, model_type, origin, forecast_date);
+
 CREATE TABLE IF NOT EXISTS forecast_data (
 	id INTEGER NOT NULL AUTO_INCREMENT,
 	run_id INTEGER NOT NULL,

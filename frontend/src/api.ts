@@ -3,6 +3,8 @@ import type {
   Batch, BatchRow, Category, CategoryEvent, CategorySettings, EventsAnswer, ForecastFilters, ForecastMetric, ForecastPeriod, ForecastRow,
   Grain, HistoryPoint, Mapping, MappingProfile, RefreshAnswer, RejectedRow, SettingsChange, Targets, UndoAnswer, UploadOutcome,
 } from './types'
+import type { Backtests } from './backtest'
+import type { Seasonality } from './seasonality'
 
 /** An answer that is not a success, with the API's own words ({"error": ...}) as the message. */
 export class ApiError extends Error {
@@ -199,6 +201,16 @@ export class Api {
 
   metrics(category: string): Promise<ForecastMetric[]> {
     return this.json(`forecast-metrics${query({ category })}`)
+  }
+
+  /** The category's weekday profile and month factors (each null with a reason when its data cannot tell). */
+  seasonality(category: string): Promise<Seasonality> {
+    return this.json(categoryPath(category, 'seasonality'))
+  }
+
+  /** Each model's forecasts on the held-back windows of the category's latest run, with the actuals. */
+  backtests(category: string): Promise<Backtests> {
+    return this.json(`forecast-backtests${query({ category })}`)
   }
 
   categorySettings(category: string): Promise<CategorySettings> {

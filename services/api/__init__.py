@@ -133,6 +133,7 @@ def _log_start(settings: Settings) -> None:
 def _register_views(app: Flask) -> None:
     from services.api.auth import require_api_key
     from services.api.views import (
+        backtests,
         batches,
         categories,
         events,
@@ -143,13 +144,14 @@ def _register_views(app: Flask) -> None:
         mappings,
         metrics,
         openapi,
+        seasonality,
         targets,
         uploads,
     )
 
     app.before_request(require_api_key)
     for module in (health, openapi, metrics, uploads, mappings, batches, invoices, categories, events, targets,
-                   forecasts, frontend):
+                   seasonality, forecasts, backtests, frontend):
         app.register_blueprint(module.blueprint)
 
 

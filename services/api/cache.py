@@ -31,10 +31,12 @@ from dataclasses import dataclass
 from flask import current_app
 from redis import Redis
 from redis.exceptions import RedisError
+from sqlalchemy import Connection
 
 from common.config import Settings
 from common.generation import bump_generation, generation_key, new_token
 from services.api import services
+from services.api.errors import ApiError
 
 logger = logging.getLogger(__name__)
 
@@ -148,3 +150,16 @@ def reads_changed() -> None:
     """After an API write's commit that changes cached answers: a new read generation for every API process."""
     deps = services()
     bump_generation(deps.redis, deps.settings.queue_prefix)
+
+
+def cached_json(endpoint: str, args: Iterable[tuple[str, str]], read: Callable[[Connection], object | None],
+                not_found: str) -> bytes:
+    """The JSON body of `read(conn)` on the primary, through the response cache; 404 `not_found` when it is None."""
+    def compute() -> bytes:
+        with services().engine.connect() as conn:
+            found = read(conn)
+        if found is None:
+            raise ApiError(404, not_found)
+        return current_app.json.dumps(found).encode()
+
+    return response_cache().body(endpoint, args, compute)

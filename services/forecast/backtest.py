@@ -73,6 +73,9 @@ class CategoryForecast:
     best: ModelType | None = None
     #: How the recommended forecast was built, in words.
     method: str | None = None
+    #: Each backtested model's forecasts on its held-out windows (ensemble and recommended included), by cut:
+    #: the number of history days it was trained on (its window starts at history.index[cut]).
+    backtests: dict[ModelType, dict[int, pd.DataFrame]] = field(default_factory=dict)
 
 
 def forecast_category(history: pd.Series, horizon: int, holidays: pd.DataFrame, level: float,
@@ -107,6 +110,7 @@ def forecast_category(history: pd.Series, horizon: int, holidays: pd.DataFrame, 
                                                                      horizon, level)
             backtests[model] = frames
             result.metrics[model] = mean_metrics([score_cut(history, cut, horizon, f) for cut, f in frames.items()])
+            result.backtests[model] = frames
     _add_ensemble(result, backtests, history, horizon)
     result.best = best_model(result.metrics)
     recommend.add_recommended(result, backtests, history, horizon, level)
@@ -167,9 +171,10 @@ def _add_ensemble(result: CategoryForecast, backtests: dict[ModelType, dict[int,
     result.forecasts[ModelType.ENSEMBLE] = mean_forecast(finals)
     tested = [frames for frames in backtests.values() if frames]
     if len(tested) >= 2:
-        scores = [score_cut(history, cut, horizon, mean_forecast([frames[cut] for frames in tested]))
-                  for cut in tested[0]]
-        result.metrics[ModelType.ENSEMBLE] = mean_metrics(scores)
+        folds = {cut: mean_forecast([frames[cut] for frames in tested]) for cut in tested[0]}
+        result.metrics[ModelType.ENSEMBLE] = mean_metrics([score_cut(history, cut, horizon, f)
+                                                           for cut, f in folds.items()])
+        result.backtests[ModelType.ENSEMBLE] = folds
 
 
 def best_model(metrics: Mapping[ModelType, Metrics]) -> ModelType | None:

@@ -7,8 +7,8 @@ whose grain setting is finer than its data) fails with the problem in words, in 
 
 `run_forecast(run_id)` is what RQ calls; `process_run` does the work with injected dependencies.
 The database session is closed while the models fit (minutes, not milliseconds) and a new
-transaction publishes the run's forecasts, metrics and status at once, then rolls the batch's
-`forecast_status` up from all its runs. A run that already ended is left alone.
+transaction publishes the run's forecasts, metrics, backtest forecasts and status at once, then rolls
+the batch's `forecast_status` up from all its runs. A run that already ended is left alone.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from common.generation import bump_generation
 from common.grain import Grain
 from common.logs import bind_log_fields, job_log_context
 from common.metrics import JobKind, timed_job
-from common.models import ForecastData, ForecastMetric, ForecastRun, UploadMetadata
+from common.models import ForecastBacktest, ForecastData, ForecastMetric, ForecastRun, UploadMetadata
 from common.queue import connect
 from common.status import ForecastStatus, ModelType
 from services.forecast.backtest import CategoryForecast, forecast_category
@@ -151,7 +151,7 @@ def claim_run(engine: Engine, run_id: int) -> RunClaim | None:
 
 def publish(engine: Engine, claim: RunClaim, made: GrainSeries, country: str | None,
             result: CategoryForecast, plan: Plan) -> str | None:
-    """Write the run's forecasts and metrics and end it, in one transaction; roll the batch up.
+    """Write the run's forecasts, metrics and backtest forecasts and end it, in one transaction; roll the batch up.
 
     Returns the run's status, or None when a later claim of the same run owns it (nothing written).
     """
@@ -163,6 +163,7 @@ def publish(engine: Engine, claim: RunClaim, made: GrainSeries, country: str | N
             return None
         _insert_forecasts(conn, claim, result)
         _insert_metrics(conn, claim, result)
+        _insert_backtests(conn, claim, history, result)
         conn.execute(update(ForecastRun).where(ForecastRun.id == claim.run_id).values(
             status=status, finished_at=utcnow(), holiday_country=country,
             history_start=history.index[0].date(), history_end=history.index[-1].date(),
@@ -222,6 +223,21 @@ def _insert_forecasts(conn: Connection, claim: RunClaim, result: CategoryForecas
     ]
     if rows:
         conn.execute(insert(ForecastData), rows)
+
+
+def _insert_backtests(conn: Connection, claim: RunClaim, history: pd.Series, result: CategoryForecast) -> None:
+    """Each model's forecasts on its backtest windows, with the day's actual (from the history the run saw)."""
+    rows = []
+    for model, folds in result.backtests.items():
+        for cut, frame in folds.items():
+            actuals = history.reindex(frame.index)
+            rows += [{"run_id": claim.run_id, "category": claim.category, "model_type": model.value,
+                      "origin": history.index[cut - 1].date(), "forecast_date": day.date(),
+                      "forecast_value": float(row.value), "lower_bound": float(row.lower),
+                      "upper_bound": float(row.upper), "actual": None if pd.isna(actual) else float(actual)}
+                     for (day, row), actual in zip(frame.iterrows(), actuals, strict=True)]
+    if rows:
+        conn.execute(insert(ForecastBacktest), rows)
 
 
 def _optional(row: pd.Series, name: str) -> float | None:

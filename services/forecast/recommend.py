@@ -62,6 +62,7 @@ def add_recommended(result, backtests: dict[ModelType, dict[int, pd.DataFrame]],
     final, folds, scales = calibrate(final, folds, history, horizon, level, narrow=True)
     result.forecasts[ModelType.RECOMMENDED] = final
     result.metrics[ModelType.RECOMMENDED] = mean_metrics([score_cut(history, c, horizon, f) for c, f in folds.items()])
+    result.backtests[ModelType.RECOMMENDED] = folds
     result.method = _describe(members, tested, scales, len(folds), level)
 
 
