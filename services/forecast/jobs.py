@@ -30,6 +30,8 @@ from common.status import ForecastStatus, ModelType
 from services.forecast.backtest import CategoryForecast, forecast_category
 from services.forecast.models import FitFunction, fitters
 from services.forecast.series import holiday_country, holiday_frame, load_events, load_series, with_events
+from services.hooks.events import forecasts_ended
+from services.hooks.notify import announces
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +64,7 @@ def run_forecast(run_id: int) -> str:
         engine.dispose()
 
 
+@announces(forecasts_ended)  # webhooks: forecasts.finished once the run's batch has no run left to end
 def process_run(run_id: int, *, settings: Settings, engine: Engine, job_id: str = "",
                 models: dict[ModelType, FitFunction] | None = None, redis: Redis | None = None) -> str | None:
     """Forecast one run; return its final status, or None when it had already ended.
