@@ -144,11 +144,12 @@ def _register_views(app: Flask) -> None:
         metrics,
         openapi,
         uploads,
+        webhooks,
     )
 
     app.before_request(require_api_key)
-    for module in (health, openapi, metrics, uploads, mappings, batches, invoices, categories, events, forecasts,
-                   frontend):
+    for module in (health, openapi, metrics, uploads, mappings, batches, invoices, categories, events, webhooks,
+                   forecasts, frontend):
         app.register_blueprint(module.blueprint)
 
 
