@@ -1,16 +1,13 @@
-"""Webhook fixtures: settings that sign and retry at once, the schema, a local receiver, and a worker on the queue."""
+"""Webhook fixtures: settings that sign and retry at once, and the schema (the receiver: tests/hooks/receiver.py)."""
 
 from __future__ import annotations
 
 import dataclasses
 
 import pytest
-from rq import SimpleWorker
 
 from common.config import Settings, settings_env
 from common.db import create_schema
-from common.queue import WEBHOOK_QUEUE, queue
-from tests.hooks.receiver import running_receiver
 
 SECRET = "a-webhook-secret-for-tests"
 
@@ -29,20 +26,3 @@ def settings(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
 def schema(engine) -> None:
     """The tables exist."""
     create_schema(engine)
-
-
-@pytest.fixture
-def receiver():
-    """A receiver answering 200 to everything."""
-    with running_receiver() as found:
-        yield found
-
-
-@pytest.fixture
-def deliver_all(redis):
-    """Run every queued webhook job (and the immediate retries they queue) in this process."""
-
-    def run() -> None:
-        SimpleWorker([queue(redis, WEBHOOK_QUEUE)], connection=redis).work(burst=True)
-
-    return run

@@ -1,4 +1,7 @@
-"""A webhook receiver for tests: a threaded HTTP server on 127.0.0.1 that records each POST and answers a script."""
+"""A webhook receiver for tests: a threaded HTTP server on 127.0.0.1 that records each POST and answers a script.
+
+Its fixtures (`receiver`, `deliver_all`) are shared by every test package through the root conftest.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from rq import SimpleWorker
+
+from common.queue import WEBHOOK_QUEUE, queue
 
 #: A scripted answer that never comes: the request waits (until the receiver stops) so the sender times out.
 HANG = 0
@@ -86,3 +94,20 @@ def running_receiver(*answers: int) -> Iterator[Receiver]:
         receiver.stopping.set()
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def receiver():
+    """A receiver answering 200 to everything."""
+    with running_receiver() as found:
+        yield found
+
+
+@pytest.fixture
+def deliver_all(redis):
+    """Run every queued webhook job (and the immediate retries they queue) in this process."""
+
+    def run() -> None:
+        SimpleWorker([queue(redis, WEBHOOK_QUEUE)], connection=redis).work(burst=True)
+
+    return run
