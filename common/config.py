@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from common.fileformat import Limits
+from common.schedule import cron_problem
 from common.webhooks import url_problem
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -128,6 +129,10 @@ class Settings:
     metrics_enabled: bool = True
     #: /metrics open without a key; off: it needs a key like every other read (READ_API_KEY is enough).
     metrics_public: bool = False
+    #: Cron expression (UTC) whose ticks refresh forecasts, e.g. "0 3 * * *"; empty: no schedule.
+    forecast_schedule: str = ""
+    #: Comma-separated categories the schedule refreshes; empty: every category with data.
+    forecast_schedule_categories: str = ""
     #: URL every webhook event is POSTed to (empty: none; categories can add their own URL through the API).
     webhook_url: str = ""
     #: Key of the HMAC-SHA256 signature of every webhook body; needed as soon as any webhook URL is used.
@@ -192,6 +197,8 @@ class Settings:
         self._validate_cache()
         self._validate_store()
         self._validate_webhooks()
+        problem = cron_problem(self.forecast_schedule) if self.forecast_schedule else None
+        _check(problem is None, "FORECAST_SCHEDULE", f"{problem}")
 
     def _validate_store(self) -> None:
         """UPLOAD_STORE and the S3 settings it uses."""

@@ -7,6 +7,7 @@ is still waiting or running is a no-op.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from redis import Redis
@@ -30,6 +31,7 @@ ALL_QUEUES = (ETL_QUEUE, FORECAST_QUEUE, WEBHOOK_QUEUE)
 ETL_JOB = "services.etl.jobs.run_etl"
 FORECAST_JOB = "services.forecast.jobs.run_forecast"
 WEBHOOK_JOB = "services.hooks.deliver.run_delivery"
+SCHEDULE_JOB = "services.forecast.schedule.run_scheduled_refresh"
 
 #: Longest an ETL job may run before RQ stops it (a multi-GB file on a slow disk).
 ETL_TIMEOUT_S = 3 * 3600
@@ -68,6 +70,19 @@ def forecast_job_id(run_id: int, prefix: str = "") -> str:
 def webhook_job_id(delivery_id: int, prefix: str = "") -> str:
     """The RQ job id of a webhook delivery's job."""
     return f"{prefix}webhook-{delivery_id}"
+
+
+def schedule_job_id(stamp: str, prefix: str = "") -> str:
+    """The RQ job id of the scheduled refresh of one tick (`stamp`: 20240101T0300Z)."""
+    return f"{prefix}schedule-{stamp}"
+
+
+def enqueue_scheduled_refresh(redis: Redis, at: dt.datetime, stamp: str, *, prefix: str = "") -> Job:
+    """Put the refresh of tick `stamp` in RQ's scheduled registry of the forecast queue, due at `at`."""
+    return queue(redis, FORECAST_QUEUE, prefix).enqueue_at(
+        at, SCHEDULE_JOB, stamp, job_id=schedule_job_id(stamp, prefix), job_timeout=600,
+        result_ttl=7 * 24 * 3600, failure_ttl=7 * 24 * 3600,
+    )
 
 
 def enqueue_etl(redis: Redis, batch_num: int, *, prefix: str = "", attempts: int = 3) -> Job:
