@@ -113,3 +113,16 @@ def test_ticks_are_read_in_utc():
     paris = dt.timezone(dt.timedelta(hours=1))
     assert next_tick("0 3 * * *", dt.datetime(2024, 3, 5, 3, 30, tzinfo=paris)) == \
         dt.datetime(2024, 3, 5, 3, 0, tzinfo=dt.UTC)
+
+
+def test_a_workers_maintenance_round_plans_the_next_tick(redis, engine, scheduled):
+    """Two workers' maintenance rounds (the reconcile step, then the schedule) leave one planned tick."""
+    from common.db import create_schema
+    from common.queue import queue
+    from common.worker import CastflowWorker
+
+    create_schema(engine)
+    for _ in range(2):
+        CastflowWorker([queue(redis, FORECAST_QUEUE)], connection=redis, settings=scheduled).run_maintenance_tasks()
+    [job_id] = planned(redis)
+    assert job_id.startswith("schedule-")

@@ -156,3 +156,22 @@ def test_retry_waits_grow_fourfold(settings):
     """WEBHOOK_RETRY_SECONDS=30 with 5 attempts waits 30 s, 2 min, 8 min and 32 min between them."""
     assert dataclasses.replace(settings, webhook_retry_seconds=30, webhook_max_attempts=5) \
         .webhook_retry_intervals() == [30, 120, 480, 1920]
+
+
+def test_a_drifting_category_is_announced_to_its_own_url(engine, redis, settings, receiver, deliver_all):
+    """category.drifting (fired by the drift check) goes to WEBHOOK_URL and the category's URL, with its numbers."""
+    from common.db import utcnow
+    from common.models import CategoryWebhook
+    from services.hooks.events import category_drifting
+
+    with engine.begin() as conn:
+        conn.execute(CategoryWebhook.__table__.insert().values(category="north", url=receiver.url + "/north",
+                                                               updated_at=utcnow()))
+    announcement = category_drifting("north", 41, "realised MASE 2.4 is over 1.5", {"realised_mase": 2.4})
+    assert len(notify(engine, redis, dataclasses.replace(settings, webhook_url=receiver.url), announcement)) == 2
+    deliver_all()
+    received = receiver.wait_for(2)
+    assert sorted(r.path for r in received) == ["/hook", "/hook/north"]
+    body = json.loads(received[0].body)
+    assert body["event"] == "category.drifting" and body["category"] == "north" and body["run_id"] == 41
+    assert body["counts"] == {"realised_mase": 2.4} and body["link"] == "/forecast-metrics?category=north"
