@@ -1,8 +1,8 @@
 # One image for every part of castflow. The API and the workers differ only in their start command
 # (docker-compose.yml sets it per service), as in Redash:
 #   API              gunicorn 'services.api:create_app()' -b 0.0.0.0:5000   (the default CMD)
-#   ETL worker       python -m services.etl
-#   forecast worker  python -m services.forecast
+#   ETL worker       python -m services.etl        (also sends webhooks: queue `webhooks`, taken first)
+#   forecast worker  python -m services.forecast   (also sends webhooks)
 # Every dependency ships a binary wheel for Linux (prophet bundles its compiled Stan model and
 # CmdStan, pyarrow, statsmodels, cryptography...), so no compiler is installed.
 FROM python:3.11-slim

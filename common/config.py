@@ -16,6 +16,8 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from common.fileformat import Limits
+from common.schedule import cron_problem
+from common.webhooks import url_problem
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
@@ -127,6 +129,22 @@ class Settings:
     metrics_enabled: bool = True
     #: /metrics open without a key; off: it needs a key like every other read (READ_API_KEY is enough).
     metrics_public: bool = False
+    #: Cron expression (UTC) whose ticks refresh forecasts, e.g. "0 3 * * *"; empty: no schedule.
+    forecast_schedule: str = ""
+    #: Comma-separated categories the schedule refreshes; empty: every category with data.
+    forecast_schedule_categories: str = ""
+    #: URL every webhook event is POSTed to (empty: none; categories can add their own URL through the API).
+    webhook_url: str = ""
+    #: Key of the HMAC-SHA256 signature of every webhook body; needed as soon as any webhook URL is used.
+    webhook_secret: str = ""
+    #: Allow webhook URLs on this machine (loopback, link-local): for development and tests only.
+    webhook_allow_local: bool = False
+    #: Seconds a webhook receiver has to connect and answer before the attempt counts as failed.
+    webhook_timeout_seconds: float = 10.0
+    #: Attempts of one delivery at most (network errors, timeouts and 5xx answers are retried; 4xx never).
+    webhook_max_attempts: int = 5
+    #: Wait before the first retry of a delivery, in seconds; each next wait is four times longer (0: no wait).
+    webhook_retry_seconds: int = 30
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -178,6 +196,9 @@ class Settings:
         self._validate_access()
         self._validate_cache()
         self._validate_store()
+        self._validate_webhooks()
+        problem = cron_problem(self.forecast_schedule) if self.forecast_schedule else None
+        _check(problem is None, "FORECAST_SCHEDULE", f"{problem}")
 
     def _validate_store(self) -> None:
         """UPLOAD_STORE and the S3 settings it uses."""
@@ -194,6 +215,21 @@ class Settings:
                "must be <= 5120 with an S3 upload store (an upload is copied to its name in one request)")
         _check(bool(self.s3_access_key_id) == bool(self.s3_secret_access_key), "S3_SECRET_ACCESS_KEY",
                "and S3_ACCESS_KEY_ID go together: set both or neither")
+
+    def _validate_webhooks(self) -> None:
+        """WEBHOOK_URL must be a receiver castflow may call; a URL needs a secret to sign with."""
+        problem = url_problem(self.webhook_url, allow_local=self.webhook_allow_local) if self.webhook_url else None
+        _check(problem is None, "WEBHOOK_URL", f"{problem}")
+        _check(not self.webhook_url or bool(self.webhook_secret), "WEBHOOK_SECRET",
+               f"is required when WEBHOOK_URL is set (every delivery is signed); generate one with: {KEY_RECIPE}")
+        _check(math.isfinite(self.webhook_timeout_seconds) and 0 < self.webhook_timeout_seconds <= 120,
+               "WEBHOOK_TIMEOUT_SECONDS", "must be between 0 and 120")
+        _check(1 <= self.webhook_max_attempts <= 20, "WEBHOOK_MAX_ATTEMPTS", "must be 1..20")
+        _check(0 <= self.webhook_retry_seconds <= 3600, "WEBHOOK_RETRY_SECONDS", "must be 0..3600")
+
+    def webhook_retry_intervals(self) -> list[int]:
+        """The waits before each retry of a delivery: WEBHOOK_RETRY_SECONDS, then four times longer each time."""
+        return [self.webhook_retry_seconds * 4**i for i in range(self.webhook_max_attempts - 1)]
 
     def _validate_cache(self) -> None:
         """The API's response cache: sizes of 0 turn it off, entries must expire."""
@@ -238,7 +274,7 @@ class Settings:
         """Every value that must never reach a log: the API keys and the passwords in the URLs."""
         passwords = [url_password(self.database_url), url_password(self.read_database_url),
                      url_password(self.redis_url)]
-        values = [self.api_key, self.read_api_key, self.s3_secret_access_key, *passwords,
+        values = [self.api_key, self.read_api_key, self.s3_secret_access_key, self.webhook_secret, *passwords,
                   *(unquote(p) for p in passwords)]
         return tuple(dict.fromkeys(value for value in values if value))
 
@@ -247,7 +283,7 @@ class Settings:
         shown = []
         for field in fields(self):
             value = getattr(self, field.name)
-            if field.name in ("api_key", "read_api_key", "s3_secret_access_key"):
+            if field.name in ("api_key", "read_api_key", "s3_secret_access_key", "webhook_secret"):
                 value = "***" if value else ""
             elif field.name.endswith("_url"):
                 value = mask_url(value)

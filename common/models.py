@@ -362,3 +362,60 @@ class MappingProfile(Base):
     mapping: Mapped[str] = mapped_column(Text, nullable=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, server_default=text("CURRENT_TIMESTAMP"))
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, server_default=text("CURRENT_TIMESTAMP"))
+
+
+class CategoryWebhook(Base):
+    """A category's own webhook URL: its events go there besides WEBHOOK_URL."""
+
+    __tablename__ = "category_webhooks"
+
+    category: Mapped[str] = mapped_column(key_column(), primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000), nullable=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, server_default=text("CURRENT_TIMESTAMP"))
+
+
+class WebhookDelivery(Base):
+    """One event to one URL: the exact body sent on every attempt, and how the attempts went."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = _table_args(
+        # One delivery per (event, its subject, URL): a job that ends twice announces once.
+        UniqueConstraint("dedupe_key", name="uq_webhook_deliveries_dedupe"),
+        Index("ix_webhook_deliveries_category", "category", "id"),
+        Index("ix_webhook_deliveries_event", "event", "id"),
+        Index("ix_webhook_deliveries_status", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    #: The id receivers see in X-Castflow-Delivery (a UUID: unique across deployments too).
+    delivery_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    #: SHA-256 of (event, subject, URL).
+    dedupe_key: Mapped[str] = mapped_column(hash_column(), nullable=False)
+    #: A WebhookEvent value.
+    event: Mapped[str] = mapped_column(String(40), nullable=False)
+    url: Mapped[str] = mapped_column(String(2000), nullable=False)
+    #: The category whose own URL this went to; null for WEBHOOK_URL.
+    category: Mapped[str | None] = mapped_column(key_column(), nullable=True)
+    batch_num: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    body: Mapped[str] = mapped_column(Text, nullable=False)
+    #: A DeliveryStatus value.
+    status: Mapped[str] = mapped_column(String(20), nullable=False, server_default="pending")
+    attempts: Mapped[int] = _count()
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, server_default=text("CURRENT_TIMESTAMP"))
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class WebhookAttempt(Base):
+    """One attempt of a delivery: when, the HTTP status it got, or why it got none."""
+
+    __tablename__ = "webhook_attempts"
+    __table_args__ = _table_args(Index("ix_webhook_attempts_delivery", "delivery_id", "attempt"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    #: webhook_deliveries.id
+    delivery_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    attempt: Mapped[int] = mapped_column(Integer, nullable=False)
+    attempted_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
+    status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    duration_ms: Mapped[int] = _count()

@@ -7,6 +7,7 @@ is still waiting or running is a no-op.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from redis import Redis
@@ -21,15 +22,23 @@ logger = logging.getLogger(__name__)
 ETL_QUEUE = "etl"
 #: Queue the forecast workers listen on: one job per (batch, category) forecast run.
 FORECAST_QUEUE = "forecast"
+#: Queue of webhook deliveries: one short job per (event, URL). Both kinds of worker listen to it first.
+WEBHOOK_QUEUE = "webhooks"
+#: Every queue castflow uses (for maintenance and queue depths).
+ALL_QUEUES = (ETL_QUEUE, FORECAST_QUEUE, WEBHOOK_QUEUE)
 
 #: Dotted paths of the job functions. They are a wire format: new parameters go last, optional.
 ETL_JOB = "services.etl.jobs.run_etl"
 FORECAST_JOB = "services.forecast.jobs.run_forecast"
+WEBHOOK_JOB = "services.hooks.deliver.run_delivery"
+SCHEDULE_JOB = "services.forecast.schedule.run_scheduled_refresh"
 
 #: Longest an ETL job may run before RQ stops it (a multi-GB file on a slow disk).
 ETL_TIMEOUT_S = 3 * 3600
 #: Longest one category's forecast (three models with backtests) may run.
 FORECAST_TIMEOUT_S = 3600
+#: Longest one webhook attempt may run: the receiver's timeout (at most 120 s) plus resolving its name.
+WEBHOOK_TIMEOUT_S = 180
 #: Waits between attempts of a job that failed for a transient reason (database or Redis away).
 RETRY_INTERVALS_S = (15, 60, 180)
 
@@ -58,6 +67,24 @@ def forecast_job_id(run_id: int, prefix: str = "") -> str:
     return f"{prefix}forecast-{run_id}"
 
 
+def webhook_job_id(delivery_id: int, prefix: str = "") -> str:
+    """The RQ job id of a webhook delivery's job."""
+    return f"{prefix}webhook-{delivery_id}"
+
+
+def schedule_job_id(stamp: str, prefix: str = "") -> str:
+    """The RQ job id of the scheduled refresh of one tick (`stamp`: 20240101T0300Z)."""
+    return f"{prefix}schedule-{stamp}"
+
+
+def enqueue_scheduled_refresh(redis: Redis, at: dt.datetime, stamp: str, *, prefix: str = "") -> Job:
+    """Put the refresh of tick `stamp` in RQ's scheduled registry of the forecast queue, due at `at`."""
+    return queue(redis, FORECAST_QUEUE, prefix).enqueue_at(
+        at, SCHEDULE_JOB, stamp, job_id=schedule_job_id(stamp, prefix), job_timeout=600,
+        result_ttl=7 * 24 * 3600, failure_ttl=7 * 24 * 3600,
+    )
+
+
 def enqueue_etl(redis: Redis, batch_num: int, *, prefix: str = "", attempts: int = 3) -> Job:
     """Queue the ETL of `batch_num` unless a job for it is already waiting or running."""
     return _enqueue_once(
@@ -70,6 +97,14 @@ def enqueue_forecast(redis: Redis, run_id: int, *, prefix: str = "", attempts: i
     return _enqueue_once(
         queue(redis, FORECAST_QUEUE, prefix), FORECAST_JOB, run_id, forecast_job_id(run_id, prefix),
         FORECAST_TIMEOUT_S, attempts,
+    )
+
+
+def enqueue_webhook(redis: Redis, delivery_id: int, intervals: list[int], *, prefix: str = "") -> Job:
+    """Queue webhook delivery `delivery_id`, retried after each of `intervals` (seconds) at most."""
+    return _enqueue_once(
+        queue(redis, WEBHOOK_QUEUE, prefix), WEBHOOK_JOB, delivery_id, webhook_job_id(delivery_id, prefix),
+        WEBHOOK_TIMEOUT_S, len(intervals) + 1, intervals,
     )
 
 
@@ -87,11 +122,13 @@ def retry_intervals(attempts: int) -> list[int]:
     return [RETRY_INTERVALS_S[min(i, len(RETRY_INTERVALS_S) - 1)] for i in range(attempts - 1)]
 
 
-def _enqueue_once(q: Queue, func: str, arg: int, job_id: str, timeout: int, attempts: int) -> Job:
+def _enqueue_once(q: Queue, func: str, arg: int, job_id: str, timeout: int, attempts: int,
+                  intervals: list[int] | None = None) -> Job:
     if job_is_alive(q.connection, job_id):
         logger.info("job already queued job=%s", job_id)
         return Job.fetch(job_id, connection=q.connection)
-    retry = Retry(max=attempts - 1, interval=retry_intervals(attempts)) if attempts > 1 else None
+    waits = retry_intervals(attempts) if intervals is None else intervals
+    retry = Retry(max=attempts - 1, interval=waits) if attempts > 1 else None
     job = q.enqueue_call(
         func, args=(arg,), job_id=job_id, timeout=timeout, retry=retry,
         result_ttl=24 * 3600, failure_ttl=7 * 24 * 3600,

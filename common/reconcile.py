@@ -1,9 +1,9 @@
 """Reconcile: the database says what work is unfinished; make sure Redis has a job for each piece.
 
 Run at every worker start and in every worker's maintenance round: after Redis lost its data, or a
-worker died holding a job, every batch that is not finished and every forecast run that has not
-ended is queued again. Job ids are derived from database ids, so work that is still queued or
-running is not queued twice.
+worker died holding a job, every batch that is not finished, every forecast run that has not
+ended and every webhook delivery still to be attempted is queued again. Job ids are derived from
+database ids, so work that is still queued or running is not queued twice.
 
 A job whose worker died (its heartbeat expired in RQ's started registry) goes back to the front of
 its queue at once: RQ's own clean-up would schedule it as a delayed retry, which waits for a
@@ -23,25 +23,27 @@ from rq.utils import current_timestamp
 from sqlalchemy import Engine, select
 
 from common.config import Settings
-from common.models import ForecastRun, UploadMetadata
+from common.models import ForecastRun, UploadMetadata, WebhookDelivery
 from common.queue import (
-    ETL_QUEUE,
-    FORECAST_QUEUE,
+    ALL_QUEUES,
     enqueue_etl,
     enqueue_forecast,
+    enqueue_webhook,
     etl_job_id,
     forecast_job_id,
     job_is_alive,
     queue,
+    webhook_job_id,
 )
 from common.status import BatchStatus, ForecastStatus
+from common.webhooks import DeliveryStatus
 
 logger = logging.getLogger(__name__)
 
 
 def reconcile(engine: Engine, redis: Redis, settings: Settings) -> dict[str, int]:
     """Queue every unfinished batch and forecast run that RQ does not hold; return how many of each."""
-    for name in (ETL_QUEUE, FORECAST_QUEUE):
+    for name in ALL_QUEUES:
         requeue_abandoned(queue(redis, name, settings.queue_prefix))
     with engine.connect() as conn:
         batches = list(conn.scalars(select(UploadMetadata.batch_num)
@@ -49,7 +51,7 @@ def reconcile(engine: Engine, redis: Redis, settings: Settings) -> dict[str, int
                                     .order_by(UploadMetadata.batch_num)))
         runs = list(conn.scalars(select(ForecastRun.id).where(
             ForecastRun.status.in_((ForecastStatus.PENDING, ForecastStatus.RUNNING))).order_by(ForecastRun.id)))
-    queued = {"batches": 0, "forecast_runs": 0}
+    queued = {"batches": 0, "forecast_runs": 0, "webhook_deliveries": requeue_deliveries(engine, redis, settings)}
     for batch_num in batches:
         if not job_is_alive(redis, etl_job_id(batch_num, settings.queue_prefix)):
             enqueue_etl(redis, batch_num, prefix=settings.queue_prefix, attempts=settings.etl_max_attempts)
@@ -59,8 +61,20 @@ def reconcile(engine: Engine, redis: Redis, settings: Settings) -> dict[str, int
             enqueue_forecast(redis, run_id, prefix=settings.queue_prefix)
             queued["forecast_runs"] += 1
     if any(queued.values()):
-        logger.info("reconcile queued batches=%d forecast_runs=%d", queued["batches"], queued["forecast_runs"])
+        logger.info("reconcile queued batches=%d forecast_runs=%d webhook_deliveries=%d", queued["batches"],
+                    queued["forecast_runs"], queued["webhook_deliveries"])
     return queued
+
+
+def requeue_deliveries(engine: Engine, redis: Redis, settings: Settings) -> int:
+    """Queue every webhook delivery that has not ended and whose job RQ does not hold; return how many."""
+    with engine.connect() as conn:
+        waiting = list(conn.scalars(select(WebhookDelivery.id).where(
+            WebhookDelivery.status.not_in(DeliveryStatus.ended())).order_by(WebhookDelivery.id)))
+    lost = [d for d in waiting if not job_is_alive(redis, webhook_job_id(d, settings.queue_prefix))]
+    for delivery_id in lost:
+        enqueue_webhook(redis, delivery_id, settings.webhook_retry_intervals(), prefix=settings.queue_prefix)
+    return len(lost)
 
 
 def requeue_abandoned(q: Queue) -> list[str]:

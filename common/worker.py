@@ -1,4 +1,8 @@
-"""Starting an RQ worker: the ETL and forecast workers differ only in the queue they listen on."""
+"""Starting an RQ worker: the ETL and forecast workers differ only in their own queue.
+
+Both also take webhook deliveries, before their own work: a delivery is one short request, and whichever
+kind of worker is free (the ETL worker while forecasts run, the forecast workers while a file loads) sends it.
+"""
 
 from __future__ import annotations
 
@@ -19,8 +23,9 @@ from sqlalchemy.pool import NullPool
 from common.config import Settings, load_settings
 from common.db import create_schema, make_engine
 from common.logs import configure_logging
-from common.queue import connect, queue
+from common.queue import WEBHOOK_QUEUE, connect, queue
 from common.reconcile import reconcile, requeue_abandoned
+from common.schedule import plan_next_tick
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +75,7 @@ class CastflowWorker(Worker):
         # Reconcile goes first: RQ's cleaning would hand an abandoned job to its delayed retry, which
         # waits for the scheduler (whose lock a killed worker holds for another minute).
         reconcile_once(self.settings, self.connection)
+        plan_schedule_once(self.settings, self.connection, self.name)
         # Reconcile's database work takes a moment, in which another job's heartbeat can expire; take those too,
         # right before RQ's cleaning looks (measured: without this, a killed ETL job went to RQ's delayed retry
         # in about one clean-clone run of four).
@@ -94,15 +100,27 @@ def reconcile_once(settings: Settings, redis: Redis) -> None:
         engine.dispose()
 
 
+def plan_schedule_once(settings: Settings, redis: Redis, owner: str) -> None:
+    """Plan FORECAST_SCHEDULE's next tick unless another worker has; log, never raise (the next round retries)."""
+    try:
+        plan_next_tick(redis, settings, owner=owner)
+    except StopRequested:
+        raise
+    except Exception:  # noqa: BLE001 - Redis away must not kill the worker
+        logger.exception("planning the forecast schedule failed; retrying at the next maintenance round")
+
+
 def run_worker(queue_name: str) -> None:
-    """Create missing tables, reconcile, then work on `queue_name` until stopped (SIGTERM / Ctrl-C)."""
+    """Create missing tables, reconcile, then work on the webhooks queue and `queue_name` until stopped."""
     settings = load_settings()
     configure_logging(settings)
     wait_for_schema(settings)
     redis = connect(settings.redis_url)
     reconcile_once(settings, redis)
-    worker = CastflowWorker([queue(redis, queue_name, settings.queue_prefix)], connection=redis, settings=settings)
-    logger.info("worker %s listening on %s%s", worker.name, settings.queue_prefix, queue_name)
+    queues = [queue(redis, name, settings.queue_prefix) for name in (WEBHOOK_QUEUE, queue_name)]
+    worker = CastflowWorker(queues, connection=redis, settings=settings)
+    plan_schedule_once(settings, redis, worker.name)
+    logger.info("worker %s listening on %s", worker.name, ", ".join(q.name for q in queues))
     # The scheduler runs the delayed retries of jobs that failed for a transient reason.
     worker.work(with_scheduler=True, logging_level=settings.log_level)
 

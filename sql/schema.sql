@@ -61,6 +61,13 @@ CREATE TABLE IF NOT EXISTS category_targets (
 	PRIMARY KEY (category, month)
 )ENGINE=InnoDB CHARSET=utf8mb4;
 
+CREATE TABLE IF NOT EXISTS category_webhooks (
+	category VARCHAR(100) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+	url VARCHAR(2000) NOT NULL,
+	updated_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+	PRIMARY KEY (category)
+)ENGINE=InnoDB CHARSET=utf8mb4;
+
 CREATE TABLE IF NOT EXISTS forecast_backtests (
 	id INTEGER NOT NULL AUTO_INCREMENT,
 	run_id INTEGER NOT NULL,
@@ -218,3 +225,39 @@ CREATE TABLE IF NOT EXISTS upload_metadata (
 )ENGINE=InnoDB CHARSET=utf8mb4;
 
 CREATE INDEX ix_upload_status ON upload_metadata (status);
+
+CREATE TABLE IF NOT EXISTS webhook_attempts (
+	id INTEGER NOT NULL AUTO_INCREMENT,
+	delivery_id INTEGER NOT NULL,
+	attempt INTEGER NOT NULL,
+	attempted_at DATETIME NOT NULL,
+	status_code INTEGER,
+	error VARCHAR(500),
+	duration_ms INTEGER NOT NULL DEFAULT '0',
+	PRIMARY KEY (id)
+)ENGINE=InnoDB CHARSET=utf8mb4;
+
+CREATE INDEX ix_webhook_attempts_delivery ON webhook_attempts (delivery_id, attempt);
+
+CREATE TABLE IF NOT EXISTS webhook_deliveries (
+	id INTEGER NOT NULL AUTO_INCREMENT,
+	delivery_id VARCHAR(36) NOT NULL,
+	dedupe_key CHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+	event VARCHAR(40) NOT NULL,
+	url VARCHAR(2000) NOT NULL,
+	category VARCHAR(100) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
+	batch_num INTEGER,
+	body TEXT NOT NULL,
+	status VARCHAR(20) NOT NULL DEFAULT 'pending',
+	attempts INTEGER NOT NULL DEFAULT '0',
+	created_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+	finished_at DATETIME,
+	PRIMARY KEY (id),
+	CONSTRAINT uq_webhook_deliveries_dedupe UNIQUE (dedupe_key)
+)ENGINE=InnoDB CHARSET=utf8mb4;
+
+CREATE INDEX ix_webhook_deliveries_category ON webhook_deliveries (category, id);
+
+CREATE INDEX ix_webhook_deliveries_event ON webhook_deliveries (event, id);
+
+CREATE INDEX ix_webhook_deliveries_status ON webhook_deliveries (status, id);

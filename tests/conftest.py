@@ -15,6 +15,7 @@ from common.db import make_engine
 from common.logs import log_context
 from common.queue import ETL_QUEUE, queue
 from services.api import create_app
+from tests.hooks.receiver import deliver_all, receiver  # noqa: F401 - fixtures for the webhook tests
 from tests.s3 import bucket, moto_endpoint, s3  # noqa: F401 - fixtures for the S3 upload store's tests
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -147,11 +147,12 @@ def _register_views(app: Flask) -> None:
         seasonality,
         targets,
         uploads,
+        webhooks,
     )
 
     app.before_request(require_api_key)
     for module in (health, openapi, metrics, uploads, mappings, batches, invoices, categories, events, targets,
-                   seasonality, forecasts, backtests, frontend):
+                   seasonality, webhooks, forecasts, backtests, frontend):
         app.register_blueprint(module.blueprint)
 
 

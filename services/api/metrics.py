@@ -27,7 +27,7 @@ from sqlalchemy.orm import aliased
 from common.metrics import RECORDED, REQUEST_SECONDS, REQUESTS, MetricsRecorder, Sample
 from common.metrics import Metric as Recorded
 from common.models import ForecastMetric, ForecastRun, UploadMetadata
-from common.queue import ETL_QUEUE, FORECAST_QUEUE, queue
+from common.queue import ALL_QUEUES, queue
 from services.api.forecast_reads import latest_completed_runs, shown_model
 
 logger = logging.getLogger(__name__)
@@ -96,7 +96,7 @@ class CastflowCollector:
         depth = GaugeMetricFamily("castflow_queue_jobs", "RQ jobs by queue and state: queued (waiting), started "
                                   "(running), scheduled (a retry waiting its turn), failed (kept for inspection)",
                                   labels=["queue", "state"])
-        for name in (ETL_QUEUE, FORECAST_QUEUE):
+        for name in ALL_QUEUES:
             q = queue(self._redis, name, self._prefix)
             depth.add_metric([name, "queued"], q.count)
             for state, registry in (("started", q.started_job_registry), ("scheduled", q.scheduled_job_registry),

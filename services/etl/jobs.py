@@ -35,6 +35,8 @@ from services.etl.load import BatchLoader, MergeCounts, retry_lock_conflicts
 from services.etl.reader import read_chunks
 from services.etl.tally import BatchRejected, Tally
 from services.etl.validate import validate
+from services.hooks.events import batch_ended
+from services.hooks.notify import announces
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +86,7 @@ def run_etl(batch_num: int) -> str:
         engine.dispose()
 
 
+@announces(batch_ended)  # webhooks: batch.completed / batch.failed, after the batch's own commit
 def process_batch(batch_num: int, *, settings: Settings, engine: Engine, store: UploadStore,
                   redis: Redis, job_id: str = "") -> Outcome | None:
     """Load one batch; None when there was nothing to do. Raises after recording a failure."""

@@ -47,6 +47,8 @@ from services.forecast.series import (
     load_totals,
     with_events,
 )
+from services.hooks.events import forecasts_ended
+from services.hooks.notify import announces
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +81,7 @@ def run_forecast(run_id: int) -> str:
         engine.dispose()
 
 
+@announces(forecasts_ended)  # webhooks: forecasts.finished once the run's batch has no run left to end
 def process_run(run_id: int, *, settings: Settings, engine: Engine, job_id: str = "",
                 models: dict[ModelType, FitFunction] | None = None, redis: Redis | None = None) -> str | None:
     """Forecast one run; return its final status, or None when it had already ended.
