@@ -53,10 +53,16 @@ class Host:
     address: str
 
     def wrap(self, private: Sequence[Path]) -> list[str]:
-        """An argv prefix that runs a command on this host, with an empty tmpfs over each of the `private` folders."""
-        mounts = " && ".join(f"mount -t tmpfs -o mode=1777 {self.netns} {shlex.quote(str(path))}" for path in private)
+        """An argv prefix that runs a command on this host, with an empty tmpfs over each of the `private` folders.
+
+        HOME moves into the first of them, so what a program keeps in it (gunicorn's control socket, caches)
+        stays on the host too.
+        """
+        mounts = [f"mount -t tmpfs -o mode=1777 {self.netns} {shlex.quote(str(path))}" for path in private]
+        home = shlex.quote(str(private[0] / "home"))
+        script = " && ".join([*mounts, f"mkdir {home}", f'HOME={home} exec "$@"'])
         return ["ip", "netns", "exec", self.netns, "unshare", "--mount", "--propagation", "private", "--",
-                "sh", "-c", f'{mounts} && exec "$@"', self.name]
+                "sh", "-c", script, self.name]
 
 
 class Lan:
