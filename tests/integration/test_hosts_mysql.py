@@ -13,6 +13,7 @@ and with CASTFLOW_REQUIRE_SERVICES=1 (CI, where both are present) that is an err
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -93,11 +94,13 @@ def lan_settings(lan, processes, tmp_path, bucket) -> Settings:
 
 def copies(pid: int, size: int) -> list[Path]:
     """Files of `size` bytes, or any file in UPLOAD_DIR, in a process's private folders (seen through /proc)."""
-    root = Path(f"/proc/{pid}/root")
-    found = [path for folder in PRIVATE for path in (root / folder.relative_to("/")).rglob("*")
-             if path.is_file() and path.stat().st_size == size]
+    root, found = Path(f"/proc/{pid}/root"), []
     uploads = root / UPLOAD_DIR.relative_to("/")
-    return found + (sorted(uploads.rglob("*")) if uploads.exists() else [])
+    for path in (p for folder in PRIVATE for p in (root / folder.relative_to("/")).rglob("*")):
+        with contextlib.suppress(FileNotFoundError):  # a temporary file that went while we looked
+            if path.is_file() and (path.stat().st_size == size or path.is_relative_to(uploads)):
+                found.append(path)
+    return found
 
 
 def sees(pid: int, path: Path) -> bool:
