@@ -26,7 +26,7 @@ from pathlib import Path
 
 #: Prefix of every namespace and link made here; the owner's pid follows it.
 PREFIX = "cfn"
-#: The LANs are /24s in here; each run takes the first one no interface or route uses.
+#: The LANs are /24s in here; each run takes one that no interface or route uses.
 SUPERNET = ipaddress.ip_network("10.213.0.0/16")
 _OWNED = re.compile(rf"{PREFIX}(\d+)")
 
@@ -66,7 +66,10 @@ class Host:
 
 
 class Lan:
-    """A bridge with the servers' address and one network namespace per host; `remove` takes all of it down."""
+    """A bridge with the servers' address and one network namespace per host; `remove` takes all of it down.
+
+    Its names are the process's, so a process has one LAN at a time.
+    """
 
     def __init__(self, names: Sequence[str]) -> None:
         self.tag = f"{PREFIX}{os.getpid()}"
