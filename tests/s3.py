@@ -41,12 +41,22 @@ def bucket() -> str:
 @pytest.fixture
 def s3(moto_endpoint, bucket):
     """A plain S3 client on moto, with this test's bucket created: the test's view of the bucket."""
-    import boto3
+    return client_with_bucket(moto_endpoint, bucket)
 
-    client = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1", aws_access_key_id=ACCESS_KEY,
-                          aws_secret_access_key=SECRET_KEY)
+
+def client_with_bucket(endpoint: str, bucket: str):  # noqa: ANN201 - a boto3 client
+    """A plain S3 client of `endpoint` with `bucket` created."""
+    client = s3_client(endpoint)
     client.create_bucket(Bucket=bucket)
     return client
+
+
+def s3_client(endpoint: str):  # noqa: ANN201 - a boto3 client
+    """A plain S3 client of `endpoint`, signing with the test credentials."""
+    import boto3
+
+    return boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=ACCESS_KEY,
+                        aws_secret_access_key=SECRET_KEY)
 
 
 def keys(client, bucket: str) -> list[str]:  # noqa: ANN001

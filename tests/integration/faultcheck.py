@@ -68,9 +68,15 @@ def wait_for_status(engine: Engine, batch_num: int, statuses: tuple[str, ...], t
 
 
 def wait_for_progress(engine: Engine, batch_num: int, processes: Processes, timeout_s: float = 60) -> dict:
-    """Wait until a worker is in the middle of the batch: processing, progress above 0."""
-    return wait_until(lambda: (row := batch(engine, batch_num))["status"] == "processing" and row["progress"] > 0
-                      and row, timeout_s, lambda: f"batch {batch_num} never got under way\n{processes.report()}",
+    """Wait until a worker is in the middle of the batch: processing, progress above 0 (fail at once if it ended)."""
+
+    def under_way() -> dict | None:
+        row = batch(engine, batch_num)
+        assert row["status"] not in ("completed", "failed"), \
+            f"batch {batch_num} is {row['status']} already: {row['error_log']}\n{processes.report()}"
+        return row if row["status"] == "processing" and row["progress"] > 0 else None
+
+    return wait_until(under_way, timeout_s, lambda: f"batch {batch_num} never got under way\n{processes.report()}",
                       poll_s=0.02)
 
 

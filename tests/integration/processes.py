@@ -1,4 +1,4 @@
-"""What the fault and race tests start: castflow processes, a private Redis and a private MariaDB.
+"""What the fault and race tests start: castflow processes, a private Redis, MariaDB and S3 server.
 
 Each process runs in its own process group (a worker forks a work horse and a scheduler), so a
 test can SIGKILL a worker with everything it started, and the fixtures can always clean up.
@@ -14,7 +14,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,14 +29,15 @@ ROOT = Path(__file__).resolve().parents[2]
 MARIADB_PORTS = range(3391, 3400)
 REDIS_PORTS = range(6391, 6400)
 HTTP_PORTS = range(5121, 5130)
+S3_PORTS = range(9391, 9400)
 
 
-def free_port(ports: range) -> int:
-    """The first port of `ports` that nothing listens on."""
+def free_port(ports: range, host: str = "127.0.0.1") -> int:
+    """The first port of `ports` that nothing listens on at `host`."""
     for port in ports:
         with socket.socket() as sock:
             try:
-                sock.bind(("127.0.0.1", port))
+                sock.bind((host, port))
             except OSError:
                 continue
             return port
@@ -135,10 +136,19 @@ class Processes:
         self.started.append(spawned)
         return spawned
 
-    def worker(self, module: str, settings: Settings, name: str | None = None) -> Spawned:
+    def worker(self, module: str, settings: Settings, name: str | None = None, *,
+               prefix: Sequence[str] = ()) -> Spawned:
         """Start `python -m <module>` (services.etl, services.forecast) configured by `settings` alone."""
-        env = {**os.environ, **settings_env(settings), "CASTFLOW_ENV_FILE": "", "PYTHONUNBUFFERED": "1"}
-        return self.start(name or module.rsplit(".", 1)[-1], [sys.executable, "-m", module], env)
+        return self.python(name or module.rsplit(".", 1)[-1], ["-m", module], settings, prefix=prefix)
+
+    def python(self, name: str, args: list[str], settings: Settings, *, prefix: Sequence[str] = ()) -> Spawned:
+        """Start `python <args>` configured by `settings` alone; `prefix` wraps it (`ip netns exec ...`).
+
+        PYTHONPATH names this checkout, so that a wrapped process runs this tree's code wherever it starts.
+        """
+        env = {**os.environ, **settings_env(settings), "CASTFLOW_ENV_FILE": "", "PYTHONUNBUFFERED": "1",
+               "PYTHONPATH": str(ROOT)}
+        return self.start(name, [*prefix, sys.executable, *args], env)
 
     def stop_all(self) -> None:
         """Stop every process started, newest first, the servers they use last."""
@@ -153,10 +163,11 @@ class Processes:
 class PrivateRedis:
     """A redis-server of the test's own, without persistence, so that it can be flushed or restarted."""
 
-    def __init__(self, processes: Processes) -> None:
+    def __init__(self, processes: Processes, host: str = "127.0.0.1") -> None:
         self.processes = processes
-        self.port = free_port(REDIS_PORTS)
-        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.host = host
+        self.port = free_port(REDIS_PORTS, host)
+        self.url = f"redis://{host}:{self.port}/0"
         self.server: Spawned | None = None
 
     def start(self) -> None:
@@ -164,7 +175,8 @@ class PrivateRedis:
         binary = shutil.which("redis-server")
         assert binary, "redis-server is not on PATH"
         self.server = self.processes.start(f"redis-{self.port}", [
-            binary, "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "no"], service=True)
+            binary, "--bind", self.host, "--port", str(self.port), "--save", "", "--appendonly", "no",
+            "--protected-mode", "no"], service=True)  # no password, and on a LAN address too
         wait_until(self.answers, 15, lambda: self.server.output())
 
     def stop(self) -> None:
@@ -185,12 +197,16 @@ class PrivateRedis:
 
 
 class PrivateMariaDB:
-    """A mariadbd of the test's own (data directory in a temporary folder), so that it can be stopped."""
+    """A mariadbd of the test's own (data directory in a temporary folder), so that it can be stopped.
 
-    def __init__(self, processes: Processes, datadir: Path) -> None:
+    It listens on `host` alone; root may connect from any address that reaches it (without a password).
+    """
+
+    def __init__(self, processes: Processes, datadir: Path, host: str = "127.0.0.1") -> None:
         self.processes = processes
         self.datadir = datadir
-        self.port = free_port(MARIADB_PORTS)
+        self.host = host
+        self.port = free_port(MARIADB_PORTS, host)
         self.server: Spawned | None = None
 
     @staticmethod
@@ -199,16 +215,21 @@ class PrivateMariaDB:
         return bool(shutil.which("mariadbd") and shutil.which("mariadb-install-db"))
 
     def install(self) -> None:
-        """Create the system tables (root without a password, on TCP only)."""
+        """Create the system tables (root without a password, on TCP only, from any address)."""
+        grants = self.datadir.with_name(f"{self.datadir.name}-grants.sql")
+        # The install runs without grant tables (no CREATE USER): root@'%' is root@localhost's row copied.
+        grants.write_text("INSERT INTO mysql.global_priv SELECT '%', User, Priv FROM mysql.global_priv "
+                          "WHERE Host = 'localhost' AND User = 'root';\n")
         subprocess.run([shutil.which("mariadb-install-db"), "--no-defaults", f"--datadir={self.datadir}",
                         "--auth-root-authentication-method=normal", "--user=root", "--skip-test-db",
-                        "--skip-name-resolve"], check=True, capture_output=True, timeout=120)
+                        "--skip-name-resolve", f"--extra-file={grants}"], check=True, capture_output=True,
+                       timeout=120)
 
     def start(self) -> None:
         """Start the server and wait until it accepts connections."""
         self.server = self.processes.start(f"mariadb-{self.port}", [
             shutil.which("mariadbd"), "--no-defaults", f"--datadir={self.datadir}", f"--port={self.port}",
-            "--bind-address=127.0.0.1", f"--socket={self.datadir / 'mariadb.sock'}", "--user=root",
+            f"--bind-address={self.host}", f"--socket={self.datadir / 'mariadb.sock'}", "--user=root",
             "--skip-name-resolve", "--innodb-buffer-pool-size=64M", "--innodb-log-file-size=32M",
             f"--pid-file={self.datadir / 'mariadb.pid'}", "--local-infile=1"], service=True)
         wait_until(self.answers, 60, lambda: self.server.output())
@@ -220,7 +241,7 @@ class PrivateMariaDB:
 
     def url(self, database: str = "") -> str:
         """A SQLAlchemy URL for `database` on this server."""
-        return f"mysql+pymysql://root@127.0.0.1:{self.port}/{database}"
+        return f"mysql+pymysql://root@{self.host}:{self.port}/{database}"
 
     def answers(self) -> bool:
         """True when the server accepts a connection and answers a query."""
@@ -240,3 +261,13 @@ class PrivateMariaDB:
             conn.execute(text(f"CREATE DATABASE {name} CHARACTER SET utf8mb4"))
         engine.dispose()
         return self.url(name)
+
+
+def start_moto_server(processes: Processes, host: str = "127.0.0.1") -> str:
+    """moto's standalone S3 server (`python -m moto.server`, CI's S3 endpoint) on `host`; its URL once it answers."""
+    port = free_port(S3_PORTS, host)
+    server = processes.start(f"moto-{port}", [sys.executable, "-m", "moto.server", "-H", host, "-p", str(port)],
+                             service=True)
+    wait_until(lambda: socket.create_connection((host, port), timeout=1).close() or True, 60,
+               lambda: server.output())
+    return f"http://{host}:{port}"

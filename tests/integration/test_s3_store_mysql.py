@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
-import socket
-import sys
 
 import pytest
 from sqlalchemy import func, select
 
 from common.models import InvoiceData
 from services.api import create_app
-from services.local import free_port
 from tests.conftest import upload
-from tests.integration.processes import wait_until
+from tests.integration.processes import start_moto_server, wait_until
 from tests.integration.test_etl_mysql import store_item_rows
-from tests.s3 import ACCESS_KEY, SECRET_KEY, keys, open_uploads, s3_store_settings
+from tests.s3 import client_with_bucket, keys, open_uploads, s3_store_settings
 
 pytestmark = pytest.mark.integration
 
@@ -25,24 +22,13 @@ ROWS = 300_000  # about 7 MB: two multipart parts
 @pytest.fixture
 def moto_server(processes) -> str:
     """moto's S3 server as its own process (`python -m moto.server`, as in CI); its URL."""
-    port = free_port()
-    server = processes.start("moto", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                             service=True)
-    url = f"http://127.0.0.1:{port}"
-    wait_until(lambda: socket.create_connection(("127.0.0.1", port), timeout=1).close() or True, 60,
-               lambda: server.output())
-    return url
+    return start_moto_server(processes)
 
 
 @pytest.fixture
 def s3_bucket(moto_server, bucket):
     """A client of the moto server with this test's bucket created."""
-    import boto3
-
-    client = boto3.client("s3", endpoint_url=moto_server, region_name="us-east-1", aws_access_key_id=ACCESS_KEY,
-                          aws_secret_access_key=SECRET_KEY)
-    client.create_bucket(Bucket=bucket)
-    return client
+    return client_with_bucket(moto_server, bucket)
 
 
 def test_real_file_through_the_api_and_an_etl_worker_process(settings, engine, real_redis, moto_server, s3_bucket,
