@@ -69,7 +69,7 @@ def detect(dates: Iterable[dt.date]) -> GrainReport:
             return report
     if (steps <= DAILY_STEP_MAX).mean() >= REGULAR_SHARE:
         return GrainReport(Grain.DAY)
-    return GrainReport(None, problem=_irregular(days, steps))
+    return _irregular(days, steps)
 
 
 def _monthly(days: pd.DatetimeIndex, steps) -> GrainReport | None:  # noqa: ANN001 - numpy array
@@ -104,19 +104,20 @@ def _weekly(days: pd.DatetimeIndex, steps) -> GrainReport | None:  # noqa: ANN00
     return None
 
 
-def _irregular(days: pd.DatetimeIndex, steps) -> str:  # noqa: ANN001 - numpy array
+def _irregular(days: pd.DatetimeIndex, steps) -> GrainReport:  # noqa: ANN001 - numpy array
+    """Dates that are not mostly a day apart: daily rows beside monthly ones are a problem; sporadic days with no
+    week or month rhythm (a country that orders now and then) are daily data whose other days sold nothing."""
     long_steps = steps > DAILY_STEP_MAX
+    on_first = days[1:][long_steps].day == 1
+    if not (on_first.mean() >= REGULAR_SHARE and long_steps.sum() >= MIN_DATES):
+        return GrainReport(Grain.DAY)
     first_long = int(long_steps.argmax())
     last_short = len(steps) - 1 - int((~long_steps)[::-1].argmax())
-    on_first = days[1:][long_steps].day == 1
-    if on_first.mean() >= REGULAR_SHARE and long_steps.sum() >= MIN_DATES:
-        return (f"the dates mix grains: {int((~long_steps).sum())} steps of a week or less (e.g. from "
-                f"{days[last_short].date()}) beside {int(long_steps.sum())} monthly steps (e.g. to "
-                f"{days[first_long + 1].date()}); set the category's grain (week or month) to sum them, "
-                "or upload one grain per category")
-    return (f"the dates are irregular: {int(long_steps.sum())} of {len(steps)} steps between dates are longer "
-            f"than a week (the first from {days[first_long].date()} to {days[first_long + 1].date()}) and they "
-            "follow no week or month; set the category's grain to sum them, or fix the dates")
+    return GrainReport(None, problem=(
+        f"the dates mix grains: {int((~long_steps).sum())} steps of a week or less (e.g. from "
+        f"{days[last_short].date()}) beside {int(long_steps.sum())} monthly steps (e.g. to "
+        f"{days[first_long + 1].date()}); set the category's grain (week or month) to sum them, "
+        "or upload one grain per category"))
 
 
 def period_starts(days: pd.DatetimeIndex, grain: Grain, week_start: int = 0) -> pd.DatetimeIndex:

@@ -71,11 +71,11 @@ def test_weekly_dates_whose_weekday_changes_name_the_change():
     assert "Mondays until 2022-07-25" in report.problem and "Sunday 2022-08-07" in report.problem
 
 
-def test_irregular_dates_name_the_problem():
-    """Dates with no rhythm are not guessed at."""
+def test_sporadic_dates_are_daily_with_quiet_days_between():
+    """Dates with no week or month rhythm (orders now and then) are days; the days between sold nothing."""
     days = [dt.date(2020, 1, 1) + dt.timedelta(days=int(k * 17.3 + (k % 3) * 5)) for k in range(30)]
     report = detect(days)
-    assert report.grain is None and "irregular" in report.problem
+    assert (report.grain, report.problem) == (Grain.DAY, None)
 
 
 def test_few_dates_are_daily():
