@@ -36,7 +36,7 @@ import multiprocessing  # noqa: E402
 import resource  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
-from collections.abc import Mapping  # noqa: E402
+from collections.abc import Callable, Mapping  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from functools import partial  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -49,7 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import accuracy_data  # noqa: E402
 from bench.accuracy_tables import report  # noqa: E402
-from services.forecast.backtest import forecast_category  # noqa: E402
+from services.forecast.backtest import CategoryForecast, forecast_category  # noqa: E402
 from services.forecast.models import fitters  # noqa: E402
 from services.forecast.series import holiday_frame  # noqa: E402
 
@@ -209,11 +209,33 @@ def cpu_seconds() -> float:
 
 
 def _row(task: Task, method: str, family: str, cpu: float | None, scores: dict | None, error: str = "") -> dict:
-    base = {"dataset": task.dataset, "series": task.series, "origin": task.origin.date().isoformat(),
+    return method_row(_task_fields(task), method, family, cpu, scores, error)
+
+
+def _task_fields(task: Task) -> dict:
+    return {"dataset": task.dataset, "series": task.series, "origin": task.origin.date().isoformat(),
             "kind": task.kind, "windows": "+".join(task.windows), "calendar": task.calendar,
-            "train_days": len(task.values) - HORIZON, "method": method, "family": family,
-            "status": "failed" if error else "ok", "error": error, "cpu_s": cpu}
-    return base | (scores or {"mase": None, "smape": None, "cov80": None, "cov95": None})
+            "train_days": len(task.values) - HORIZON}
+
+
+def method_row(base: dict, method: str, family: str, cpu: float | None, scores: dict | None, error: str = "") -> dict:
+    """A result row: the task's fields, then the method, its status, CPU seconds and scores (None when it failed)."""
+    return base | {"method": method, "family": family, "status": "failed" if error else "ok", "error": error,
+                   "cpu_s": cpu} | (scores or {"mase": None, "smape": None, "cov80": None, "cov95": None})
+
+
+def result_rows(base: dict, result: CategoryForecast, actual: pd.Series, spent: float,
+                score: Callable[[np.ndarray, Mapping], dict]) -> list[dict]:
+    """The rows of one forecast_category call: one per forecast it returns, per model it lost, and its marked best."""
+    y = actual.to_numpy(dtype="float64")
+    rows = [method_row(base, str(model), "castflow", spent, score(y, castflow_prediction(frame, actual.index)))
+            for model, frame in result.forecasts.items()]
+    rows += [method_row(base, str(model), "castflow", spent, None, reason) for model, reason in result.errors.items()
+             if model not in result.forecasts]
+    if result.best in result.forecasts:
+        best = castflow_prediction(result.forecasts[result.best], actual.index)
+        rows.append(method_row(base, "marked_best", "castflow", spent, score(y, best)))
+    return rows
 
 
 def _error(exc: BaseException) -> str:
@@ -229,15 +251,9 @@ def castflow_rows(task: Task, train: pd.Series, actual: pd.Series, scale: float 
         result = forecast_category(train, HORIZON, holidays, LEVEL, fitters() if models is None else models)
     except Exception as exc:  # noqa: BLE001 - a failing call is a result of the benchmark, not its end
         return [_row(task, "castflow", "castflow", cpu_seconds() - started, None, _error(exc))]
-    spent, y = cpu_seconds() - started, actual.to_numpy(dtype="float64")
-    rows = [_row(task, str(model), "castflow", spent, metrics(y, castflow_prediction(frame, actual.index), scale))
-            for model, frame in result.forecasts.items()]
-    rows += [_row(task, str(model), "castflow", spent, None, reason) for model, reason in result.errors.items()
-             if model not in result.forecasts]
-    if result.best in result.forecasts:
-        best = castflow_prediction(result.forecasts[result.best], actual.index)
-        rows.append(_row(task, "marked_best", "castflow", spent, metrics(y, best, scale)))
-    return rows
+    spent = cpu_seconds() - started
+    return result_rows(_task_fields(task), result, actual, spent,
+                       lambda y, prediction: metrics(y, prediction, scale))
 
 
 def peer_model(name: str, train_days: int) -> object:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from bench.accuracy import PEER_PREFIX, castflow_prediction, cpu_seconds, metrics, peer_prediction
+from bench.accuracy import PEER_PREFIX, cpu_seconds, method_row, metrics, peer_prediction, result_rows
 from bench.accuracy_data import SHARED_DATA
 from bench.accuracy_tables import mase_pivot, paired_ratio, report
 from common.grain import Grain, detect, week_start_of
@@ -119,15 +119,8 @@ def _castflow_rows(base: dict, train: pd.Series, actual: pd.Series, scale: float
     """One forecast_category call: a row per forecast it returns, per model it lost, and for its marked best."""
     started = cpu_seconds()
     result = forecast_category(train, horizon, holidays, LEVEL, fitters())
-    spent, y = cpu_seconds() - started, actual.to_numpy(dtype="float64")
-    rows = [_row(base, str(model), "castflow", spent, _scores(y, castflow_prediction(frame, actual.index), scale))
-            for model, frame in result.forecasts.items()]
-    rows += [_row(base, str(model), "castflow", spent, None, reason) for model, reason in result.errors.items()
-             if model not in result.forecasts]
-    if result.best in result.forecasts:
-        best = castflow_prediction(result.forecasts[result.best], actual.index)
-        rows.append(_row(base, "marked_best", "castflow", spent, _scores(y, best, scale)))
-    return rows
+    spent = cpu_seconds() - started
+    return result_rows(base, result, actual, spent, lambda y, prediction: _scores(y, prediction, scale))
 
 
 def _peer_row(base: dict, name: str, season: int, train: pd.Series, actual: pd.Series, scale: float | None,
@@ -140,14 +133,9 @@ def _peer_row(base: dict, name: str, season: int, train: pd.Series, actual: pd.S
         output = getattr(models, name)(season_length=season).forecast(y=y, h=horizon, level=[80, 95])
         prediction = peer_prediction(output)
     except Exception as exc:  # noqa: BLE001 - a peer failing on a task is counted, not fatal
-        return _row(base, PEER_PREFIX + name, "peer", None, None, f"{type(exc).__name__}: {str(exc)[:200]}")
-    return _row(base, PEER_PREFIX + name, "peer", None,
+        return method_row(base, PEER_PREFIX + name, "peer", None, None, f"{type(exc).__name__}: {str(exc)[:200]}")
+    return method_row(base, PEER_PREFIX + name, "peer", None,
                 _scores(actual.to_numpy(dtype="float64"), prediction, scale))
-
-
-def _row(base: dict, method: str, family: str, cpu: float | None, scores: dict | None, error: str = "") -> dict:
-    return base | {"method": method, "family": family, "status": "failed" if error else "ok", "error": error,
-                   "cpu_s": cpu} | (scores or {"mase": None, "smape": None, "cov80": None, "cov95": None})
 
 
 def make_tasks(max_origins: int = DEFAULT_MAX_ORIGINS, max_series: int | None = None,
