@@ -309,6 +309,56 @@ class ForecastMetric(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
+class ProductForecastData(Base):
+    """One product's forecast for one day of a category's run: the recommended forecast after reconciliation.
+
+    `run_id` is the category's forecast run (forecast_runs.id): a run that forecasts products writes the
+    category's rows to forecast_data and each product's here, so the products of a completed run add up to
+    the category's recommended forecast day by day. `model_type` names the method the product's forecast was
+    recommended from before reconciliation (a ModelType value or a product method's name).
+    """
+
+    __tablename__ = "product_forecast_data"
+    __table_args__ = _table_args(
+        Index("ix_product_forecast_run", "run_id", "product_id", "forecast_date"),
+        Index("ix_product_forecast_category", "category", "product_id", "forecast_date"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    category: Mapped[str] = mapped_column(key_column(), nullable=False)
+    product_id: Mapped[str] = mapped_column(key_column(), nullable=False)
+    model_type: Mapped[str] = mapped_column(String(30), nullable=False)
+    forecast_date: Mapped[dt.date] = mapped_column(Date, nullable=False)
+    forecast_value: Mapped[float] = mapped_column(Float, nullable=False)
+    lower_bound: Mapped[float] = mapped_column(Float, nullable=False)
+    upper_bound: Mapped[float] = mapped_column(Float, nullable=False)
+    p10: Mapped[float | None] = mapped_column(Float, nullable=True)
+    p50: Mapped[float | None] = mapped_column(Float, nullable=True)
+    p90: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class ProductForecastSummary(Base):
+    """One product of a category's run: its recommended method, backtest error and volume, or why it was skipped."""
+
+    __tablename__ = "product_forecast_summaries"
+    __table_args__ = _table_args(Index("ix_product_summary_category", "category", "run_id"))
+
+    run_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    product_id: Mapped[str] = mapped_column(key_column(), primary_key=True)
+    category: Mapped[str] = mapped_column(key_column(), nullable=False)
+    #: "forecast" or "skipped" (a product with too little history; `note` says why).
+    status: Mapped[str] = mapped_column(String(20), nullable=False)
+    method: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    #: The recommended method's backtest errors (MASE against the seasonal naive, MAE in units).
+    mase: Mapped[float | None] = mapped_column(Float, nullable=True)
+    mae: Mapped[float | None] = mapped_column(Float, nullable=True)
+    #: Units sold over the history the run used, and on how many of its days the product sold.
+    volume: Mapped[float] = mapped_column(Float, nullable=False, server_default="0")
+    selling_days: Mapped[int] = _count()
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
 class CategorySetting(Base):
     """Per-category overrides: the holiday calendar (a row with a null country means none), grain and horizon."""
 

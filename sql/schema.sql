@@ -195,6 +195,42 @@ CREATE TABLE IF NOT EXISTS mapping_profiles (
 	PRIMARY KEY (name)
 )ENGINE=InnoDB CHARSET=utf8mb4;
 
+CREATE TABLE IF NOT EXISTS product_forecast_data (
+	id INTEGER NOT NULL AUTO_INCREMENT,
+	run_id INTEGER NOT NULL,
+	category VARCHAR(100) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+	product_id VARCHAR(100) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+	model_type VARCHAR(30) NOT NULL,
+	forecast_date DATE NOT NULL,
+	forecast_value FLOAT NOT NULL,
+	lower_bound FLOAT NOT NULL,
+	upper_bound FLOAT NOT NULL,
+	p10 FLOAT,
+	p50 FLOAT,
+	p90 FLOAT,
+	PRIMARY KEY (id)
+)ENGINE=InnoDB CHARSET=utf8mb4;
+
+CREATE INDEX ix_product_forecast_category ON product_forecast_data (category, product_id, forecast_date);
+
+CREATE INDEX ix_product_forecast_run ON product_forecast_data (run_id, product_id, forecast_date);
+
+CREATE TABLE IF NOT EXISTS product_forecast_summaries (
+	run_id INTEGER NOT NULL,
+	product_id VARCHAR(100) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+	category VARCHAR(100) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+	status VARCHAR(20) NOT NULL,
+	method VARCHAR(30),
+	mase FLOAT,
+	mae FLOAT,
+	volume FLOAT NOT NULL DEFAULT '0',
+	selling_days INTEGER NOT NULL DEFAULT '0',
+	note TEXT,
+	PRIMARY KEY (run_id, product_id)
+)ENGINE=InnoDB CHARSET=utf8mb4;
+
+CREATE INDEX ix_product_summary_category ON product_forecast_summaries (category, run_id);
+
 CREATE TABLE IF NOT EXISTS upload_metadata (
 	batch_num INTEGER NOT NULL AUTO_INCREMENT,
 	original_filename VARCHAR(255) NOT NULL,
