@@ -230,6 +230,19 @@ class ForecastRun(Base):
     #: Why the run could not tell the category's grain (mixed or irregular dates, a setting finer than the
     #: data), in words; null when it could.
     grain_problem: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: The mean absolute error of the seasonal naive forecast over the run's history (one step of its grain's
+    #: seasonal lag): the scale realised accuracy divides by to give MASE, stored so scoring need not re-read history.
+    naive_scale: Mapped[float | None] = mapped_column(Float, nullable=True)
+    #: The products of the run: null when the run forecasts the category only; else "queued", "running",
+    #: "completed" or "failed". Product reads start from runs whose products are "completed".
+    product_status: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    products_total: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    products_done: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    products_skipped: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: The reconciliation method that made the products add up to the category (e.g. "mint_shrink", "bottom_up").
+    reconciliation: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    #: Why the products were not forecast, or what a planner should know about them, in words.
+    product_note: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class ForecastData(Base):
@@ -356,6 +369,8 @@ class ProductForecastSummary(Base):
     #: Units sold over the history the run used, and on how many of its days the product sold.
     volume: Mapped[float] = mapped_column(Float, nullable=False, server_default="0")
     selling_days: Mapped[int] = _count()
+    #: The product's seasonal naive mean absolute error over its history: realised MASE's denominator.
+    naive_scale: Mapped[float | None] = mapped_column(Float, nullable=True)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
@@ -373,6 +388,12 @@ class CategorySetting(Base):
     grain: Mapped[str | None] = mapped_column(String(10), nullable=True)
     #: The forecast horizon in periods of the grain; null: the grain's default (30 days, 13 weeks, 12 months..).
     horizon: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: Forecast the category's products too; null: the default (on when it has at most PRODUCT_FORECAST_MAX).
+    product_forecasts: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    #: Drift: the realised error that marks the category as drifting, as a multiple of its backtest error
+    #: (null: the deployment's default), and whether drifting queues a new run (null: yes).
+    drift_threshold: Mapped[float | None] = mapped_column(Float, nullable=True)
+    drift_reforecast: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, server_default=text("CURRENT_TIMESTAMP"))
 
 

@@ -39,6 +39,9 @@ CREATE TABLE IF NOT EXISTS category_settings (
 	holiday_country_default BOOL,
 	grain VARCHAR(10),
 	horizon INTEGER,
+	product_forecasts BOOL,
+	drift_threshold FLOAT,
+	drift_reforecast BOOL,
 	updated_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
 	PRIMARY KEY (category)
 )ENGINE=InnoDB CHARSET=utf8mb4;
@@ -147,6 +150,13 @@ CREATE TABLE IF NOT EXISTS forecast_runs (
 	grain_anchor VARCHAR(20),
 	horizon_periods INTEGER,
 	grain_problem TEXT,
+	naive_scale FLOAT,
+	product_status VARCHAR(20),
+	products_total INTEGER,
+	products_done INTEGER,
+	products_skipped INTEGER,
+	reconciliation VARCHAR(30),
+	product_note TEXT,
 	PRIMARY KEY (id)
 )ENGINE=InnoDB CHARSET=utf8mb4;
 
@@ -225,6 +235,7 @@ CREATE TABLE IF NOT EXISTS product_forecast_summaries (
 	mae FLOAT,
 	volume FLOAT NOT NULL DEFAULT '0',
 	selling_days INTEGER NOT NULL DEFAULT '0',
+	naive_scale FLOAT,
 	note TEXT,
 	PRIMARY KEY (run_id, product_id)
 )ENGINE=InnoDB CHARSET=utf8mb4;
