@@ -75,7 +75,7 @@ def run(args: argparse.Namespace, path: Path, workers: int, workdir: Path) -> di
     name = f"castflow_bench_{uuid.uuid4().hex[:8]}"
     settings = Settings(database_url=fresh_database(args.database_url, name), redis_url=args.redis_url,
                         queue_prefix=f"bench-{uuid.uuid4().hex[:8]}-", upload_dir=str(workdir / name),
-                        forecast_horizon_days=HORIZON)
+                        forecast_horizon_days=HORIZON, product_forecast_max=0)  # categories only: bench/products.py
     modules = ("services.etl",) + ("services.forecast",) * workers
     with running_platform(settings, modules, workdir / "platform.log") as platform:
         samplers = [RssSampler(pid) for pid in platform.pids("forecast")]

@@ -330,7 +330,7 @@ def main() -> int:
 def _run(args: argparse.Namespace, name: str, seeded: Seeded, workdir: Path) -> int:
     url = make_url(args.database_url).set(database=name).render_as_string(hide_password=False)
     settings = Settings(database_url=url, redis_url=args.redis_url, queue_prefix=f"benchload-{uuid.uuid4().hex[:8]}-",
-                        upload_dir=str(workdir / "uploads"))
+                        upload_dir=str(workdir / "uploads"), product_forecast_max=0)
     if args.metrics_overhead:
         return 0 if measure_metrics_overhead(settings, request_paths(seeded), workdir, args) else 1
     ok = True

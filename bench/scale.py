@@ -63,7 +63,8 @@ def run(args: argparse.Namespace, path: Path, workers: int, workdir: Path) -> di
     """Upload the file to a fresh platform with `workers` forecast workers; time its forecasts."""
     name = f"castflow_scale_{uuid.uuid4().hex[:8]}"
     settings = Settings(database_url=fresh_database(args.database_url, name), redis_url=args.redis_url,
-                        queue_prefix=f"scale-{uuid.uuid4().hex[:8]}-", upload_dir=str(workdir / name))
+                        queue_prefix=f"scale-{uuid.uuid4().hex[:8]}-", upload_dir=str(workdir / name),
+                        product_forecast_max=0)  # categories only: bench/products.py measures products
     try:
         with running_platform(settings, ("services.etl",) + ("services.forecast",) * workers,
                               workdir / "platform.log") as platform:

@@ -91,6 +91,11 @@ class Settings:
     forecast_interval: float = 0.95
     #: How many times a forecast job runs before its run is marked failed (transient errors only retry).
     forecast_max_attempts: int = 3
+    #: Categories with at most this many products have their products forecast too (unless a category's own
+    #: setting says otherwise); 0: products only where a category's setting switches them on.
+    product_forecast_max: int = 5000
+    #: Product series per product job: a category's products are split into jobs of this many, shared by workers.
+    product_chunk_size: int = 500
     #: Seconds a worker's heartbeat lasts: a job whose worker died is requeued at most this long after.
     worker_ttl_seconds: int = 60
     #: Seconds between a worker's maintenance rounds (the reconcile step and RQ's registry cleaning).
@@ -175,6 +180,8 @@ class Settings:
         _check(1 <= self.forecast_horizon_days <= 366, "FORECAST_HORIZON_DAYS", "must be 1..366")
         _check(0.5 <= self.forecast_interval <= 0.99, "FORECAST_INTERVAL", "must be between 0.5 and 0.99")
         _check(self.forecast_max_attempts >= 1, "FORECAST_MAX_ATTEMPTS", "must be >= 1")
+        _check(self.product_forecast_max >= 0, "PRODUCT_FORECAST_MAX", "must be >= 0")
+        _check(self.product_chunk_size >= 1, "PRODUCT_CHUNK_SIZE", "must be >= 1")
         _check(self.worker_ttl_seconds >= 5, "WORKER_TTL_SECONDS", "must be >= 5")
         _check(self.maintenance_seconds >= 1, "MAINTENANCE_SECONDS", "must be >= 1")
         _check(self.holiday_country == "" or self.holiday_country in supported_countries(),

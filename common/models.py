@@ -12,6 +12,7 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    LargeBinary,
     Numeric,
     String,
     Text,
@@ -372,6 +373,28 @@ class ProductForecastSummary(Base):
     #: The product's seasonal naive mean absolute error over its history: realised MASE's denominator.
     naive_scale: Mapped[float | None] = mapped_column(Float, nullable=True)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class ProductChunk(Base):
+    """One product job of a run: which products it forecasts, how far it got, and its staged results.
+
+    A run's products are split into chunks when its category forecast is published; each chunk is one RQ job.
+    `result` holds the chunk's base forecasts, backtests and summaries (compressed JSON) until the run's
+    reconciliation writes product_forecast_data from all chunks and clears it; a chunk that is `done` is never
+    computed again, so a re-queued job (a worker killed mid-way) redoes only unfinished chunks.
+    """
+
+    __tablename__ = "product_chunks"
+
+    run_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    chunk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    #: The chunk's product ids, as a JSON list.
+    products: Mapped[str] = mapped_column(Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb"), nullable=False)
+    #: "pending", "running", "done" or "failed".
+    status: Mapped[str] = mapped_column(String(20), nullable=False, server_default="pending")
+    attempts: Mapped[int] = _count()
+    result: Mapped[bytes | None] = mapped_column(LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb"),
+                                                 nullable=True)
 
 
 class CategorySetting(Base):

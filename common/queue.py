@@ -32,11 +32,15 @@ ETL_JOB = "services.etl.jobs.run_etl"
 FORECAST_JOB = "services.forecast.jobs.run_forecast"
 WEBHOOK_JOB = "services.hooks.deliver.run_delivery"
 SCHEDULE_JOB = "services.forecast.schedule.run_scheduled_refresh"
+PRODUCT_CHUNK_JOB = "services.forecast.products.jobs.run_product_chunk"
+PRODUCT_RECONCILE_JOB = "services.forecast.products.finish.run_product_reconcile"
 
 #: Longest an ETL job may run before RQ stops it (a multi-GB file on a slow disk).
 ETL_TIMEOUT_S = 3 * 3600
 #: Longest one category's forecast (three models with backtests) may run.
 FORECAST_TIMEOUT_S = 3600
+#: Longest one product job (a chunk of PRODUCT_CHUNK_SIZE products, or a run's reconciliation) may run.
+PRODUCT_TIMEOUT_S = 3600
 #: Longest one webhook attempt may run: the receiver's timeout (at most 120 s) plus resolving its name.
 WEBHOOK_TIMEOUT_S = 180
 #: Waits between attempts of a job that failed for a transient reason (database or Redis away).
@@ -65,6 +69,16 @@ def etl_job_id(batch_num: int, prefix: str = "") -> str:
 def forecast_job_id(run_id: int, prefix: str = "") -> str:
     """The RQ job id of a forecast run's job."""
     return f"{prefix}forecast-{run_id}"
+
+
+def product_chunk_job_id(run_id: int, chunk: int, prefix: str = "") -> str:
+    """The RQ job id of one product chunk of a run."""
+    return f"{prefix}products-{run_id}-{chunk}"
+
+
+def product_reconcile_job_id(run_id: int, prefix: str = "") -> str:
+    """The RQ job id of a run's product reconciliation (its final product job)."""
+    return f"{prefix}products-{run_id}-reconcile"
 
 
 def webhook_job_id(delivery_id: int, prefix: str = "") -> str:
@@ -100,6 +114,18 @@ def enqueue_forecast(redis: Redis, run_id: int, *, prefix: str = "", attempts: i
     )
 
 
+def enqueue_product_chunk(redis: Redis, run_id: int, chunk: int, *, prefix: str = "", attempts: int = 3) -> Job:
+    """Queue one product chunk of run `run_id` on the forecast queue unless it is already waiting or running."""
+    return _enqueue_once(queue(redis, FORECAST_QUEUE, prefix), PRODUCT_CHUNK_JOB, (run_id, chunk),
+                         product_chunk_job_id(run_id, chunk, prefix), PRODUCT_TIMEOUT_S, attempts)
+
+
+def enqueue_product_reconcile(redis: Redis, run_id: int, *, prefix: str = "", attempts: int = 3) -> Job:
+    """Queue the reconciliation of run `run_id`'s products unless it is already waiting or running."""
+    return _enqueue_once(queue(redis, FORECAST_QUEUE, prefix), PRODUCT_RECONCILE_JOB, run_id,
+                         product_reconcile_job_id(run_id, prefix), PRODUCT_TIMEOUT_S, attempts)
+
+
 def enqueue_webhook(redis: Redis, delivery_id: int, intervals: list[int], *, prefix: str = "") -> Job:
     """Queue webhook delivery `delivery_id`, retried after each of `intervals` (seconds) at most."""
     return _enqueue_once(
@@ -122,7 +148,7 @@ def retry_intervals(attempts: int) -> list[int]:
     return [RETRY_INTERVALS_S[min(i, len(RETRY_INTERVALS_S) - 1)] for i in range(attempts - 1)]
 
 
-def _enqueue_once(q: Queue, func: str, arg: int, job_id: str, timeout: int, attempts: int,
+def _enqueue_once(q: Queue, func: str, arg: int | tuple[int, ...], job_id: str, timeout: int, attempts: int,
                   intervals: list[int] | None = None) -> Job:
     if job_is_alive(q.connection, job_id):
         logger.info("job already queued job=%s", job_id)
@@ -130,7 +156,7 @@ def _enqueue_once(q: Queue, func: str, arg: int, job_id: str, timeout: int, atte
     waits = retry_intervals(attempts) if intervals is None else intervals
     retry = Retry(max=attempts - 1, interval=waits) if attempts > 1 else None
     job = q.enqueue_call(
-        func, args=(arg,), job_id=job_id, timeout=timeout, retry=retry,
+        func, args=arg if isinstance(arg, tuple) else (arg,), job_id=job_id, timeout=timeout, retry=retry,
         result_ttl=24 * 3600, failure_ttl=7 * 24 * 3600,
     )
     logger.info("enqueued job=%s queue=%s", job_id, q.name)

@@ -2,7 +2,8 @@
 
 Run at every worker start and in every worker's maintenance round: after Redis lost its data, or a
 worker died holding a job, every batch that is not finished, every forecast run that has not
-ended and every webhook delivery still to be attempted is queued again. Job ids are derived from
+ended, every product chunk not done (and the reconciliation of a run whose chunks all are) and every
+webhook delivery still to be attempted is queued again. Job ids are derived from
 database ids, so work that is still queued or running is not queued twice.
 
 A job whose worker died (its heartbeat expired in RQ's started registry) goes back to the front of
@@ -23,19 +24,23 @@ from rq.utils import current_timestamp
 from sqlalchemy import Engine, select
 
 from common.config import Settings
-from common.models import ForecastRun, UploadMetadata, WebhookDelivery
+from common.models import ForecastRun, ProductChunk, UploadMetadata, WebhookDelivery
 from common.queue import (
     ALL_QUEUES,
     enqueue_etl,
     enqueue_forecast,
+    enqueue_product_chunk,
+    enqueue_product_reconcile,
     enqueue_webhook,
     etl_job_id,
     forecast_job_id,
     job_is_alive,
+    product_chunk_job_id,
+    product_reconcile_job_id,
     queue,
     webhook_job_id,
 )
-from common.status import BatchStatus, ForecastStatus
+from common.status import BatchStatus, ChunkStatus, ForecastStatus, ProductStatus
 from common.webhooks import DeliveryStatus
 
 logger = logging.getLogger(__name__)
@@ -51,7 +56,8 @@ def reconcile(engine: Engine, redis: Redis, settings: Settings) -> dict[str, int
                                     .order_by(UploadMetadata.batch_num)))
         runs = list(conn.scalars(select(ForecastRun.id).where(
             ForecastRun.status.in_((ForecastStatus.PENDING, ForecastStatus.RUNNING))).order_by(ForecastRun.id)))
-    queued = {"batches": 0, "forecast_runs": 0, "webhook_deliveries": requeue_deliveries(engine, redis, settings)}
+    queued = {"batches": 0, "forecast_runs": 0, "webhook_deliveries": requeue_deliveries(engine, redis, settings),
+              "product_jobs": requeue_products(engine, redis, settings)}
     for batch_num in batches:
         if not job_is_alive(redis, etl_job_id(batch_num, settings.queue_prefix)):
             enqueue_etl(redis, batch_num, prefix=settings.queue_prefix, attempts=settings.etl_max_attempts)
@@ -61,8 +67,29 @@ def reconcile(engine: Engine, redis: Redis, settings: Settings) -> dict[str, int
             enqueue_forecast(redis, run_id, prefix=settings.queue_prefix)
             queued["forecast_runs"] += 1
     if any(queued.values()):
-        logger.info("reconcile queued batches=%d forecast_runs=%d webhook_deliveries=%d", queued["batches"],
-                    queued["forecast_runs"], queued["webhook_deliveries"])
+        logger.info("reconcile queued batches=%d forecast_runs=%d webhook_deliveries=%d product_jobs=%d",
+                    queued["batches"], queued["forecast_runs"], queued["webhook_deliveries"], queued["product_jobs"])
+    return queued
+
+
+def requeue_products(engine: Engine, redis: Redis, settings: Settings) -> int:
+    """Queue every unfinished product chunk, and the reconciliation of runs whose chunks are all done, that RQ
+    does not hold; return how many jobs were queued."""
+    with engine.connect() as conn:
+        runs = list(conn.scalars(select(ForecastRun.id).where(
+            ForecastRun.product_status.in_((ProductStatus.QUEUED, ProductStatus.RUNNING))).order_by(ForecastRun.id)))
+        chunks = conn.execute(select(ProductChunk.run_id, ProductChunk.chunk).where(
+            ProductChunk.run_id.in_(runs), ProductChunk.status != ChunkStatus.DONE)).all() if runs else []
+    prefix, queued = settings.queue_prefix, 0
+    for run_id, chunk in chunks:
+        if not job_is_alive(redis, product_chunk_job_id(run_id, chunk, prefix)):
+            enqueue_product_chunk(redis, run_id, chunk, prefix=prefix)
+            queued += 1
+    waiting = {run_id for run_id, _ in chunks}
+    for run_id in runs:
+        if run_id not in waiting and not job_is_alive(redis, product_reconcile_job_id(run_id, prefix)):
+            enqueue_product_reconcile(redis, run_id, prefix=prefix)
+            queued += 1
     return queued
 
 

@@ -61,3 +61,21 @@ class ModelType(StrEnum):
     NAIVE = "naive"
     ENSEMBLE = "ensemble"
     RECOMMENDED = "recommended"
+
+
+class ProductStatus(StrEnum):
+    """How far a run's products got (forecast_runs.product_status; null: the run forecasts its category only)."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class ChunkStatus(StrEnum):
+    """One product job of a run (product_chunks.status)."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"

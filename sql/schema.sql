@@ -205,6 +205,16 @@ CREATE TABLE IF NOT EXISTS mapping_profiles (
 	PRIMARY KEY (name)
 )ENGINE=InnoDB CHARSET=utf8mb4;
 
+CREATE TABLE IF NOT EXISTS product_chunks (
+	run_id INTEGER NOT NULL,
+	chunk INTEGER NOT NULL,
+	products MEDIUMTEXT NOT NULL,
+	status VARCHAR(20) NOT NULL DEFAULT 'pending',
+	attempts INTEGER NOT NULL DEFAULT '0',
+	result LONGBLOB,
+	PRIMARY KEY (run_id, chunk)
+)ENGINE=InnoDB CHARSET=utf8mb4;
+
 CREATE TABLE IF NOT EXISTS product_forecast_data (
 	id INTEGER NOT NULL AUTO_INCREMENT,
 	run_id INTEGER NOT NULL,

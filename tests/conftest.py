@@ -57,6 +57,7 @@ def settings(tmp_path: Path) -> Settings:
         upload_dir=str(tmp_path / "uploads"),
         redis_url="redis://unused:6379/0",
         etl_chunk_rows=1000,
+        product_forecast_max=0,  # products are forecast only in the tests that switch them on (slow)
     )
 
 

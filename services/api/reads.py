@@ -38,7 +38,8 @@ def batch_fields(conn: Connection, batch_num: int, fields: Sequence[str]) -> dic
     """One batch's `fields` as JSON-ready values, or None: one statement on a plain connection, no ORM objects.
 
     `forecast_runs` holds its runs counted by status: {total, completed, failed, running, pending};
-    `forecast_problems` its runs that failed for their category's grain ([{run_id, category, problem}]).
+    `forecast_problems` its runs that failed for their category's grain ([{run_id, category, problem}]);
+    `product_runs` the progress of its runs that forecast (or could not forecast) their products.
     """
     row = conn.execute(_batch_query(tuple(fields)), {"batch_num": batch_num}).first()
     if row is None:
@@ -47,7 +48,24 @@ def batch_fields(conn: Connection, batch_num: int, fields: Sequence[str]) -> dic
     counts = {status: int(n or 0) for status, n in zip(RUN_COUNTS, row[len(fields):], strict=True)}
     found["forecast_runs"] = {"total": sum(counts.values()), **counts}
     found["forecast_problems"] = grain_problems(conn, batch_num) if counts[ForecastStatus.FAILED] else []
+    found["product_runs"] = product_runs(conn, batch_num) if counts[ForecastStatus.COMPLETED] else []
     return found
+
+
+#: A run's product fields, as /batches/<id> and /categories show them.
+PRODUCT_FIELDS = ("product_status", "products_total", "products_done", "products_skipped", "reconciliation",
+                  "product_note")
+
+
+def product_runs(conn: Connection, batch_num: int) -> list[dict[str, object]]:
+    """The batch's runs with product work or a product note: run, category and PRODUCT_FIELDS, by run."""
+    rows = conn.execute(select(ForecastRun.id, ForecastRun.category,
+                               *(getattr(ForecastRun, name) for name in PRODUCT_FIELDS))
+                        .where(ForecastRun.batch_num == batch_num,
+                               (ForecastRun.product_status.is_not(None)) | (ForecastRun.product_note.is_not(None)))
+                        .order_by(ForecastRun.id)).all()
+    return [{"run_id": row[0], "category": row[1], **dict(zip(PRODUCT_FIELDS, row[2:], strict=True))}
+            for row in rows]
 
 
 def grain_problems(conn: Connection, batch_num: int) -> list[dict[str, object]]:

@@ -37,6 +37,7 @@ from services.forecast.backtest import CategoryForecast, forecast_category
 from services.forecast.models import FitFunction, fitters
 from services.forecast.periods import future_periods
 from services.forecast.plan import Plan, make_plan
+from services.forecast.products.jobs import plan_products, start_products
 from services.forecast.series import (
     GrainSeries,
     grain_series,
@@ -95,7 +96,10 @@ def process_run(run_id: int, *, settings: Settings, engine: Engine, job_id: str 
         return None
     bump_generation(redis, settings.queue_prefix)  # /categories shows the run running
     try:
-        return _forecast_claimed(claim, settings=settings, engine=engine, job_id=job_id, models=models)
+        status = _forecast_claimed(claim, settings=settings, engine=engine, job_id=job_id, models=models)
+        if status == ForecastStatus.COMPLETED:
+            start_products(engine, redis, claim.run_id, settings)
+        return status
     finally:
         bump_generation(redis, settings.queue_prefix)  # published, failed or pending again: cached reads obsolete
 
@@ -126,7 +130,7 @@ def _forecast_claimed(claim: RunClaim, *, settings: Settings, engine: Engine, jo
             holiday_frame(country, history.index[0], future_periods(history, plan.horizon)[-1]), events)
         result = forecast_category(history, plan.horizon, holidays, settings.forecast_interval,
                                    models if models is not None else fitters())
-        status = publish(engine, claim, made, country, result, plan)
+        status = publish(engine, claim, made, country, result, plan, settings=settings)
     except Exception as exc:
         _record_crash(engine, claim, settings.forecast_max_attempts, exc, job_id)
         raise
@@ -153,8 +157,11 @@ def claim_run(engine: Engine, run_id: int) -> RunClaim | None:
 
 
 def publish(engine: Engine, claim: RunClaim, made: GrainSeries, country: str | None,
-            result: CategoryForecast, plan: Plan) -> str | None:
+            result: CategoryForecast, plan: Plan, *, settings: Settings | None = None) -> str | None:
     """Write the run's forecasts, metrics and backtest forecasts and end it, in one transaction; roll the batch up.
+
+    With `settings`, a completed run's products are planned in the same transaction (products/jobs.py), so a
+    worker dying after the commit cannot lose them.
 
     Returns the run's status, or None when a later claim of the same run owns it (nothing written).
     """
@@ -174,6 +181,8 @@ def publish(engine: Engine, claim: RunClaim, made: GrainSeries, country: str | N
             **_grain_fields(claim, plan),
         ))
         roll_up(conn, claim.batch_num)
+        if settings is not None and status == ForecastStatus.COMPLETED:
+            plan_products(conn, claim.run_id, claim.category, plan.grain, settings)
     return status
 
 

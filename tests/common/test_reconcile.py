@@ -21,9 +21,11 @@ def test_lost_queue_entries_are_queued_again_once(client, engine, redis, setting
     with Session(engine) as session, session.begin():
         session.execute(update(UploadMetadata).where(UploadMetadata.batch_num == second).values(status="processing"))
     redis.flushall()
-    assert reconcile(engine, redis, settings) == {"batches": 2, "forecast_runs": 0, "webhook_deliveries": 0}
+    assert reconcile(engine, redis, settings) == {"batches": 2, "forecast_runs": 0, "webhook_deliveries": 0,
+                                                  "product_jobs": 0}
     assert queue(redis, ETL_QUEUE).job_ids == [f"etl-{first}", f"etl-{second}"]
-    assert reconcile(engine, redis, settings) == {"batches": 0, "forecast_runs": 0, "webhook_deliveries": 0}
+    assert reconcile(engine, redis, settings) == {"batches": 0, "forecast_runs": 0, "webhook_deliveries": 0,
+                                                  "product_jobs": 0}
 
 
 def test_finished_batches_are_left_alone(client, drain, engine, redis, settings):
@@ -39,7 +41,8 @@ def test_pending_forecast_runs_are_queued_again(client, drain, engine, redis, se
     upload(client, GOOD)
     drain()
     redis.flushall()
-    assert reconcile(engine, redis, settings) == {"batches": 0, "forecast_runs": 1, "webhook_deliveries": 0}
+    assert reconcile(engine, redis, settings) == {"batches": 0, "forecast_runs": 1, "webhook_deliveries": 0,
+                                                  "product_jobs": 0}
     with Session(engine) as session, session.begin():
         session.execute(update(ForecastRun).values(status="completed"))
     redis.flushall()

@@ -68,7 +68,8 @@ def test_reconcile_requeues_the_abandoned_job_of_an_unfinished_batch_once(client
     batch = upload(client, GOOD).json["batch_num"]
     q = queue(redis, ETL_QUEUE)
     abandon(redis, q, etl_job_id(batch))
-    assert reconcile(engine, redis, settings) == {"batches": 0, "forecast_runs": 0, "webhook_deliveries": 0}
+    assert reconcile(engine, redis, settings) == {"batches": 0, "forecast_runs": 0, "webhook_deliveries": 0,
+                                                  "product_jobs": 0}
     assert q.job_ids == [etl_job_id(batch)]
     with engine.connect() as conn:
         assert conn.scalar(select(UploadMetadata.status)) == "uploaded"

@@ -93,7 +93,8 @@ def prefix(real_redis):
 def settings(tmp_path, mysql_url, prefix) -> Settings:
     """Settings for one integration test: its own database, key prefix and upload directory."""
     return Settings(database_url=mysql_url, redis_url=REDIS_SERVER, queue_prefix=prefix,
-                    upload_dir=str(tmp_path / "uploads"), etl_chunk_rows=5000)
+                    upload_dir=str(tmp_path / "uploads"), etl_chunk_rows=5000,
+                    product_forecast_max=0)  # products only in the tests that switch them on
 
 
 @pytest.fixture

@@ -1,0 +1,154 @@
+"""Product jobs on SQLite + fakeredis: chunks on the forecast queue, a final reconciliation, recovery, limits."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pandas as pd
+import pytest
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from common.config import Settings
+from common.models import (
+    CategorySetting,
+    ForecastData,
+    ForecastRun,
+    ProductChunk,
+    ProductForecastData,
+    ProductForecastSummary,
+)
+from common.queue import FORECAST_QUEUE, queue
+from common.reconcile import reconcile
+from common.status import ModelType
+from services.forecast import jobs
+from services.forecast.products import jobs as product_jobs
+from tests.conftest import upload
+from tests.forecast.products.synthetic import csv_rows, product_frame
+from tests.forecast.test_backtest import constant
+
+HEADER = "Date,product_id,category,sales\n"
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """Products on, three products per chunk."""
+    return dataclasses.replace(settings, product_forecast_max=100, product_chunk_size=3)
+
+
+@pytest.fixture(autouse=True)
+def fake_models(monkeypatch):
+    """A constant category forecast (the category's own models have their own tests)."""
+    monkeypatch.setattr(jobs, "fitters", lambda: {ModelType.HOLT_WINTERS: constant(30.0)})
+
+
+@pytest.fixture
+def loaded(client, drain):
+    """Seven products in category 'shop' over 200 days (one sold once) and its queued forecast run."""
+    body = HEADER + csv_rows(product_frame(products=6, days=200), "shop") + "2023-02-01,once,shop,3\n"
+    batch = upload(client, body).json["batch_num"]
+    drain()
+    return batch
+
+
+def run_row(engine) -> ForecastRun:
+    with Session(engine) as session:
+        return session.scalars(select(ForecastRun)).one()
+
+
+def assert_coherent(engine, run_id: int) -> None:
+    """For every day, the products add up to the category's recommended forecast (within 0.1%)."""
+    with Session(engine) as session:
+        category = dict(session.execute(select(ForecastData.forecast_date, ForecastData.forecast_value).where(
+            ForecastData.run_id == run_id, ForecastData.model_type == ModelType.RECOMMENDED)).all())
+        rows = session.execute(select(ProductForecastData.forecast_date, ProductForecastData.forecast_value,
+                                      ProductForecastData.p10, ProductForecastData.p90)
+                               .where(ProductForecastData.run_id == run_id)).all()
+    sums = pd.DataFrame(rows, columns=["day", "value", "p10", "p90"]).groupby("day")["value"].sum()
+    assert set(sums.index) == set(category) and len(category) == 30
+    for day, total in sums.items():
+        assert abs(total - category[day]) <= 1e-3 * max(category[day], 1e-9)
+    assert all(r.p10 <= r.forecast_value <= r.p90 for r in rows)
+
+
+def test_chunks_then_reconciliation_make_coherent_products(client, drain, engine, loaded):
+    """Three chunk jobs and a final one: products forecast, the one-sale product skipped, all adding up."""
+    drain(FORECAST_QUEUE)
+    run = run_row(engine)
+    assert (run.status, run.product_status, run.products_total, run.products_done, run.products_skipped) == (
+        "completed", "completed", 7, 7, 1)
+    assert run.reconciliation in {"bottom_up", "top_down", "mint_ols", "mint_wls_struct", "mint_shrink"}
+    assert_coherent(engine, run.id)
+    with Session(engine) as session:
+        summaries = {s.product_id: s for s in session.scalars(select(ProductForecastSummary))}
+        chunks = session.scalars(select(ProductChunk)).all()
+    assert summaries["once"].status == "skipped" and "sold on 1 days" in summaries["once"].note
+    assert all(summaries[f"p{i}"].status == "forecast" and summaries[f"p{i}"].naive_scale > 0 for i in range(6))
+    assert len(chunks) == 3 and all(c.status == "done" and c.result is None for c in chunks)
+    progress = client.get(f"/batches/{loaded}").json["product_runs"][0]
+    assert (progress["products_done"], progress["products_total"], progress["product_status"]) == (7, 7, "completed")
+
+
+def test_a_chunk_killed_mid_way_is_redone_and_nothing_is_lost(client, drain, engine, redis, settings, loaded,
+                                                              monkeypatch):
+    """A chunk left running by a dead worker (and its job lost) is queued again by recovery; the run completes."""
+    original = product_jobs.forecast_products
+    monkeypatch.setattr(product_jobs, "forecast_products", lambda *a, **k: (_ for _ in ()).throw(SystemExit(1)))
+    with pytest.raises(SystemExit):
+        product_jobs.process_chunk(run_id_after_category(engine, settings), 1, settings=settings, engine=engine)
+    monkeypatch.setattr(product_jobs, "forecast_products", original)
+    with Session(engine) as session:
+        assert session.scalar(select(ProductChunk.status).where(ProductChunk.chunk == 1)) == "running"
+    redis.flushall()
+    assert reconcile(engine, redis, settings)["product_jobs"] == 3
+    drain(FORECAST_QUEUE)
+    run = run_row(engine)
+    assert (run.product_status, run.products_done) == ("completed", 7)
+    assert_coherent(engine, run.id)
+
+
+def run_id_after_category(engine, settings: Settings) -> int:
+    """Run the category's job only, without Redis (its product chunks are planned, not queued); return the run."""
+    run = run_row(engine)
+    jobs.process_run(run.id, settings=settings, engine=engine)
+    return run.id
+
+
+def test_a_chunk_that_keeps_failing_fails_the_products_not_the_category(client, engine, settings, loaded):
+    """Past FORECAST_MAX_ATTEMPTS a chunk ends the products as failed with a note; the category stays completed."""
+    run_id = run_id_after_category(engine, settings)
+    with Session(engine) as session, session.begin():
+        session.execute(update(ProductChunk).where(ProductChunk.chunk == 0).values(attempts=3))
+    assert product_jobs.process_chunk(run_id, 0, settings=settings, engine=engine) == "failed"
+    run = run_row(engine)
+    assert (run.status, run.product_status) == ("completed", "failed") and "chunk 0 gave up" in run.product_note
+
+
+def test_over_the_maximum_the_category_is_forecast_and_products_are_not(client, drain, engine, settings):
+    """More products than PRODUCT_FORECAST_MAX: a clear note, no product jobs, the category still forecast."""
+    body = HEADER + "".join(f"2023-01-{d:02d},p{i},big,1\n" for i in range(150) for d in (1, 2))
+    upload(client, body)
+    drain()
+    drain(FORECAST_QUEUE)
+    run = run_row(engine)
+    assert (run.status, run.product_status) == ("completed", None)
+    assert "150 products: more than PRODUCT_FORECAST_MAX (100)" in run.product_note
+
+
+def test_the_category_setting_switches_products_off(client, drain, engine, redis, loaded):
+    """product_forecasts false: the run forecasts its category only, without a note."""
+    with Session(engine) as session, session.begin():
+        session.add(CategorySetting(category="shop", product_forecasts=False))
+    drain(FORECAST_QUEUE)
+    run = run_row(engine)
+    assert (run.status, run.product_status, run.product_note) == ("completed", None, None)
+    assert queue(redis, FORECAST_QUEUE).count == 0
+
+
+def test_chunks_are_cut_in_product_order(client, engine, settings, loaded):
+    """Seven products in chunks of three: [once, p0, p1], [p2, p3, p4], [p5]."""
+    run_id_after_category(engine, settings)
+    with Session(engine) as session:
+        cut = [json.loads(c.products) for c in session.scalars(select(ProductChunk).order_by(ProductChunk.chunk))]
+    assert cut == [["once", "p0", "p1"], ["p2", "p3", "p4"], ["p5"]]
