@@ -260,6 +260,8 @@ class CategorySettings:
     updated_at: dt.datetime | None
     grain: str | None = None
     horizon: int | None = None
+    #: Forecast the category's products: true, false, or null for the default (on up to PRODUCT_FORECAST_MAX).
+    product_forecasts: bool | None = None
 
 
 def category_settings(session: Session, category: str, default_country: str | None) -> CategorySettings | None:
@@ -276,6 +278,7 @@ def category_settings(session: Session, category: str, default_country: str | No
         updated_at=row.updated_at if row is not None else None,
         grain=row.grain if row is not None else None,
         horizon=row.horizon if row is not None else None,
+        product_forecasts=row.product_forecasts if row is not None else None,
     )
 
 
@@ -331,6 +334,7 @@ def _overview_query() -> Select:
                                            else_=CategorySetting.category),
         "last_run_id": last.c.run_id, "forecast_status": ForecastRun.status,
         "recommended_method": done_run.recommended_method,
+        "product_status": done_run.product_status, "reconciliation": done_run.reconciliation,
         "grain_setting": CategorySetting.grain, "last_grain": ForecastRun.grain,
         "last_grain_anchor": ForecastRun.grain_anchor, "last_grain_problem": ForecastRun.grain_problem,
         "done_grain": done_run.grain, "done_grain_anchor": done_run.grain_anchor, "done_run_id": done_run.id,

@@ -48,11 +48,13 @@ class SettingsChange:
     holiday_country: object = KEEP
     grain: object = KEEP
     horizon: object = KEEP
+    product_forecasts: object = KEEP
 
 
 def save_category_settings(sessions: sessionmaker[Session], category: str, change: SettingsChange,
                            settings: Settings) -> tuple[CategorySettings, bool]:
-    """Save the category's settings; return them and whether its grain or horizon changed (a refresh is due).
+    """Save the category's settings; return them and whether its grain, horizon or product_forecasts changed (a
+    refresh is due).
 
     UnknownCategory when it has no data; ApiError 400 for a grain finer than its data or a horizon out of range.
     """
@@ -73,6 +75,7 @@ def _save_setting(sessions: sessionmaker[Session], category: str, change: Settin
             raise UnknownCategory(category)
         row = session.get(CategorySetting, category, with_for_update=True)
         before = (row.grain, row.horizon) if row is not None else (None, None)
+        products_before = row.product_forecasts if row is not None else None
         grain, horizon = _checked_grain(session, category, change, before)
         if row is None:
             row = CategorySetting(category=category, holiday_country_default=True,
@@ -80,9 +83,12 @@ def _save_setting(sessions: sessionmaker[Session], category: str, change: Settin
             session.add(row)
         if change.holiday_country is not KEEP:
             row.holiday_country, row.holiday_country_default = change.holiday_country, None
+        if change.product_forecasts is not KEEP:
+            row.product_forecasts = change.product_forecasts
         row.grain, row.horizon, row.updated_at = grain, horizon, utcnow()
         session.flush()
-        return category_settings(session, category, default_holiday_country(settings)), (grain, horizon) != before
+        changed = (grain, horizon) != before or row.product_forecasts != products_before
+        return category_settings(session, category, default_holiday_country(settings)), changed
 
 
 def _checked_grain(session: Session, category: str, change: SettingsChange,

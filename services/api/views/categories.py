@@ -80,8 +80,8 @@ def category_settings(name: str):  # noqa: ANN201
 
 @blueprint.put("/categories/<path:name>/settings")
 def save_category_settings(name: str):  # noqa: ANN201
-    """Set the category's holiday calendar, grain and horizon (each key optional; a key not sent is kept);
-    a changed grain or horizon queues a refresh of its forecasts."""
+    """Set the category's holiday calendar, grain, horizon and product forecasts (each key optional; a key not
+    sent is kept); a changed grain, horizon or product_forecasts queues a refresh of its forecasts."""
     reject_unknown(request.args, ())
     body = json_object(request, optional=SETTINGS_KEYS)
     if not body:
@@ -89,7 +89,8 @@ def save_category_settings(name: str):  # noqa: ANN201
     change = forecasts.SettingsChange(
         holiday_country=_country(body) if "holiday_country" in body else KEEP,
         grain=grains.parse_grain(body["grain"]) if "grain" in body else KEEP,
-        horizon=body.get("horizon", KEEP))
+        horizon=body.get("horizon", KEEP),
+        product_forecasts=_switch(body) if "product_forecasts" in body else KEEP)
     deps = services()
     try:
         saved, changed = forecasts.save_category_settings(deps.sessions, name, change, deps.settings)
@@ -104,7 +105,15 @@ def save_category_settings(name: str):  # noqa: ANN201
 
 
 #: The keys a settings PUT may send.
-SETTINGS_KEYS = ("holiday_country", "grain", "horizon")
+SETTINGS_KEYS = ("holiday_country", "grain", "horizon", "product_forecasts")
+
+
+def _switch(body: dict[str, object]) -> bool | None:
+    """The body's product_forecasts: true, false or null (the default rule); 400 otherwise."""
+    value = body["product_forecasts"]
+    if value is not None and not isinstance(value, bool):
+        raise ApiError(400, f"product_forecasts must be true, false or null, got {str(value)[:20]!r}")
+    return value
 
 
 def _country(body: dict[str, object]) -> str | None:

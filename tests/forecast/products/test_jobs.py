@@ -88,6 +88,7 @@ def test_chunks_then_reconciliation_make_coherent_products(client, drain, engine
     assert len(chunks) == 3 and all(c.status == "done" and c.result is None for c in chunks)
     progress = client.get(f"/batches/{loaded}").json["product_runs"][0]
     assert (progress["products_done"], progress["products_total"], progress["product_status"]) == (7, 7, "completed")
+    assert client.get("/categories").json[0]["reconciliation"] == run.reconciliation
 
 
 def test_a_chunk_killed_mid_way_is_redone_and_nothing_is_lost(client, drain, engine, redis, settings, loaded,
