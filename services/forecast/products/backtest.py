@@ -10,7 +10,8 @@ quantiles, never negative and always ordered.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -32,6 +33,8 @@ class ProductForecasts:
     backtests: pd.DataFrame
     #: unique_id, method, mase, mae, naive_scale
     summaries: pd.DataFrame
+    #: Wall seconds of the backtest (fits on the history without its last window) and of the final fits.
+    seconds: dict[str, float] = field(default_factory=dict)
 
 
 def forecast_products(frame: pd.DataFrame, horizon: int, level: float,
@@ -40,15 +43,20 @@ def forecast_products(frame: pd.DataFrame, horizon: int, level: float,
     ends = frame.groupby("unique_id")["ds"].transform("max")
     train = frame[frame["ds"] <= ends - pd.Timedelta(days=horizon)]
     held = frame[frame["ds"] > ends - pd.Timedelta(days=horizon)]
+    started = time.perf_counter()
     tested = all_forecasts(train, horizon, holidays).merge(held, on=["unique_id", "ds"], how="left")
+    backtest_s = time.perf_counter() - started
     scales = naive_scales(train)
     choice = recommend(tested, scales)
     backtests = pick(tested, choice).merge(held.rename(columns={"y": "actual"}), on=["unique_id", "ds"])
+    started = time.perf_counter()
     final = pick(all_forecasts(frame, horizon, holidays), choice)
+    fit_s = time.perf_counter() - started
     forecasts = with_quantiles(final, backtests, level).assign(method=lambda f: f["unique_id"].map(choice.method))
     full_scales = naive_scales(frame)
     summaries = choice.assign(naive_scale=choice.index.map(full_scales)).reset_index()
-    return ProductForecasts(forecasts, backtests[["unique_id", "ds", "value", "actual"]], summaries)
+    return ProductForecasts(forecasts, backtests[["unique_id", "ds", "value", "actual"]], summaries,
+                            {"backtest": backtest_s, "fit": fit_s})
 
 
 def recommend(tested: pd.DataFrame, scales: dict[str, float]) -> pd.DataFrame:

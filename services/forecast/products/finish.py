@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -72,6 +73,7 @@ def run_product_reconcile(run_id: int) -> str:
 
 def process_reconcile(run_id: int, *, settings: Settings, engine: Engine, redis: Redis | None = None) -> str | None:
     """Reconcile a run whose chunks are all done and publish its products; None when there is nothing to do."""
+    started = time.perf_counter()
     with engine.connect() as conn:
         run = conn.execute(select(ForecastRun).where(ForecastRun.id == run_id)).one_or_none()
         if run is None or run.product_status not in UNFINISHED or chunks_left(conn, run_id):
@@ -86,10 +88,12 @@ def process_reconcile(run_id: int, *, settings: Settings, engine: Engine, redis:
         logger.exception("product reconciliation failed run=%s", run_id)
         fail_products(engine, run_id, f"reconciliation failed: {type(exc).__name__}: {exc}")
         raise
+    storing = time.perf_counter()
     if not _publish(engine, run, staged, coherent):
         return None
     bump_generation(redis, settings.queue_prefix)
-    logger.info("products done run=%s method=%s", run_id, coherent.method)
+    logger.info("products done run=%s method=%s reconcile=%.2fs store=%.2fs", run_id, coherent.method,
+                storing - started, time.perf_counter() - storing)
     return ProductStatus.COMPLETED
 
 

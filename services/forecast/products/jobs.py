@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 
 import pandas as pd
 from redis import Redis
@@ -118,6 +119,7 @@ def process_chunk(run_id: int, chunk: int, *, settings: Settings, engine: Engine
     if attempts > settings.forecast_max_attempts:
         fail_products(engine, run_id, f"chunk {chunk} gave up after {settings.forecast_max_attempts} attempts")
         return ChunkStatus.FAILED
+    started = time.perf_counter()
     try:
         with engine.connect() as conn:
             start = max(run.history_start, run.history_end - pd.Timedelta(days=HISTORY_DAYS - 1).to_pytimedelta())
@@ -130,9 +132,13 @@ def process_chunk(run_id: int, chunk: int, *, settings: Settings, engine: Engine
     except Exception:
         _release_chunk(engine, run_id, chunk)
         raise
+    staging = time.perf_counter()
     _finish_chunk(engine, run_id, chunk, pack(result, series), len(products), len(series.skipped))
-    logger.info("product chunk done run=%s chunk=%s products=%d skipped=%d", run_id, chunk, len(products),
-                len(series.skipped))
+    seconds = result.seconds if result is not None else {}
+    # The time split is logged for operators and bench/products.py (which reads these lines).
+    logger.info("product chunk done run=%s chunk=%s products=%d skipped=%d total=%.2fs backtest=%.2fs fit=%.2fs "
+                "stage=%.2fs", run_id, chunk, len(products), len(series.skipped), time.perf_counter() - started,
+                seconds.get("backtest", 0.0), seconds.get("fit", 0.0), time.perf_counter() - staging)
     _queue_reconcile_if_ready(engine, redis, run_id, settings)
     return ChunkStatus.DONE
 
