@@ -7,11 +7,14 @@ import json
 
 import pandas as pd
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from common.config import Settings
+from common.db import create_schema
+from common.grain import Grain
 from common.models import (
+    CategoryProduct,
     CategorySetting,
     ForecastData,
     ForecastRun,
@@ -153,3 +156,26 @@ def test_chunks_are_cut_in_product_order(client, engine, settings, loaded):
     with Session(engine) as session:
         cut = [json.loads(c.products) for c in session.scalars(select(ProductChunk).order_by(ProductChunk.chunk))]
     assert cut == [["once", "p0", "p1"], ["p2", "p3", "p4"], ["p5"]]
+
+
+def test_fifty_thousand_products_get_a_note_not_jobs(engine, settings):
+    """A category of 50,000 products (over the default maximum): no chunks, a note that says why and how."""
+    create_schema(engine)
+    default = dataclasses.replace(settings, product_forecast_max=Settings().product_forecast_max)
+    with engine.begin() as conn:
+        conn.execute(insert(CategoryProduct), [{"category": "huge", "product_id": f"p{i}"} for i in range(50_000)])
+        conn.execute(insert(ForecastRun).values(id=1, category="huge", status="completed", horizon_days=30))
+        assert product_jobs.plan_products(conn, 1, "huge", Grain.DAY, default) == 0
+    run = run_row(engine)
+    assert run.product_status is None
+    assert run.product_note.startswith("50000 products: more than PRODUCT_FORECAST_MAX (5000)")
+
+
+def test_weekly_runs_say_products_are_forecast_at_days_only(engine, settings):
+    """A run at weeks plans no product jobs and says why."""
+    create_schema(engine)
+    with engine.begin() as conn:
+        conn.execute(insert(CategoryProduct).values(category="weekly", product_id="p"))
+        conn.execute(insert(ForecastRun).values(id=1, category="weekly", status="completed", horizon_days=91))
+        assert product_jobs.plan_products(conn, 1, "weekly", Grain.WEEK, settings) == 0
+    assert run_row(engine).product_note == "products are forecast at days only; this run forecast weeks"
