@@ -1,13 +1,31 @@
 // What a batch's statuses mean for the pages that watch it.
-import type { Batch, ForecastRunCounts, ForecastStatus, UndoAnswer } from './types'
+import type { Batch, ForecastRunCounts, ForecastStatus, ProductRun, UndoAnswer } from './types'
 
 /** Forecast roll-ups that no longer change. */
 export const FORECASTS_ENDED: readonly ForecastStatus[] = ['completed', 'partial', 'failed']
 
-/** True once nothing about the batch will change: it failed, or it loaded and its forecasts ended. */
-export function batchFinished(batch: Pick<Batch, 'status' | 'forecast_status'>): boolean {
+/** True once nothing about the batch will change: it failed, or it loaded and its forecasts and products ended. */
+export function batchFinished(batch: Pick<Batch, 'status' | 'forecast_status'> & Pick<Partial<Batch>, 'product_runs'>): boolean {
   if (batch.status === 'failed') return true
-  return batch.status === 'completed' && batch.forecast_status !== null && FORECASTS_ENDED.includes(batch.forecast_status)
+  const productsBusy = (batch.product_runs ?? []).some((r) => r.product_status === 'queued' || r.product_status === 'running')
+  return batch.status === 'completed' && batch.forecast_status !== null && FORECASTS_ENDED.includes(batch.forecast_status) &&
+    !productsBusy
+}
+
+/** A run's products in words: '350 of 500 products, 3 skipped', then how they were reconciled, or its note. */
+export function productRunText(run: ProductRun): string {
+  if (run.product_status === null) return run.product_note ?? 'category only'
+  const parts = [`${run.products_done ?? 0} of ${run.products_total ?? 0} products`]
+  if (run.products_skipped) parts.push(`${run.products_skipped} skipped`)
+  if (run.product_status === 'completed' && run.reconciliation) parts.push(`reconciled by ${run.reconciliation}`)
+  if (run.product_status === 'queued') parts.push('queued')
+  if (run.product_status === 'failed') parts.push(`failed${run.product_note ? `: ${run.product_note}` : ''}`)
+  return parts.join(', ')
+}
+
+/** A run's product progress from 0 to 1 (1 for a run without product jobs). */
+export function productProgress(run: ProductRun): number {
+  return run.products_total ? (run.products_done ?? 0) / run.products_total : 1
 }
 
 /** The runs in words: '34 of 38 forecast, 4 failed' (and how many are still to go); '' without runs. */

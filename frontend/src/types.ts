@@ -77,6 +77,20 @@ export interface Batch extends BatchCommon {
   categories_from?: CategoriesFrom | null
   /** Runs that failed because their category's grain could not be told, with the problem in words. */
   forecast_problems?: { run_id: number; category: string; problem: string }[]
+  /** Runs that forecast their category's products (or say why not): progress and reconciliation. */
+  product_runs?: ProductRun[]
+}
+
+/** How far a run's products got (GET /batches/<id> product_runs). */
+export interface ProductRun {
+  run_id: number
+  category: string
+  product_status: 'queued' | 'running' | 'completed' | 'failed' | null
+  products_total: number | null
+  products_done: number | null
+  products_skipped: number | null
+  reconciliation: string | null
+  product_note: string | null
 }
 
 /** Which sheets or columns of a file became categories (a wide or one-sheet-per-category upload). */

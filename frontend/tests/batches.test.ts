@@ -1,7 +1,7 @@
 import { flushPromises, mount } from '@vue/test-utils'
 import { describe, expect, it, vi } from 'vitest'
 import { ApiError } from '../src/api'
-import { batchFinished, categorySources, forecastRunsText, undoneText } from '../src/batches'
+import { batchFinished, categorySources, forecastRunsText, productProgress, productRunText, undoneText } from '../src/batches'
 
 const api = vi.hoisted(() => ({ batch: vi.fn(), batchErrors: vi.fn(async () => []), listBatches: vi.fn(), undoBatch: vi.fn() }))
 vi.mock('../src/client', () => ({ api, keys: { get: () => null, set: () => {} } }))
@@ -158,5 +158,36 @@ describe('undoing a batch', () => {
     await flushPromises()
     expect(wrapper.find('button.undo').exists()).toBe(false)
     wrapper.unmount()
+  })
+})
+
+describe('product forecasts of a batch', () => {
+  const RUN = { run_id: 3, category: 'store-01', product_status: 'running' as const, products_total: 500, products_done: 350,
+    products_skipped: 3, reconciliation: null, product_note: null }
+
+  it('says how far the products got and how they were reconciled', () => {
+    expect(productRunText(RUN)).toBe('350 of 500 products, 3 skipped')
+    expect(productRunText({ ...RUN, product_status: 'completed', products_done: 500, reconciliation: 'mint_shrink' }))
+      .toBe('500 of 500 products, 3 skipped, reconciled by mint_shrink')
+    expect(productRunText({ ...RUN, product_status: null, product_note: 'products are forecast at days only' }))
+      .toBe('products are forecast at days only')
+    expect(productProgress(RUN)).toBe(0.7)
+  })
+
+  it('keeps watching a batch whose products are still running', () => {
+    expect(batchFinished({ status: 'completed', forecast_status: 'completed', product_runs: [RUN] })).toBe(false)
+    expect(batchFinished({ status: 'completed', forecast_status: 'completed',
+      product_runs: [{ ...RUN, product_status: 'completed' }] })).toBe(true)
+  })
+
+  it('shows each run\'s product progress on the batch page', async () => {
+    api.batch.mockResolvedValue({ ...BATCH, forecast_status: 'completed', product_runs: [RUN] })
+    const view = mount(BatchView, { props: { id: 5 } })
+    await flushPromises()
+    const item = view.find('.product-runs li')
+    expect(item.text()).toContain('store-01')
+    expect(item.text()).toContain('350 of 500 products, 3 skipped')
+    expect(item.find('[role="progressbar"]').attributes('aria-valuenow')).toBe('70')
+    view.unmount()
   })
 })
