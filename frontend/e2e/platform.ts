@@ -74,6 +74,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
       ...process.env, CASTFLOW_ENV_FILE: '', DATABASE_URL: `sqlite:///${join(work, 'castflow.db')}`,
       UPLOAD_DIR: join(work, 'uploads'), REDIS_URL: redis, QUEUE_PREFIX: `e2e-${process.pid}-`, API_KEY: E2E_API_KEY,
       WEB_WORKERS: '1', WEB_THREADS: '8', LOG_LEVEL: 'INFO',
+      PRODUCT_FORECAST_MAX: '0', // the pages under test forecast categories; products have their own tests
     },
   })
   const url = `http://127.0.0.1:${port}/`
