@@ -179,3 +179,17 @@ def test_weekly_runs_say_products_are_forecast_at_days_only(engine, settings):
         conn.execute(insert(ForecastRun).values(id=1, category="weekly", status="completed", horizon_days=91))
         assert product_jobs.plan_products(conn, 1, "weekly", Grain.WEEK, settings) == 0
     assert run_row(engine).product_note == "products are forecast at days only; this run forecast weeks"
+
+
+def test_a_lost_reconciliation_job_is_queued_again(client, drain, engine, redis, settings, loaded):
+    """Every chunk done but the final job lost with Redis: recovery queues the reconciliation alone."""
+    run_id = run_id_after_category(engine, settings)
+    for chunk in range(3):
+        product_jobs.process_chunk(run_id, chunk, settings=settings, engine=engine)  # no Redis: nothing queued
+    assert run_row(engine).product_status == "running"
+    redis.flushall()
+    assert reconcile(engine, redis, settings)["product_jobs"] == 1
+    assert queue(redis, FORECAST_QUEUE).job_ids == [f"products-{run_id}-reconcile"]
+    drain(FORECAST_QUEUE)
+    assert run_row(engine).product_status == "completed"
+    assert_coherent(engine, run_id)
