@@ -85,10 +85,14 @@ def start_products(engine: Engine, redis: Redis | None, run_id: int, settings: S
     """Queue a run's product chunks that are not done (after its publishing transaction committed)."""
     if redis is None:
         return
-    with engine.connect() as conn:
-        chunks = pending_chunks(conn, run_id)
-    for chunk in chunks:
-        enqueue_product_chunk(redis, run_id, chunk, prefix=settings.queue_prefix)
+    try:
+        with engine.connect() as conn:
+            chunks = pending_chunks(conn, run_id)
+        for chunk in chunks:
+            enqueue_product_chunk(redis, run_id, chunk, prefix=settings.queue_prefix)
+    except Exception:  # noqa: BLE001 - the run is published; the maintenance round queues what is missing
+        logger.warning("could not queue the product jobs run=%s; recovery will", run_id)
+        return
     if chunks:
         logger.info("products queued run=%s chunks=%d", run_id, len(chunks))
 
