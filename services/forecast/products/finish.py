@@ -175,8 +175,9 @@ def _products_frame(forecasts: pd.DataFrame, values: pd.DataFrame, reconciled: n
 def _category_frame(top: pd.DataFrame, total: np.ndarray) -> pd.DataFrame:
     """The category's recommended rows moved to the products' reconciled total."""
     out = top.copy()
-    out[BANDS] = shift_quantiles(out[BANDS].to_numpy(dtype="float64", na_value=np.nan), out["value"].to_numpy(),
-                                 total)
+    # Runs made before quantiles have no p10/p50/p90: the value stands in, so the bands still sort in place.
+    bands = out[BANDS].astype("float64").apply(lambda column: column.fillna(out["value"]))
+    out[BANDS] = shift_quantiles(bands.to_numpy(), out["value"].to_numpy(), total)
     out["value"] = total
     return out
 
