@@ -48,3 +48,13 @@ def test_quantiles_move_with_their_value_and_stay_ordered():
     """Bands shift by the change of the value, then clip at 0 and sort."""
     bands = np.array([[1.0, 2.0, 3.0, 4.0, 5.0]])
     assert shift_quantiles(bands, np.array([3.0]), np.array([1.0])).tolist() == [[0.0, 0.0, 1.0, 2.0, 3.0]]
+
+
+def test_a_method_that_would_worsen_the_category_is_not_chosen():
+    """Products exact but summing far from a category forecast that was exact too: bottom-up would be as good
+    for the products, yet the category's own forecast is kept (top-down), as it did better on the window."""
+    sold = np.array([[4.0] * 7, [6.0] * 7])
+    products = np.array([[8.0] * 7, [12.0] * 7])  # twice too high, in the right proportions
+    category = sold.sum(axis=0)  # exact
+    method, errors = choose(category, products, np.vstack([category[None, :], sold]), np.ones(3))
+    assert method == "top_down" and errors["bottom_up"] > errors["top_down"]
