@@ -204,7 +204,8 @@ def accuracy(result: dict, baseline: dict, rows: pd.DataFrame) -> None:
         print(f"  {name:36s} {value:.3f}")
     best = min(v for k, v in means.items() if not k.startswith("castflow"))
     print(f"  ratio to the best peer: {means['castflow recommended (reconciled)'] / best:.3f} (target <= 0.95)")
-    print(f"  recommended methods: {dict(result['methods'].str.split('+').str[0].value_counts().head(8))}")
+    counts = {str(k): int(v) for k, v in result["methods"].value_counts().head(8).items()}
+    print(f"  recommended methods (most frequent): {counts}")
     store_scores(result, baseline, rows)
 
 
@@ -220,7 +221,7 @@ def store_scores(result: dict, baseline: dict, rows: pd.DataFrame) -> None:
                                   history[c].to_numpy(float)) for c in november.columns])
     print(f"stores (mean MASE over 10): reconciled {out['reconciled']:.3f} vs today's category forecast "
           f"{out['category']:.3f} (target: no worse); reconciliation used: "
-          f"{dict(result['runs']['reconciliation'].value_counts())}")
+          f"{ {str(k): int(v) for k, v in result['runs']['reconciliation'].value_counts().items()} }")
 
 
 def timing(label: str, results: list[dict], series: int, target_s: float) -> None:
