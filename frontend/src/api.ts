@@ -1,7 +1,7 @@
 // The one place that talks to the castflow API: fetch + errors + the API key, typed answers.
 import type {
   Batch, BatchRow, Category, CategoryEvent, CategorySettings, EventsAnswer, ForecastFilters, ForecastMetric, ForecastPeriod, ForecastRow,
-  Grain, HistoryPoint, InventoryPage, Mapping, MappingProfile, ProductQuery, ProductsPage, RefreshAnswer, RejectedRow, SettingsChange, Targets, UndoAnswer, UploadOutcome,
+  Grain, HistoryPoint, InventoryPage, Mapping, MappingProfile, ProductQuery, ProductsPage, RefreshAnswer, StockAnswer, RejectedRow, SettingsChange, Targets, UndoAnswer, UploadOutcome,
 } from './types'
 import type { Backtests } from './backtest'
 import type { Seasonality } from './seasonality'
@@ -205,6 +205,13 @@ export class Api {
   /** A page of products' stock advice, order-now first. */
   inventory(category: string | null, page: number, limit = 50): Promise<InventoryPage> {
     return this.json(`inventory${query({ category, page, limit })}`)
+  }
+
+  /** Send a stock file (.csv, .csv.gz, .xlsx); all its rows are stored, or none (the error lists the bad rows). */
+  uploadStock(file: File): Promise<StockAnswer> {
+    const form = new FormData()
+    form.append('file', file, file.name)
+    return this.json('inventory/stock', { method: 'POST', body: form })
   }
 
   categoryTargets(category: string): Promise<Targets> {

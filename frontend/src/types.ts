@@ -331,6 +331,20 @@ export interface InventoryRow {
   note: string | null
 }
 
+export interface StockAnswer {
+  rows: number
+  inserted: number
+  updated: number
+}
+
+/** A refused stock row, as the 400 answer of POST /inventory/stock lists them. */
+export interface StockProblem {
+  line: number
+  column: string
+  value: string
+  reason: string
+}
+
 export interface InventoryPage {
   data: InventoryRow[]
   pagination: Pagination
