@@ -10,9 +10,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from common.models import ForecastData, ForecastRun, ProductForecastData, ProductForecastSummary
+from common.models import ForecastData, ForecastRun, InvoiceData, ProductForecastData, ProductForecastSummary
 from common.status import ForecastStatus, ModelType
 
 #: The first forecast day of every seeded run.
@@ -100,3 +101,25 @@ def sales_csv(categories: dict[str, list[str]], days: int = 20) -> str:
         lines += [f"2023-03-{day:02d},{product_id},{category},{1 + day % 3}"
                   for product_id in product_ids for day in range(1, days + 1)]
     return "\n".join(lines) + "\n"
+
+
+def seed_from_sales(engine, category: str, days: int = 30) -> SeededRun:  # noqa: ANN001 - an Engine
+    """A completed product run of `category` from its stored sales: each product's mean day, +- half of it."""
+    with Session(engine) as session:
+        query = (select(InvoiceData.product_id, func.sum(InvoiceData.sales), func.count())
+                 .where(InvoiceData.category == category).group_by(InvoiceData.product_id)
+                 .order_by(InvoiceData.product_id))
+        sales = session.execute(query).all()
+    products = {product_id: Product(steady(round(total / n, 2), round(total / n / 2, 2), days), mase=0.5 + i / 10,
+                                    volume=float(total), selling_days=n)
+                for i, (product_id, total, n) in enumerate(sales)}
+    return add_product_run(engine, category, products)
+
+
+if __name__ == "__main__":  # python -m tests.products DATABASE_URL CATEGORY: what the web app's e2e run seeds
+    import sys
+
+    from common.db import make_engine
+
+    seeded = seed_from_sales(make_engine(sys.argv[1]), sys.argv[2])
+    print(seeded.run_id)
