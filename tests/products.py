@@ -52,7 +52,7 @@ class SeededRun:
 def add_product_run(engine, category: str, products: dict[str, Product],  # noqa: ANN001 - an Engine
                     skipped: dict[str, Skipped] | None = None, *, status: str = ForecastStatus.COMPLETED,
                     product_status: str | None = ForecastStatus.COMPLETED, reconciliation: str = "mint_shrink",
-                    batch_num: int | None = None) -> SeededRun:
+                    batch_num: int | None = None, start: dt.date = START) -> SeededRun:
     """A run of `category` whose products' forecasts add up to the category's recommended forecast each day."""
     skipped = skipped or {}
     horizon = max((len(p.days) for p in products.values()), default=0)
@@ -66,11 +66,11 @@ def add_product_run(engine, category: str, products: dict[str, Product],  # noqa
                           reconciliation=reconciliation if product_status else None)
         session.add(run)
         session.flush()
-        session.add_all(_row(ForecastData, run.id, category, ModelType.RECOMMENDED.value, n, day)
+        session.add_all(_row(ForecastData, run.id, category, ModelType.RECOMMENDED.value, start, n, day)
                         for n, day in enumerate(totals))
         for product_id, product in products.items():
-            session.add_all(_row(ProductForecastData, run.id, category, product.method, n, day, product_id=product_id)
-                            for n, day in enumerate(product.days))
+            session.add_all(_row(ProductForecastData, run.id, category, product.method, start, n, day,
+                                 product_id=product_id) for n, day in enumerate(product.days))
             session.add(ProductForecastSummary(run_id=run.id, product_id=product_id, category=category,
                                                status="forecast", method=product.method, mase=product.mase,
                                                mae=product.mae, volume=product.volume,
@@ -81,10 +81,10 @@ def add_product_run(engine, category: str, products: dict[str, Product],  # noqa
         return SeededRun(run.id, totals)
 
 
-def _row(table, run_id: int, category: str, model: str, n: int, day: tuple[float, float, float],  # noqa: ANN001
-         **extra: object):  # noqa: ANN202 - a ForecastData or ProductForecastData
+def _row(table, run_id: int, category: str, model: str, start: dt.date, n: int,  # noqa: ANN001
+         day: tuple[float, float, float], **extra: object):  # noqa: ANN202 - a ForecastData or ProductForecastData
     p10, p50, p90 = day
-    return table(run_id=run_id, category=category, model_type=model, forecast_date=START + dt.timedelta(days=n),
+    return table(run_id=run_id, category=category, model_type=model, forecast_date=start + dt.timedelta(days=n),
                  forecast_value=p50, lower_bound=max(0.0, p10 - (p50 - p10)), upper_bound=p90 + (p90 - p50),
                  p10=p10, p50=p50, p90=p90, **extra)
 
@@ -104,8 +104,9 @@ def sales_csv(categories: dict[str, list[str]], days: int = 20) -> str:
 
 
 def seed_from_sales(engine, category: str, days: int = 30) -> SeededRun:  # noqa: ANN001 - an Engine
-    """A completed product run of `category` from its stored sales: each product's mean day, +- half of it."""
+    """A completed product run of `category` from the day after its last sale: each product's mean day, +- half."""
     with Session(engine) as session:
+        last = session.scalar(select(func.max(InvoiceData.date)).where(InvoiceData.category == category))
         query = (select(InvoiceData.product_id, func.sum(InvoiceData.sales), func.count())
                  .where(InvoiceData.category == category).group_by(InvoiceData.product_id)
                  .order_by(InvoiceData.product_id))
@@ -113,7 +114,7 @@ def seed_from_sales(engine, category: str, days: int = 30) -> SeededRun:  # noqa
     products = {product_id: Product(steady(round(total / n, 2), round(total / n / 2, 2), days), mase=0.5 + i / 10,
                                     volume=float(total), selling_days=n)
                 for i, (product_id, total, n) in enumerate(sales)}
-    return add_product_run(engine, category, products)
+    return add_product_run(engine, category, products, start=last + dt.timedelta(days=1))
 
 
 if __name__ == "__main__":  # python -m tests.products DATABASE_URL CATEGORY: what the web app's e2e run seeds
