@@ -12,6 +12,7 @@ import io
 import math
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from itertools import islice
 from typing import BinaryIO
 
 from sqlalchemy import select, tuple_
@@ -37,6 +38,8 @@ REQUIRED = ("product_id", "category", "on_hand")
 OPTIONAL = ("lead_time_days", "service_level", "order_cost", "unit_cost")
 #: Most rows one stock file or body may hold.
 MAX_STOCK_ROWS = 100_000
+#: Largest stock CSV read, uncompressed (100,000 rows of stock take a few MB).
+MAX_STOCK_BYTES = 32 * 1024 * 1024
 #: Most rejected rows an error answer lists (all are counted).
 MAX_REPORTED = 100
 #: Largest stock or cost accepted (the sales columns' DECIMAL(12,2) bound).
@@ -87,7 +90,7 @@ def read_stock_file(fileobj: BinaryIO, filename: str, max_uncompressed: int) -> 
     if kind is FileKind.XLSX:
         records = _xlsx_records(fileobj, max_uncompressed)
     else:
-        records = _csv_records(_file_text(fileobj, kind, max_uncompressed))
+        records = _csv_records(_file_text(fileobj, kind, min(max_uncompressed, MAX_STOCK_BYTES)))
     rows = []
     for line, record in records:
         rows.append((line, record))
@@ -156,8 +159,9 @@ def _xlsx_records(fileobj: BinaryIO, max_uncompressed: int) -> list[tuple[int, d
             header = [normalise(name) for name in next(rows, ()) or ()]
             if _missing(header):
                 continue
-            return [(number, _record(header, cells)) for number, cells in enumerate(rows, start=2)
-                    if any(cell not in (None, "") for cell in cells)][:MAX_STOCK_ROWS + 1]
+            filled = ((number, cells) for number, cells in enumerate(rows, start=2)
+                      if any(cell not in (None, "") for cell in cells))
+            return [(number, _record(header, cells)) for number, cells in islice(filled, MAX_STOCK_ROWS + 1)]
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many types for damaged files
         raise FileProblem(describe_xlsx_error(exc)) from None
     finally:

@@ -237,3 +237,25 @@ def test_inventory_answer_follows_new_stock(client, forecast):
     assert by_product(client)["p1"]["on_hand"] == 30.0
     post_stock(client, [{"product_id": "p1", "category": "north", "on_hand": 31}])
     assert by_product(client)["p1"]["on_hand"] == 31.0
+
+
+def test_stock_files_past_the_row_limit_are_refused(client, forecast, engine, monkeypatch):
+    """A CSV or workbook with more rows than MAX_STOCK_ROWS is a 400 asking for parts; nothing is stored."""
+    monkeypatch.setattr("services.api.stock.MAX_STOCK_ROWS", 2)
+    text = "product_id,category,on_hand\np1,north,1\np2,north,1\np3,north,1\n"
+    response = client.post("/inventory/stock", data={"file": (io.BytesIO(text.encode()), "stock.csv")},
+                           content_type="multipart/form-data")
+    assert "more than 2 rows" in refused(response)
+    book = workbook(("s", [["product_id", "category", "on_hand"], *([f"p{n}", "north", 1] for n in (1, 2, 3))]))
+    response = client.post("/inventory/stock", data={"file": (io.BytesIO(book), "stock.xlsx")},
+                           content_type="multipart/form-data")
+    assert "more than 2 rows" in refused(response)
+    assert stored(engine) == 0
+
+
+def test_a_workbook_without_the_stock_columns_is_refused(client, forecast):
+    """An .xlsx none of whose sheets has product_id, category and on_hand is a 400 naming them."""
+    book = workbook(("s", [["product", "store", "qty"], ["p1", "north", 1]]))
+    response = client.post("/inventory/stock", data={"file": (io.BytesIO(book), "stock.xlsx")},
+                           content_type="multipart/form-data")
+    assert "product_id, category, on_hand" in refused(response)
