@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from common.config import Settings
 from common.db import utcnow
-from common.models import InventorySetting, ProductForecastData, ProductStock
+from common.models import InventorySetting, ProductForecastData, ProductForecastSummary, ProductStock
 from services.api import inventory
-from services.api.product_reads import product_runs
+from services.api.product_reads import SKIPPED, product_runs
 from services.api.serialize import jsonable
 
 #: The settings a category may set, in the order they are shown.
@@ -81,8 +81,10 @@ def inventory_rows(session: Session, settings: Settings, where: InventoryFilter)
     policies = _category_policies(session, categories, settings)
     runs = {name: run for name, run in product_runs(session).items() if name in policies}
     forecasts = _forecasts(session, runs, {row.product_id for row in stock})
+    skipped = _skipped(session, runs)
     rows = [_advice_row(row, policies[row.category], runs.get(row.category),
-                        forecasts.get((row.category, row.product_id), [])) for row in stock]
+                        forecasts.get((row.category, row.product_id), []), skipped.get((row.category, row.product_id)))
+            for row in stock]
     if where.order_now is not None:
         rows = [row for row in rows if row["order_now"] is where.order_now]
     rows.sort(key=lambda r: (not r["order_now"], r["days_of_inventory"] is None,
@@ -122,8 +124,18 @@ def _forecasts(session: Session, runs: dict[str, int],
     return found
 
 
+def _skipped(session: Session, runs: dict[str, int]) -> dict[tuple[str, str], str]:
+    """Why each product the runs skipped was skipped, by (category, product)."""
+    if not runs:
+        return {}
+    query = (select(ProductForecastSummary.category, ProductForecastSummary.product_id, ProductForecastSummary.note)
+             .where(ProductForecastSummary.run_id.in_(tuple(runs.values())), ProductForecastSummary.status == SKIPPED))
+    return {(category, product_id): note or "too little history"
+            for category, product_id, note in session.execute(query)}
+
+
 def _advice_row(stock: ProductStock, category_policy: dict[str, object], run_id: int | None,
-                forecast: list[tuple[dt.date, inventory.Day]]) -> dict[str, object]:
+                forecast: list[tuple[dt.date, inventory.Day]], skipped: str | None = None) -> dict[str, object]:
     """One /inventory row: the stock, the policy in force, and the formulas' answer (or a note why there is none)."""
     policy = {**category_policy, **{name: getattr(stock, name) for name in
                                     ("lead_time_days", "service_level", "order_cost", "unit_cost")
@@ -132,8 +144,12 @@ def _advice_row(stock: ProductStock, category_policy: dict[str, object], run_id:
     row.update(category=stock.category, product_id=stock.product_id, on_hand=stock.on_hand, order_now=False,
                order_quantity=0, run_id=run_id, updated_at=jsonable(stock.updated_at), **policy)
     if not forecast:
-        row["note"] = ("no product forecast: the category has no completed product forecast yet" if run_id is None
-                       else "no product forecast: the product was skipped or not forecast in the latest product run")
+        if run_id is None:
+            row["note"] = "no product forecast: the category has no completed product forecast yet"
+        elif skipped is not None:
+            row["note"] = f"no product forecast: the latest product run skipped it ({skipped})"
+        else:
+            row["note"] = "no product forecast: the latest product run did not forecast it"
         return row
     advice = inventory.advise(stock.on_hand, [day for _, day in forecast], inventory.Policy(**policy))
     start = forecast[0][0]

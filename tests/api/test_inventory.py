@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from common.models import ProductStock
 from tests.builders import refused, workbook
 from tests.conftest import upload
-from tests.products import Product, add_product_run, sales_csv, steady
+from tests.products import Product, Skipped, add_product_run, sales_csv, steady
 
 #: p1: a rising forecast (p50 10 + day, p10/p90 3 and 5 either side); p2: flat 4 +- 2; p3: 0.5 +- 0.5.
 P1_DAYS = [(7 + n, 10 + n, 15 + n) for n in range(30)]
@@ -23,11 +23,12 @@ P1_DAYS = [(7 + n, 10 + n, 15 + n) for n in range(30)]
 
 @pytest.fixture
 def forecast(client, drain, engine) -> int:
-    """north: sales of p1, p2, p3, rare; a completed product run forecasting p1, p2, p3. south: sales, no run."""
-    upload(client, sales_csv({"north": ["p1", "p2", "p3", "rare"], "south": ["s1"]}))
+    """north: sales of p1, p2, p3, rare, new; a completed product run forecasting p1, p2, p3 and skipping rare.
+    south: sales, no product run."""
+    upload(client, sales_csv({"north": ["p1", "p2", "p3", "rare", "new"], "south": ["s1"]}))
     drain()
     return add_product_run(engine, "north", {"p1": Product(P1_DAYS), "p2": Product(steady(4, 2)),
-                                             "p3": Product(steady(0.5, 0.5))}).run_id
+                                             "p3": Product(steady(0.5, 0.5))}, {"rare": Skipped()}).run_id
 
 
 def post_stock(client, rows: list[dict[str, object]]):
@@ -90,9 +91,11 @@ def test_inventory_lists_order_now_first_and_pages(client, forecast):
 def test_a_product_without_a_forecast_gets_a_note(client, forecast):
     """Stock of a product the run did not forecast (or of a category without product forecasts) is listed, noted."""
     post_stock(client, [{"product_id": "rare", "category": "north", "on_hand": 3},
+                        {"product_id": "new", "category": "north", "on_hand": 3},
                         {"product_id": "s1", "category": "south", "on_hand": 3}])
     rows = by_product(client)
-    assert "skipped or not forecast" in rows["rare"]["note"] and rows["rare"]["reorder_point"] is None
+    assert "skipped it (one sale in two years" in rows["rare"]["note"] and rows["rare"]["reorder_point"] is None
+    assert "did not forecast it" in rows["new"]["note"]
     assert "no completed product forecast" in rows["s1"]["note"] and rows["s1"]["order_now"] is False
 
 
