@@ -150,6 +150,15 @@ class Settings:
     webhook_max_attempts: int = 5
     #: Wait before the first retry of a delivery, in seconds; each next wait is four times longer (0: no wait).
     webhook_retry_seconds: int = 30
+    #: Inventory defaults of every category without its own (PUT /categories/<name>/inventory-settings):
+    #: supplier lead time in days (1..365), cycle service level (0.5 <= s < 1), days of demand an order covers
+    #: when the EOQ cannot be computed, cost of placing one order (0: unknown, no EOQ), yearly holding cost
+    #: as a share of the unit cost.
+    inventory_lead_time_days: int = 7
+    inventory_service_level: float = 0.95
+    inventory_review_days: int = 7
+    inventory_order_cost: float = 0.0
+    inventory_holding_cost_rate: float = 0.25
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -204,6 +213,7 @@ class Settings:
         self._validate_cache()
         self._validate_store()
         self._validate_webhooks()
+        self._validate_inventory()
         problem = cron_problem(self.forecast_schedule) if self.forecast_schedule else None
         _check(problem is None, "FORECAST_SCHEDULE", f"{problem}")
 
@@ -233,6 +243,16 @@ class Settings:
                "WEBHOOK_TIMEOUT_SECONDS", "must be between 0 and 120")
         _check(1 <= self.webhook_max_attempts <= 20, "WEBHOOK_MAX_ATTEMPTS", "must be 1..20")
         _check(0 <= self.webhook_retry_seconds <= 3600, "WEBHOOK_RETRY_SECONDS", "must be 0..3600")
+
+    def _validate_inventory(self) -> None:
+        """The inventory defaults, in the ranges the API accepts per category and product."""
+        _check(1 <= self.inventory_lead_time_days <= 365, "INVENTORY_LEAD_TIME_DAYS", "must be 1..365")
+        _check(0.5 <= self.inventory_service_level < 1, "INVENTORY_SERVICE_LEVEL", "must be >= 0.5 and < 1")
+        _check(1 <= self.inventory_review_days <= 365, "INVENTORY_REVIEW_DAYS", "must be 1..365")
+        _check(math.isfinite(self.inventory_order_cost) and self.inventory_order_cost >= 0, "INVENTORY_ORDER_COST",
+               "must be >= 0 (0: unknown)")
+        _check(math.isfinite(self.inventory_holding_cost_rate) and 0 < self.inventory_holding_cost_rate <= 10,
+               "INVENTORY_HOLDING_COST_RATE", "must be > 0 and <= 10")
 
     def webhook_retry_intervals(self) -> list[int]:
         """The waits before each retry of a delivery: WEBHOOK_RETRY_SECONDS, then four times longer each time."""

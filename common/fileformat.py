@@ -129,7 +129,7 @@ def inspect_file(fileobj: BinaryIO, kind: FileKind, max_uncompressed: int,
     fileobj.seek(0)
     if not head:
         raise FileProblem("the file is empty")
-    _check_magic(kind, head)
+    check_magic(kind, head)
     try:
         if kind is FileKind.XLSX:
             from common.workbook import inspect_xlsx  # imported here: only .xlsx uploads pay for openpyxl
@@ -156,7 +156,8 @@ def check_header_limits(header: list[object], limits: Limits) -> None:
                               "(MAX_CELL_CHARS); is the first line really the header?")
 
 
-def _check_magic(kind: FileKind, head: bytes) -> None:
+def check_magic(kind: FileKind, head: bytes) -> None:
+    """415 when the file's first bytes are not what its name claims (a zip for .xlsx, gzip for .csv.gz, text)."""
     is_zip, is_gzip = head.startswith(b"PK\x03\x04"), head.startswith(b"\x1f\x8b")
     if kind is FileKind.XLSX and not is_zip:
         raise FileProblem("the file is named .xlsx but is not an Excel workbook", 415)
@@ -180,7 +181,7 @@ def _inspect_csv_head(raw: bytes, kind: FileKind, mapping: Mapping, limits: Limi
     utf16 = raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
     if b"\x00" in raw and not utf16:
         raise FileProblem("the file is binary, not CSV text", 415)
-    encoding, text = _decode_head(raw)
+    encoding, text = decode_head(raw)
     if not text.strip():
         raise FileProblem("the file is empty")
     lines = text.splitlines()
@@ -206,7 +207,8 @@ def _inspect_csv_head(raw: bytes, kind: FileKind, mapping: Mapping, limits: Limi
                       mapping=mapping, values=values)
 
 
-def _decode_head(raw: bytes) -> tuple[str, str]:
+def decode_head(raw: bytes) -> tuple[str, str]:
+    """(encoding, text) of a CSV's bytes: UTF-16 with a BOM, else UTF-8 (a BOM dropped); 400 for other bytes."""
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16", raw.decode("utf-16", errors="replace")
     if raw.startswith(codecs.BOM_UTF8):

@@ -6,7 +6,8 @@ new token therefore queried after the commit, and an answer cached under an olde
 served again: a commit racing a read can only make an entry obsolete, never serve stale data.
 
 Who bumps it: the ETL after a batch's merge, the forecast job after it claims and after it ends a
-run, the API after a category setting changes, forecasts are refreshed or category_stats is filled.
+run, the API after a category setting changes, forecasts are refreshed, category_stats is filled, or
+stock or a category's inventory settings are stored.
 """
 
 from __future__ import annotations

@@ -420,6 +420,42 @@ class CategorySetting(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, server_default=text("CURRENT_TIMESTAMP"))
 
 
+class ProductStock(Base):
+    """A product's stock on hand as last sent (upload or API), with its own lead time, service level and costs.
+
+    Null parameters take the category's inventory settings, else the deployment's defaults.
+    """
+
+    __tablename__ = "product_stock"
+
+    category: Mapped[str] = mapped_column(key_column(), primary_key=True)
+    product_id: Mapped[str] = mapped_column(key_column(), primary_key=True)
+    #: Units on hand (the inventory position: on hand + on order - backorders, when those are known).
+    on_hand: Mapped[float] = mapped_column(Float, nullable=False)
+    lead_time_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    service_level: Mapped[float | None] = mapped_column(Float, nullable=True)
+    order_cost: Mapped[float | None] = mapped_column(Float, nullable=True)
+    unit_cost: Mapped[float | None] = mapped_column(Float, nullable=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, server_default=text("CURRENT_TIMESTAMP"))
+
+
+class InventorySetting(Base):
+    """A category's inventory defaults for its products' stock; a null value is the deployment's default."""
+
+    __tablename__ = "inventory_settings"
+
+    category: Mapped[str] = mapped_column(key_column(), primary_key=True)
+    lead_time_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    service_level: Mapped[float | None] = mapped_column(Float, nullable=True)
+    #: Days of demand one order covers when the EOQ cannot be computed (no order or unit cost).
+    review_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    order_cost: Mapped[float | None] = mapped_column(Float, nullable=True)
+    unit_cost: Mapped[float | None] = mapped_column(Float, nullable=True)
+    #: Yearly cost of holding one unit, as a share of its unit cost (the EOQ's carrying cost rate).
+    holding_cost_rate: Mapped[float | None] = mapped_column(Float, nullable=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, server_default=text("CURRENT_TIMESTAMP"))
+
+
 class CategoryEvent(Base):
     """A category's own event: a promotion, a closure or a one-off day, from start_date to end_date inclusive."""
 

@@ -166,6 +166,18 @@ CREATE INDEX ix_forecast_runs_category ON forecast_runs (category, id);
 
 CREATE INDEX ix_forecast_runs_category_status ON forecast_runs (category, status, id);
 
+CREATE TABLE IF NOT EXISTS inventory_settings (
+	category VARCHAR(100) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+	lead_time_days INTEGER,
+	service_level FLOAT,
+	review_days INTEGER,
+	order_cost FLOAT,
+	unit_cost FLOAT,
+	holding_cost_rate FLOAT,
+	updated_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+	PRIMARY KEY (category)
+)ENGINE=InnoDB CHARSET=utf8mb4;
+
 CREATE TABLE IF NOT EXISTS invoice_data (
 	date DATE NOT NULL,
 	product_id VARCHAR(100) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
@@ -251,6 +263,18 @@ CREATE TABLE IF NOT EXISTS product_forecast_summaries (
 )ENGINE=InnoDB CHARSET=utf8mb4;
 
 CREATE INDEX ix_product_summary_category ON product_forecast_summaries (category, run_id);
+
+CREATE TABLE IF NOT EXISTS product_stock (
+	category VARCHAR(100) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+	product_id VARCHAR(100) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+	on_hand FLOAT NOT NULL,
+	lead_time_days INTEGER,
+	service_level FLOAT,
+	order_cost FLOAT,
+	unit_cost FLOAT,
+	updated_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+	PRIMARY KEY (category, product_id)
+)ENGINE=InnoDB CHARSET=utf8mb4;
 
 CREATE TABLE IF NOT EXISTS upload_metadata (
 	batch_num INTEGER NOT NULL AUTO_INCREMENT,

@@ -68,10 +68,11 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   const redis = process.env.CASTFLOW_E2E_REDIS_URL || `redis://127.0.0.1:${await freePort()}/0`
   mkdirSync(join(REPO, 'test-artifacts'), { recursive: true })
   const log = openSync(join(REPO, 'test-artifacts', 'e2e-platform.log'), 'w')
+  const database = `sqlite:///${join(work, 'castflow.db')}`
   const child = spawn(python, ['-m', 'services.local', '--port', String(port)], {
     cwd: REPO, detached: true, stdio: ['ignore', log, log],
     env: {
-      ...process.env, CASTFLOW_ENV_FILE: '', DATABASE_URL: `sqlite:///${join(work, 'castflow.db')}`,
+      ...process.env, CASTFLOW_ENV_FILE: '', DATABASE_URL: database,
       UPLOAD_DIR: join(work, 'uploads'), REDIS_URL: redis, QUEUE_PREFIX: `e2e-${process.pid}-`, API_KEY: E2E_API_KEY,
       WEB_WORKERS: '1', WEB_THREADS: '8', LOG_LEVEL: 'INFO',
       PRODUCT_FORECAST_MAX: '0', // the pages under test forecast categories; products have their own tests
@@ -85,6 +86,9 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     throw exc
   }
   process.env.CASTFLOW_E2E_URL = url
+  // For specs that seed what a forecast worker would write (product forecasts) straight into the database.
+  process.env.CASTFLOW_E2E_DATABASE_URL = database
+  process.env.CASTFLOW_E2E_PYTHON = python
   return async () => {
     await stop(child, 20_000)
     rmSync(work, { recursive: true, force: true })

@@ -1,7 +1,7 @@
 // The one place that talks to the castflow API: fetch + errors + the API key, typed answers.
 import type {
   Batch, BatchRow, Category, CategoryEvent, CategorySettings, EventsAnswer, ForecastFilters, ForecastMetric, ForecastPeriod, ForecastRow,
-  Grain, HistoryPoint, Mapping, MappingProfile, RefreshAnswer, RejectedRow, SettingsChange, Targets, UndoAnswer, UploadOutcome,
+  Grain, HistoryPoint, InventoryPage, Mapping, MappingProfile, ProductQuery, ProductsPage, RefreshAnswer, StockAnswer, RejectedRow, SettingsChange, Targets, UndoAnswer, UploadOutcome,
 } from './types'
 import type { Backtests } from './backtest'
 import type { Seasonality } from './seasonality'
@@ -81,7 +81,7 @@ export function query(values: Record<string, string | number | null | undefined>
 export function forecastParams(filters: ForecastFilters): Record<string, string | null> {
   return {
     category: filters.category, model_type: filters.modelType,
-    start_date: filters.startDate, end_date: filters.endDate,
+    start_date: filters.startDate, end_date: filters.endDate, product_id: filters.productId ?? null,
   }
 }
 
@@ -188,6 +188,30 @@ export class Api {
       rows.push(...page)
       if (page.length < PAGE) return rows
     }
+  }
+
+  /** A page of the category's products (its latest completed product run), searched and sorted. */
+  products(category: string, ask: ProductQuery): Promise<ProductsPage> {
+    const order = ask.sort === 'volume' ? 'desc' : 'asc'
+    return this.json(categoryPath(category, `products${query({ search: ask.search.trim(), sort: ask.sort, order, page: ask.page, limit: ask.limit })}`))
+  }
+
+  /** A product's daily sales in a category, oldest first (the newest `limit` days). */
+  async productHistory(category: string, productId: string, limit = 10000): Promise<HistoryPoint[]> {
+    const answer = await this.json<{ data: { date: string; sales: number }[] }>(`invoice-data${query({ category, product_id: productId, limit })}`)
+    return answer.data.map((row) => ({ date: row.date, sales: row.sales })).reverse()
+  }
+
+  /** A page of products' stock advice, order-now first. */
+  inventory(category: string | null, page: number, limit = 50): Promise<InventoryPage> {
+    return this.json(`inventory${query({ category, page, limit })}`)
+  }
+
+  /** Send a stock file (.csv, .csv.gz, .xlsx); all its rows are stored, or none (the error lists the bad rows). */
+  uploadStock(file: File): Promise<StockAnswer> {
+    const form = new FormData()
+    form.append('file', file, file.name)
+    return this.json('inventory/stock', { method: 'POST', body: form })
   }
 
   categoryTargets(category: string): Promise<Targets> {

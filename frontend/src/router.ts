@@ -14,6 +14,7 @@ export type Route =
   | { name: 'batches' }
   | { name: 'batch'; id: number }
   | { name: 'forecasts'; category: string | null; filters: ForecastRouteFilters }
+  | { name: 'inventory' }
   | { name: 'notFound'; path: string }
 
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/
@@ -36,6 +37,7 @@ export function parseRoute(hash: string): Route {
   if (parts.length === 0 || (parts.length === 1 && parts[0] === 'upload')) return { name: 'upload' }
   if (parts[0] === 'batches' && parts.length === 1) return { name: 'batches' }
   if (parts[0] === 'batches' && parts.length === 2 && /^\d+$/.test(parts[1]!)) return { name: 'batch', id: Number(parts[1]) }
+  if (parts[0] === 'inventory' && parts.length === 1) return { name: 'inventory' }
   if (parts[0] === 'forecasts' && parts.length <= 2) {
     const category = parts[1] === undefined ? null : safeDecode(parts[1])
     const filters = { model: modelParam(params), start: dateParam(params, 'start'), end: dateParam(params, 'end') }
@@ -61,6 +63,8 @@ export function routeHref(route: Route): string {
       return '#/batches'
     case 'batch':
       return `#/batches/${route.id}`
+    case 'inventory':
+      return '#/inventory'
     case 'forecasts': {
       if (route.category === null) return '#/forecasts'
       const params = new URLSearchParams()

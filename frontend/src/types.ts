@@ -282,4 +282,84 @@ export interface ForecastFilters {
   modelType: ModelType | 'all' | null
   startDate: string | null
   endDate: string | null
+  /** One product's reconciled forecast instead of the category's (absent or null: the category's). */
+  productId?: string | null
+}
+
+export interface Pagination {
+  page: number
+  limit: number
+  total_items: number
+  total_pages: number
+}
+
+/** One product of a category's latest completed product run (GET /categories/<name>/products). */
+export interface ProductSummary {
+  product_id: string
+  status: 'forecast' | 'skipped'
+  method: string | null
+  mase: number | null
+  mae: number | null
+  volume: number
+  selling_days: number
+  note: string | null
+}
+
+export interface ProductsPage {
+  category: string
+  run_id: number
+  reconciliation: string | null
+  products_total: number | null
+  products_skipped: number | null
+  product_note: string | null
+  data: ProductSummary[]
+  pagination: Pagination
+}
+
+export type ProductSort = 'volume' | 'mase'
+
+export interface ProductQuery {
+  search: string
+  sort: ProductSort
+  page: number
+  limit: number
+}
+
+/** One product's stock advice (GET /inventory). */
+export interface InventoryRow {
+  category: string
+  product_id: string
+  on_hand: number
+  order_now: boolean
+  order_quantity: number
+  reorder_point: number | null
+  safety_stock: number | null
+  lead_time_demand: number | null
+  days_of_inventory: number | null
+  stockout_date: string | null
+  mean_daily_demand: number | null
+  eoq: number | null
+  lead_time_days: number
+  service_level: number
+  run_id: number | null
+  note: string | null
+}
+
+export interface StockAnswer {
+  rows: number
+  inserted: number
+  updated: number
+}
+
+/** A refused stock row, as the 400 answer of POST /inventory/stock lists them. */
+export interface StockProblem {
+  line: number
+  column: string
+  value: string
+  reason: string
+}
+
+export interface InventoryPage {
+  data: InventoryRow[]
+  pagination: Pagination
 }

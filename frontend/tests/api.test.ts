@@ -94,6 +94,23 @@ describe('paths and queries', () => {
     expect(exportPath({ ...filters, modelType: 'all', startDate: null }, 'csv')).toBe('forecast-data/export?category=store+1%2Fa&model_type=all&format=csv')
   })
 
+  it('adds product_id to the data and export filters only when a product is chosen', () => {
+    const filters = { category: 'north', modelType: null, startDate: null, endDate: null }
+    expect(exportPath({ ...filters, productId: 'p 1' }, 'csv')).toBe('forecast-data/export?category=north&product_id=p+1&format=csv')
+    expect(exportPath({ ...filters, productId: null }, 'csv')).toBe('forecast-data/export?category=north&format=csv')
+  })
+
+  it('asks for products by volume descending or by error ascending', async () => {
+    const fetch = vi.fn(async (_url: RequestInfo | URL, _init?: RequestInit) => jsonResponse(200, { data: [] }))
+    const api = new Api({ keys: memoryKeys(), fetch })
+    await api.products('a/b', { search: ' p1 ', sort: 'volume', page: 2, limit: 20 })
+    await api.products('a/b', { search: '', sort: 'mase', page: 1, limit: 20 })
+    expect(fetch.mock.calls.map((call) => call[0])).toEqual([
+      'categories/a%2Fb/products?search=p1&sort=volume&order=desc&page=2&limit=20',
+      'categories/a%2Fb/products?sort=mase&order=asc&page=1&limit=20',
+    ])
+  })
+
   it('encodes a category name with a slash into one path segment', () => {
     expect(categoryPath('a/b c', 'history')).toBe('categories/a%2Fb%20c/history')
   })

@@ -7,6 +7,7 @@ const api = vi.hoisted(() => ({
   categoryTargets: vi.fn(async () => ({})), saveCategoryTargets: vi.fn(), categorySettings: vi.fn(async () => ({
     category: 'north', holiday_country: null, holiday_country_overridden: false, default_holiday_country: null, updated_at: null,
   })), categoryEvents: vi.fn(async () => []),
+  products: vi.fn(async () => { throw Object.assign(new Error('no product forecast'), { status: 404 }) }),
 }))
 /** What the chart was last given: the series ECharts would draw. */
 const drawn = vi.hoisted(() => ({ option: null as null | { series: { id: string; data: [string, number | string][] }[] } }))

@@ -7,6 +7,8 @@ describe('hash routes', () => {
     expect(parseRoute('#/')).toEqual({ name: 'upload' })
     expect(parseRoute('#/batches')).toEqual({ name: 'batches' })
     expect(parseRoute('#/batches/3')).toEqual({ name: 'batch', id: 3 })
+    expect(parseRoute('#/inventory')).toEqual({ name: 'inventory' })
+    expect(routeHref({ name: 'inventory' })).toBe('#/inventory')
     expect(parseRoute('#/batches/x')).toEqual({ name: 'notFound', path: '/batches/x' })
     expect(parseRoute('#/forecasts')).toEqual({ name: 'forecasts', category: null, filters: { model: null, start: null, end: null } })
   })

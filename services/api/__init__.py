@@ -140,6 +140,7 @@ def _register_views(app: Flask) -> None:
         forecasts,
         frontend,
         health,
+        inventory,
         invoices,
         mappings,
         metrics,
@@ -152,7 +153,7 @@ def _register_views(app: Flask) -> None:
 
     app.before_request(require_api_key)
     for module in (health, openapi, metrics, uploads, mappings, batches, invoices, categories, events, targets,
-                   seasonality, webhooks, forecasts, backtests, frontend):
+                   seasonality, webhooks, forecasts, backtests, inventory, frontend):
         app.register_blueprint(module.blueprint)
 
 

@@ -1,7 +1,8 @@
 """The response cache of the reads whose answers change only when a commit bumps the read generation.
 
-/forecast-data, /forecast-metrics, /categories and a finished batch's /batches/<id> change only when a
-forecast run is claimed or ends, a batch merges, a category setting changes or forecasts are
+/forecast-data, /forecast-metrics, /categories (and /categories/<name>/products), /inventory and a
+finished batch's /batches/<id> change only when a forecast run is claimed or ends (or its products
+do), a batch merges, a category setting, stock or inventory setting changes or forecasts are
 refreshed (a batch still loading or forecasting changes with every chunk: it is never kept); each of
 those writers replaces
 the read generation token in Redis after its commit (common/generation.py). A request reads the

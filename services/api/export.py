@@ -10,7 +10,7 @@ import csv
 import datetime as dt
 import io
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from common.grain import Grain
 from common.status import ModelType
-from services.api import forecast_reads, period_reads, periods
+from services.api import forecast_reads, period_reads, periods, product_reads
 from services.api.forecast_reads import ForecastFilter
 from services.api.serialize import jsonable
 
@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 #: Columns of the CSV export, in order.
 CSV_FIELDS = ["forecast_date", "category", "model_type", "forecast_value", "lower_bound", "upper_bound",
               "run_id", "batch_num", "p10", "p50", "p90"]  # the quantiles last: older readers keep their columns
+#: Columns of a product's CSV export: the same, then the product.
+PRODUCT_CSV_FIELDS = [*CSV_FIELDS, "product_id"]
 #: Days of actual sales shown before the forecast starts in each workbook sheet.
 HISTORY_DAYS = 90
 #: Excel's limit on sheet names, and the characters it refuses in them.
@@ -79,10 +81,15 @@ def forecast_csv(sessions: sessionmaker[Session], where: ForecastFilter) -> Iter
 
 def period_csv(rows: list[dict[str, object]]) -> str:
     """Period rows (grain=week or month) as CSV text."""
+    return rows_csv(rows, PERIOD_CSV_FIELDS)
+
+
+def rows_csv(rows: Iterable[dict[str, object]], fields: Sequence[str]) -> str:
+    """JSON-ready rows as CSV text with the columns `fields`, formula-like text escaped."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(PERIOD_CSV_FIELDS)
-    writer.writerows([escape_formula(row.get(name)) for name in PERIOD_CSV_FIELDS] for row in rows)
+    writer.writerow(fields)
+    writer.writerows([escape_formula(row.get(name)) for name in fields] for row in rows)
     return out.getvalue()
 
 
@@ -113,11 +120,34 @@ def forecast_workbook(session: Session, where: ForecastFilter) -> bytes:
     return out.getvalue()
 
 
+def product_workbook(session: Session, runs: dict[str, int], product_id: str, start: dt.date | None,
+                     end: dt.date | None) -> bytes:
+    """An .xlsx with one sheet per category the product's forecast is in: its recent sales, forecast and a chart."""
+    workbook = Workbook(write_only=True)
+    names: set[str] = set()
+    for category, run_id in sorted(runs.items()):
+        query = product_reads.product_rows_query({category: run_id}, product_id, _SHEET_FIELDS, start=start, end=end)
+        forecast = {(model, day): tuple(values) for model, day, *values in session.execute(query)}
+        if not forecast:
+            continue
+        first = min(day for _, day in forecast)
+        history = product_reads.product_history(session, category, product_id,
+                                                first - dt.timedelta(days=HISTORY_DAYS), first)
+        _write_sheet(workbook.create_sheet(sheet_name(category, names)), category, history, forecast,
+                     product_id=product_id)
+    if not workbook.worksheets:
+        workbook.create_sheet("forecasts").append(["no forecast rows match the filters"])
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
 def _write_sheet(sheet: WriteOnlyWorksheet, category: str, history: dict[dt.date, float],
-                 forecast: dict[tuple[str, dt.date], tuple[float | None, ...]]) -> None:
+                 forecast: dict[tuple[str, dt.date], tuple[float | None, ...]], product_id: str | None = None) -> None:
     models = model_order({model for model, _ in forecast})
     category = ILLEGAL_CHARACTERS_RE.sub("", category)  # control characters are not allowed in the XML
-    sheet.append(["category", escape_formula(category)])
+    product = ["product_id", escape_formula(ILLEGAL_CHARACTERS_RE.sub("", product_id))] if product_id else []
+    sheet.append(["category", escape_formula(category), *product])
     sheet.append(["date", "history", *(f"{m}{suffix}" for m in models for suffix in _MODEL_SUFFIXES)])
     days = sorted(set(history) | {day for _, day in forecast})
     empty = (None,) * len(_MODEL_FIELDS)

@@ -4,16 +4,26 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict
+from functools import partial
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from common.config import supported_countries
 from common.grain import Grain
-from services.api import forecast_reads, forecasts, grains, period_reads, periods, services
+from services.api import forecast_reads, forecasts, grains, period_reads, periods, product_reads, services
 from services.api.cache import reads_changed, response_cache
 from services.api.errors import ApiError
 from services.api.grains import KEEP
-from services.api.params import body_text, date_range, get_grain, json_object, reject_unknown
+from services.api.params import (
+    body_text,
+    date_range,
+    get_choice,
+    get_grain,
+    get_int,
+    get_text,
+    json_object,
+    reject_unknown,
+)
 from services.api.replica import read_session
 from services.api.serialize import jsonable
 from services.api.views.events import refresh_answer
@@ -64,6 +74,41 @@ def _history_periods(name: str, grain: Grain, start: dt.date | None, end: dt.dat
     if found is None:
         raise _unknown(name)
     return found
+
+
+#: Most products one page of /categories/<name>/products holds.
+MAX_PRODUCTS_LIMIT = 1000
+
+
+@blueprint.get("/categories/<path:name>/products")
+def category_products(name: str):  # noqa: ANN201
+    """A page of the products of the category's latest run with completed products: method, errors, volume."""
+    args = request.args
+    reject_unknown(args, ("search", "sort", "order", "page", "limit"))
+    sort = get_choice(args, "sort", product_reads.PRODUCT_SORTS, default="volume")
+    order = get_choice(args, "order", ["asc", "desc"], default="desc" if sort == "volume" else "asc")
+    ask = product_reads.ProductQuery(
+        search=get_text(args, "search"), sort=sort, descending=order == "desc",
+        page=get_int(args, "page", 1, minimum=1, maximum=10_000_000),
+        limit=get_int(args, "limit", 50, minimum=1, maximum=MAX_PRODUCTS_LIMIT))
+    body = response_cache().body("/categories/products", [("name", name), *args.items(multi=True)],
+                                 partial(_products, name, ask))
+    return Response(body, mimetype="application/json")
+
+
+def _products(name: str, ask: product_reads.ProductQuery) -> bytes:
+    with services().engine.connect() as conn:
+        run = product_reads.product_run(conn, name)
+        if run is None:
+            if not forecast_reads.category_exists(conn, name):
+                raise _unknown(name)
+            raise ApiError(404, f"category {name[:100]!r} has no completed product forecast: its runs forecast the "
+                                "category only, or their products are not finished yet")
+        rows, total = product_reads.product_page(conn, run.run_id, ask)
+    answer = {**asdict(run), "data": rows,
+              "pagination": {"page": ask.page, "limit": ask.limit, "total_items": total,
+                             "total_pages": (total + ask.limit - 1) // ask.limit}}
+    return current_app.json.dumps(answer).encode()
 
 
 @blueprint.get("/categories/<path:name>/settings")
