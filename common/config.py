@@ -145,6 +145,9 @@ class Settings:
     webhook_max_attempts: int = 5
     #: Wait before the first retry of a delivery, in seconds; each next wait is four times longer (0: no wait).
     webhook_retry_seconds: int = 30
+    #: A category drifts when its current forecast's realised MASE passes this multiple of its backtest MASE
+    #: (a category's own drift_threshold setting wins).
+    drift_threshold: float = 1.5
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -197,6 +200,7 @@ class Settings:
         self._validate_cache()
         self._validate_store()
         self._validate_webhooks()
+        _check(math.isfinite(self.drift_threshold) and self.drift_threshold > 0, "DRIFT_THRESHOLD", "must be > 0")
         problem = cron_problem(self.forecast_schedule) if self.forecast_schedule else None
         _check(problem is None, "FORECAST_SCHEDULE", f"{problem}")
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, aliased
 
 from common.models import CategorySetting, CategoryStats, ForecastData, ForecastMetric, ForecastRun, InvoiceData
 from common.status import ForecastStatus, ModelType
+from services.api.accuracy_reads import open_drifts
 from services.api.grains import overview_grain
 from services.api.reads import json_row, narrow
 from services.api.serialize import jsonable
@@ -260,9 +261,15 @@ class CategorySettings:
     updated_at: dt.datetime | None
     grain: str | None = None
     horizon: int | None = None
+    #: Drift: the category's threshold (null: DRIFT_THRESHOLD, shown in drift_threshold_default) and whether
+    #: drifting queues a run (null: yes).
+    drift_threshold: float | None = None
+    drift_threshold_default: float | None = None
+    drift_reforecast: bool | None = None
 
 
-def category_settings(session: Session, category: str, default_country: str | None) -> CategorySettings | None:
+def category_settings(session: Session, category: str, default_country: str | None,
+                      default_drift: float | None = None) -> CategorySettings | None:
     """The category's settings (its override, else the default), or None when it has no stored data."""
     if not category_exists(session, category):
         return None
@@ -276,6 +283,9 @@ def category_settings(session: Session, category: str, default_country: str | No
         updated_at=row.updated_at if row is not None else None,
         grain=row.grain if row is not None else None,
         horizon=row.horizon if row is not None else None,
+        drift_threshold=row.drift_threshold if row is not None else None,
+        drift_threshold_default=default_drift,
+        drift_reforecast=row.drift_reforecast if row is not None else None,
     )
 
 
@@ -298,6 +308,7 @@ def _overview(conn: Connection, default_country: str | None) -> list[dict[str, o
     # The database writes each row as JSON (dates as ISO text): PyMySQL decoding ten typed columns per
     # category cost more than the query; json.loads of one text per row is several times cheaper.
     overview: dict[str, dict[str, object]] = {}
+    drifts = open_drifts(conn)
     for text in conn.execute(_overview_query()).scalars():
         row = json.loads(text)
         # The query put the override row's key in holiday_country_overridden: null when there is none.
@@ -305,6 +316,9 @@ def _overview(conn: Connection, default_country: str | None) -> list[dict[str, o
         if not row["holiday_country_overridden"]:
             row["holiday_country"] = default_country
         row.update(overview_grain(row))
+        # Drifting: the current forecast's realised error passed its threshold (services/etl/drift.py).
+        row["drift"] = drifts.get(row["category"])
+        row["drifting"] = row["drift"] is not None
         # Two models marked best in one run would repeat the category: keep the first by name.
         kept = overview.setdefault(row["category"], row)
         if (row["best_model"] or "") < (kept["best_model"] or ""):

@@ -48,6 +48,8 @@ class SettingsChange:
     holiday_country: object = KEEP
     grain: object = KEEP
     horizon: object = KEEP
+    drift_threshold: object = KEEP
+    drift_reforecast: object = KEEP
 
 
 def save_category_settings(sessions: sessionmaker[Session], category: str, change: SettingsChange,
@@ -81,8 +83,13 @@ def _save_setting(sessions: sessionmaker[Session], category: str, change: Settin
         if change.holiday_country is not KEEP:
             row.holiday_country, row.holiday_country_default = change.holiday_country, None
         row.grain, row.horizon, row.updated_at = grain, horizon, utcnow()
+        if change.drift_threshold is not KEEP:
+            row.drift_threshold = change.drift_threshold
+        if change.drift_reforecast is not KEEP:
+            row.drift_reforecast = change.drift_reforecast
         session.flush()
-        return category_settings(session, category, default_holiday_country(settings)), (grain, horizon) != before
+        saved = category_settings(session, category, default_holiday_country(settings), settings.drift_threshold)
+        return saved, (grain, horizon) != before
 
 
 def _checked_grain(session: Session, category: str, change: SettingsChange,

@@ -5,6 +5,11 @@ deletes the batch's rows from invoice_data and puts the kept ones back, whole: v
 batch, file hash, timestamps and version, so the table is exactly what it was before the batch. It
 runs under the merge lock, in one transaction, and is refused (nothing changed) when a later batch
 has since changed a key the batch wrote: its own rows would then not be the batch's to take back.
+
+Realised accuracy follows the rows (services/etl/accuracy.py): the keys the batch wrote inside some run's
+forecast window are collected before the restore, and their scores (and their days' category totals) are
+replaced by scores against the values put back; a key the batch inserted loses its score, and a day left
+with no row at all loses its category scores too.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from common.config import Settings
 from common.db import is_mysql, utcnow
 from common.models import BatchError, ForecastRun, InvoiceData, InvoiceHistory, UploadMetadata
 from common.status import BatchStatus, ForecastStatus
+from services.etl import accuracy
 from services.etl.load import BatchLoader, retry_lock_conflicts
 from services.etl.stats import resummarise_categories
 
@@ -68,6 +74,9 @@ def _undo(conn: Connection, batch_num: int, settings: Settings) -> Undone:
     # The categories it wrote got a run each in its merge: read off the runs' batch index, not invoice_data.
     categories = list(conn.scalars(select(ForecastRun.category).distinct().where(ForecastRun.batch_num == batch_num)
                                    .order_by(ForecastRun.category)))
+    scoring = accuracy.windows(conn, categories) > 0
+    if scoring:
+        accuracy.changed_by_batch(conn, batch_num)  # before the restore gives its keys back their old batches
     _restore(conn, batch_num)
     # What still carries the batch's number after the restore is what it inserted.
     conn.execute(delete(InvoiceData).where(InvoiceData.batch_num == batch_num))
@@ -75,6 +84,9 @@ def _undo(conn: Connection, batch_num: int, settings: Settings) -> Undone:
     conn.execute(delete(BatchError).where(BatchError.batch_num == batch_num))
     conn.execute(delete(UploadMetadata).where(UploadMetadata.batch_num == batch_num))
     now = utcnow()
+    if scoring:
+        accuracy.rescore(conn, now)
+    accuracy.drop(conn)
     with_data = resummarise_categories(conn, categories, now)
     run_ids = _create_runs(conn, with_data, settings, now)
     conn.commit()

@@ -120,7 +120,8 @@ def test_categories_summarise_what_is_stored(client, loaded):
                              "holiday_country": "US", "holiday_country_overridden": False,
                              "last_run_id": body["north"]["last_run_id"], "forecast_status": "pending",
                              "recommended_method": None, "grain": None, "grain_anchor": None,
-                             "grain_source": "detected", "grain_problem": None}
+                             "grain_source": "detected", "grain_problem": None, "drift": None,
+                             "drifting": False}
     assert body["South"]["row_count"] == 20
 
 

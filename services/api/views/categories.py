@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import asdict
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -72,7 +73,8 @@ def category_settings(name: str):  # noqa: ANN201
     reject_unknown(request.args, ())
     deps = services()
     with deps.sessions() as session:
-        found = forecast_reads.category_settings(session, name, forecasts.default_holiday_country(deps.settings))
+        found = forecast_reads.category_settings(session, name, forecasts.default_holiday_country(deps.settings),
+                                                 deps.settings.drift_threshold)
     if found is None:
         raise _unknown(name)
     return jsonify({k: jsonable(v) for k, v in asdict(found).items()})
@@ -89,7 +91,9 @@ def save_category_settings(name: str):  # noqa: ANN201
     change = forecasts.SettingsChange(
         holiday_country=_country(body) if "holiday_country" in body else KEEP,
         grain=grains.parse_grain(body["grain"]) if "grain" in body else KEEP,
-        horizon=body.get("horizon", KEEP))
+        horizon=body.get("horizon", KEEP),
+        drift_threshold=_drift_threshold(body["drift_threshold"]) if "drift_threshold" in body else KEEP,
+        drift_reforecast=_drift_reforecast(body["drift_reforecast"]) if "drift_reforecast" in body else KEEP)
     deps = services()
     try:
         saved, changed = forecasts.save_category_settings(deps.sessions, name, change, deps.settings)
@@ -104,7 +108,24 @@ def save_category_settings(name: str):  # noqa: ANN201
 
 
 #: The keys a settings PUT may send.
-SETTINGS_KEYS = ("holiday_country", "grain", "horizon")
+SETTINGS_KEYS = ("holiday_country", "grain", "horizon", "drift_threshold", "drift_reforecast")
+
+
+def _drift_threshold(value: object) -> float | None:
+    """The body's drift_threshold: null (the deployment's DRIFT_THRESHOLD) or a number > 0; 400 otherwise."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
+        raise ApiError(400, "drift_threshold must be null or a number > 0 (a multiple of the backtest MASE, "
+                            f"e.g. 1.5), got {str(value)[:20]!r}")
+    return float(value)
+
+
+def _drift_reforecast(value: object) -> bool | None:
+    """The body's drift_reforecast: null (on), true or false; 400 otherwise."""
+    if value is not None and not isinstance(value, bool):
+        raise ApiError(400, f"drift_reforecast must be null, true or false, got {str(value)[:20]!r}")
+    return value
 
 
 def _country(body: dict[str, object]) -> str | None:
