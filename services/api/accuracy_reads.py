@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import Connection, Float, and_, case, cast, func, select
+from sqlalchemy import Connection, Float, Row, and_, case, cast, func, select
 
 from common.models import CategoryDrift, ForecastAccuracy, ForecastRun, ProductForecastSummary
 
@@ -92,12 +92,12 @@ def _conditions(where: AccuracyFilter) -> list:
 
 def open_drifts(conn: Connection) -> dict[str, dict[str, object]]:
     """Each drifting category's open drift mark, JSON-ready: since, run, realised and backtest MASE, reason."""
-    rows = conn.execute(select(CategoryDrift).where(CategoryDrift.cleared_at.is_(None))
-                        .order_by(CategoryDrift.category)).scalars()
+    rows = conn.execute(select(*CategoryDrift.__table__.c).where(CategoryDrift.cleared_at.is_(None))
+                        .order_by(CategoryDrift.category))
     return {row.category: drift_json(row) for row in rows}
 
 
-def drift_json(row: CategoryDrift) -> dict[str, object]:
+def drift_json(row: Row) -> dict[str, object]:
     """One drift mark as the API shows it."""
     return {"since": row.since.isoformat(), "run_id": row.run_id, "realised_mase": row.realised_mase,
             "backtest_mase": row.backtest_mase, "ratio": row.ratio, "threshold": row.threshold,
