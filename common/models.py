@@ -383,16 +383,15 @@ class ForecastAccuracy(Base):
     """
 
     __tablename__ = "forecast_accuracy"
-    __table_args__ = _table_args(
-        # The merge (and an undo) replaces the rows of the days and products it changed; reads filter by category.
-        Index("ix_forecast_accuracy_key", "category", "product_id", "forecast_date"),
-    )
+    # No secondary index: the merge writes about as many rows here as into invoice_data, and each index would
+    # cost it. The key leads with what the merge replaces by (the days and products it changed) and what the
+    # reads filter by (category, then product).
 
-    run_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    category: Mapped[str] = mapped_column(key_column(), primary_key=True)
     product_id: Mapped[str] = mapped_column(key_column(), primary_key=True)
-    model_type: Mapped[str] = mapped_column(String(30), primary_key=True)
     forecast_date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
-    category: Mapped[str] = mapped_column(key_column(), nullable=False)
+    model_type: Mapped[str] = mapped_column(String(30), primary_key=True)
+    run_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     #: How many periods (days) after the run's last day of history the forecast date is: 1 is the next day.
     periods_ahead: Mapped[int] = mapped_column(Integer, nullable=False)
     actual: Mapped[float] = mapped_column(Float, nullable=False)

@@ -89,11 +89,11 @@ CREATE TABLE IF NOT EXISTS category_webhooks (
 )ENGINE=InnoDB CHARSET=utf8mb4;
 
 CREATE TABLE IF NOT EXISTS forecast_accuracy (
-	run_id INTEGER NOT NULL,
-	product_id VARCHAR(100) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
-	model_type VARCHAR(30) NOT NULL,
-	forecast_date DATE NOT NULL,
 	category VARCHAR(100) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+	product_id VARCHAR(100) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+	forecast_date DATE NOT NULL,
+	model_type VARCHAR(30) NOT NULL,
+	run_id INTEGER NOT NULL,
 	periods_ahead INTEGER NOT NULL,
 	actual FLOAT NOT NULL,
 	forecast_value FLOAT NOT NULL,
@@ -102,10 +102,8 @@ CREATE TABLE IF NOT EXISTS forecast_accuracy (
 	inside BOOL NOT NULL,
 	batch_num INTEGER NOT NULL,
 	scored_at DATETIME NOT NULL,
-	PRIMARY KEY (run_id, product_id, model_type, forecast_date)
+	PRIMARY KEY (category, product_id, forecast_date, model_type, run_id)
 )ENGINE=InnoDB CHARSET=utf8mb4;
-
-CREATE INDEX ix_forecast_accuracy_key ON forecast_accuracy (category, product_id, forecast_date);
 
 CREATE TABLE IF NOT EXISTS forecast_backtests (
 	id INTEGER NOT NULL AUTO_INCREMENT,

@@ -91,7 +91,7 @@ def measure_current(conn: Connection, category: str) -> Measure | None:
     if run is None or not run.naive_scale:
         return None
     days, mae = conn.execute(select(func.count(), func.avg(ForecastAccuracy.abs_error)).where(
-        ForecastAccuracy.run_id == run.id, ForecastAccuracy.product_id == "",
+        ForecastAccuracy.category == category, ForecastAccuracy.run_id == run.id, ForecastAccuracy.product_id == "",
         ForecastAccuracy.model_type == ModelType.RECOMMENDED.value)).one()
     backtest = _backtest_mase(conn, run.id)
     if days < MIN_SCORED_DAYS or not backtest:

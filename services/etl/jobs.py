@@ -248,8 +248,7 @@ def score_merge(conn: Connection, batch_num: int, touched: list[str], settings: 
     """Score the forecasts of the keys the merge wrote (services/etl/accuracy.py), then check drift."""
     if not accuracy.windows(conn, touched):
         return []  # no completed daily run of these categories: nothing to score
-    accuracy.changed_from_merge(conn, (Action.INSERT, Action.UPDATE))
-    accuracy.rescore(conn, now)
+    accuracy.rescore(conn, accuracy.merged_keys((Action.INSERT, Action.UPDATE), Action.UPDATE), now)
     scored = accuracy.scored_categories(conn)
     accuracy.drop(conn)
     queued = dict(conn.execute(select(ForecastRun.category, ForecastRun.id)

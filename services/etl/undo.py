@@ -74,9 +74,8 @@ def _undo(conn: Connection, batch_num: int, settings: Settings) -> Undone:
     # The categories it wrote got a run each in its merge: read off the runs' batch index, not invoice_data.
     categories = list(conn.scalars(select(ForecastRun.category).distinct().where(ForecastRun.batch_num == batch_num)
                                    .order_by(ForecastRun.category)))
-    scoring = accuracy.windows(conn, categories) > 0
-    if scoring:
-        accuracy.changed_by_batch(conn, batch_num)  # before the restore gives its keys back their old batches
+    # The keys it wrote, read before the restore gives them back their old batches.
+    keys = accuracy.batch_keys(conn, batch_num) if accuracy.windows(conn, categories) else None
     _restore(conn, batch_num)
     # What still carries the batch's number after the restore is what it inserted.
     conn.execute(delete(InvoiceData).where(InvoiceData.batch_num == batch_num))
@@ -84,8 +83,8 @@ def _undo(conn: Connection, batch_num: int, settings: Settings) -> Undone:
     conn.execute(delete(BatchError).where(BatchError.batch_num == batch_num))
     conn.execute(delete(UploadMetadata).where(UploadMetadata.batch_num == batch_num))
     now = utcnow()
-    if scoring:
-        accuracy.rescore(conn, now)
+    if keys is not None:
+        accuracy.rescore(conn, keys, now)
     accuracy.drop(conn)
     with_data = resummarise_categories(conn, categories, now)
     run_ids = _create_runs(conn, with_data, settings, now)
