@@ -13,6 +13,7 @@ from common.models import CategoryDrift, CategorySetting, ForecastRun, WebhookDe
 from services.etl.drift import announce_drifts, check_drift
 from tests.accuracy.seed import rows, seed_run
 from tests.accuracy.test_realised import load
+from tests.api.test_metrics import scrape, value
 
 DAY = dt.date(2023, 1, 1)
 HISTORY = rows(DAY, {"p1": [10] * 14, "p2": [20] * 14})
@@ -117,3 +118,10 @@ def test_drifting_is_announced_once_per_run(drifting, engine, redis, settings):
         deliveries = conn.execute(select(WebhookDelivery.event, WebhookDelivery.body)).all()
     assert len(deliveries) == 1 and deliveries[0].event == "category.drifting"
     assert '"realised_mase":2.0' in deliveries[0].body.replace(" ", "")
+
+
+def test_metrics_show_realised_mase_and_drifting(drifting, client):
+    """/metrics has each category's realised MASE of its latest scored run and 1 for a drifting category."""
+    samples = scrape(client)
+    assert value(samples, "castflow_forecast_realised_mase", category="north") == pytest.approx(2.0)
+    assert value(samples, "castflow_category_drifting", category="north") == 1.0
