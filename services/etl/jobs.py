@@ -247,6 +247,7 @@ def score_merge(conn: Connection, batch_num: int, touched: list[str], settings: 
                 now: dt.datetime) -> list[Drift]:
     """Score the forecasts of the keys the merge wrote (services/etl/accuracy.py), then check drift."""
     if not accuracy.windows(conn, touched):
+        accuracy.drop(conn)
         return []  # no completed daily run of these categories: nothing to score
     accuracy.rescore(conn, accuracy.merged_keys((Action.INSERT, Action.UPDATE), Action.UPDATE), now)
     scored = accuracy.scored_categories(conn)
