@@ -99,7 +99,10 @@ def test_accuracy_filters_by_model_and_dates(scored, client):
 def test_a_later_correction_replaces_the_scores(scored, client, drain, engine):
     """A batch changing p2 on day 2 rescores that day's total (and only it), attributed to the new batch."""
     run_id, batch = scored
+    day = f"start_date={END + dt.timedelta(days=2)}&end_date={END + dt.timedelta(days=2)}&model_type=recommended"
+    assert client.get(f"/accuracy?{day}").json["groups"][0]["actual"] == 36.0
     fix = load(client, drain, rows(END + dt.timedelta(days=2), {"p2": [18]}), "fix.csv")
+    assert client.get(f"/accuracy?{day}").json["groups"][0]["actual"] == 30.0  # the cached answer is not served
     day2 = [row for row in scores(engine) if str(row[3]) == str(END + dt.timedelta(days=2))]
     assert [(r[1], r[2], r[4], r[10]) for r in day2] == [("", "auto_ets", 30.0, fix), ("", "recommended", 30.0, fix),
                                                          ("p1", "recommended", 12.0, batch)]
