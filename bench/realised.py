@@ -9,7 +9,7 @@ reports how long its merge took (classify, journal, write the rows, create the r
 scoring that follows took, in the same transaction (services/etl/accuracy.py and drift.py). Prints the
 medians of --repeat runs and their ratio; the target is scoring <= 10% of the merge.
 
-    python bench/realised.py [--repeat 3] [--products 500] [--categories 5] [--days 120] [--runs 1]
+    python bench/realised.py [--repeat 3] [--products 500] [--categories 5] [--days 120] [--runs 1] [--category-only]
                              [--database-url mysql+pymysql://root@127.0.0.1:3306/test]
 """
 
@@ -66,15 +66,17 @@ def seed_runs(engine, args: argparse.Namespace) -> None:  # noqa: ANN001
     with engine.begin() as conn:
         for category in range(args.categories):
             products = [p for p in range(args.products) if p % args.categories == category]
+            seeded = [] if args.category_only else products
             for back in range(args.runs):
-                _seed_run(conn, f"c{category}", last - dt.timedelta(days=back), products)
+                _seed_run(conn, f"c{category}", last - dt.timedelta(days=back), seeded)
 
 
 def _seed_run(conn, category: str, end: dt.date, products: list[int]) -> None:  # noqa: ANN001
     run_id = conn.execute(ForecastRun.__table__.insert().values(
         category=category, status=ForecastStatus.COMPLETED, horizon_days=NEW_DAYS, horizon_periods=NEW_DAYS,
         grain="day", history_start=FIRST_DAY, history_end=end, naive_scale=100.0,
-        product_status=ForecastStatus.COMPLETED, created_at=dt.datetime.now(), finished_at=dt.datetime.now(),
+        product_status=ForecastStatus.COMPLETED if products else None, created_at=dt.datetime.now(),
+        finished_at=dt.datetime.now(),
     )).inserted_primary_key[0]
     dates = [end + dt.timedelta(days=i) for i in range(1, NEW_DAYS + 1)]
     total = 20.0 * len(products)
@@ -84,6 +86,8 @@ def _seed_run(conn, category: str, end: dt.date, products: list[int]) -> None:  
     conn.execute(ForecastMetric.__table__.insert(), [
         {"run_id": run_id, "category": category, "model_type": m.value, "mase": 0.8,
          "is_best": m is ModelType.AUTO_ETS} for m in MODELS])
+    if not products:
+        return
     conn.execute(ProductForecastSummary.__table__.insert(), [
         {"run_id": run_id, "product_id": f"p{p}", "category": category, "status": "forecast", "method": "auto_ets",
          "naive_scale": 5.0, "volume": 1000.0} for p in products])
@@ -130,6 +134,8 @@ def main() -> None:
     parser.add_argument("--categories", type=int, default=5)
     parser.add_argument("--days", type=int, default=120)
     parser.add_argument("--runs", type=int, default=1, help="completed runs per category before the new actuals")
+    parser.add_argument("--category-only", action="store_true",
+                        help="runs without product forecasts: only the category totals are scored")
     parser.add_argument("--database-url", default="mysql+pymysql://root@127.0.0.1:3306/test")
     args = parser.parse_args()
     merges, scorings = [], []
@@ -142,7 +148,8 @@ def main() -> None:
                   f"{outcome.counts.inserted} new keys, {len(outcome.drifts)} drifting", flush=True)
     merge, scoring = median(merges), median(scorings)
     print(f"{machine()}; MariaDB; {args.products} products in {args.categories} categories x {NEW_DAYS} days of new "
-          f"actuals after {args.days} days, {args.runs} completed run(s) per category")
+          f"actuals after {args.days} days, {args.runs} completed run(s) per category"
+          f"{' (category totals only)' if args.category_only else ', products forecast too'}")
     print(f"median of {args.repeat}: ETL merge {merge:.3f} s, realised accuracy scoring {scoring:.3f} s, "
           f"scoring / merge = {scoring / merge:.1%} (target <= 10%)")
 
