@@ -74,18 +74,23 @@ class Keys:
     source: str
     where: str
     replaced: str
+    #: A product's actual and the batch that brought it: columns of invoice_data (`i`, looked up by the key) unless
+    #: the source has them itself (then `lookup` is False).
+    actual: str = "i.sales"
+    batch: str = "i.batch_num"
+    lookup: bool = True
 
 
-def merged_keys(written: Iterable[int], updated: int) -> Keys:
+def merged_keys(batch_num: int, written: Iterable[int], updated: int) -> Keys:
     """The merge's keys (cf_agg rows of actions `written`) inside the windows; only `updated` ones had scores.
 
-    Read straight from the staging table: copying 15,000 keys into a table of their own cost more than the
-    scoring of them.
+    Read straight from the staging table, with the values the merge wrote: copying 15,000 keys into a table of
+    their own, or looking each up again in invoice_data, cost a good share of the scoring.
     """
     actions = ", ".join(str(int(a)) for a in written)
     return Keys("cf_agg c JOIN cf_score_windows w ON w.category = c.category",
                 f"c.action IN ({actions}) AND c.date > w.after_date AND c.date <= w.last_date",
-                f"c.action = {int(updated)}")
+                f"c.action = {int(updated)}", actual="c.cents / 100.0", batch=str(int(batch_num)), lookup=False)
 
 
 def batch_keys(conn: Connection, batch_num: int) -> Keys:
@@ -110,6 +115,8 @@ def rescore(conn: Connection, keys: Keys, now: dt.datetime) -> None:
                f"FROM cf_days d {join} invoice_data i ON i.category = d.category AND i.date = d.date "
                "GROUP BY i.category, i.date")
     ahead = _days_between("f.forecast_date", "r.history_end", mysql)
+    lookup = (f"{join} invoice_data i ON i.date = c.date AND i.product_id = c.product_id "
+              "AND i.category = c.category") if keys.lookup else ""
     conn.execute(text(
         f"INSERT INTO forecast_accuracy ({_COLUMNS}) SELECT f.category, '', f.forecast_date, f.model_type, "
         f"f.run_id, {ahead}, a.actual, {_SCORED.format(a='a.actual')}, a.batch_num, :now "
@@ -118,9 +125,8 @@ def rescore(conn: Connection, keys: Keys, now: dt.datetime) -> None:
     ), {"now": now})
     conn.execute(text(
         f"INSERT INTO forecast_accuracy ({_COLUMNS}) SELECT f.category, f.product_id, f.forecast_date, "
-        f":recommended, f.run_id, {ahead}, i.sales, {_SCORED.format(a='i.sales')}, i.batch_num, :now "
-        f"FROM {keys.source} {join} invoice_data i ON i.date = c.date AND i.product_id = c.product_id "
-        f"AND i.category = c.category {join} product_forecast_data f ON f.category = c.category "
+        f":recommended, f.run_id, {ahead}, {keys.actual}, {_SCORED.format(a=keys.actual)}, {keys.batch}, :now "
+        f"FROM {keys.source} {lookup} {join} product_forecast_data f ON f.category = c.category "
         f"AND f.product_id = c.product_id AND f.forecast_date = c.date {join} forecast_runs r ON r.id = f.run_id "
         f"WHERE {keys.where} AND {_DAILY_COMPLETED} AND r.product_status = '{ForecastStatus.COMPLETED.value}' "
         "AND f.forecast_date > r.history_end"

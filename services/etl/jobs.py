@@ -249,7 +249,7 @@ def score_merge(conn: Connection, batch_num: int, touched: list[str], settings: 
     if not accuracy.windows(conn, touched):
         accuracy.drop(conn)
         return []  # no completed daily run of these categories: nothing to score
-    accuracy.rescore(conn, accuracy.merged_keys((Action.INSERT, Action.UPDATE), Action.UPDATE), now)
+    accuracy.rescore(conn, accuracy.merged_keys(batch_num, (Action.INSERT, Action.UPDATE), Action.UPDATE), now)
     scored = accuracy.scored_categories(conn)
     accuracy.drop(conn)
     queued = dict(conn.execute(select(ForecastRun.category, ForecastRun.id)
