@@ -125,3 +125,12 @@ def test_metrics_show_realised_mase_and_drifting(drifting, client):
     samples = scrape(client)
     assert value(samples, "castflow_forecast_realised_mase", category="north") == pytest.approx(2.0)
     assert value(samples, "castflow_category_drifting", category="north") == 1.0
+
+
+def test_a_correction_and_its_undo_are_judged_again(drifting, client, drain):
+    """A correction bringing the actuals to the forecast clears the mark; undoing it marks the category again."""
+    drifting_now = lambda: {c["category"]: c for c in client.get("/categories").json}["north"]["drifting"]  # noqa: E731
+    fix = load(client, drain, rows(END + dt.timedelta(days=1), {"p1": [12] * 7}), "fix.csv")
+    assert drifting_now() is False
+    assert client.delete(f"/batches/{fix}").status_code == 200
+    assert drifting_now() is True
