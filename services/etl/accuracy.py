@@ -69,11 +69,12 @@ def windows(conn: Connection, categories: Iterable[str]) -> int:
 @dataclass(frozen=True)
 class Keys:
     """Where a rescore reads the changed keys: a FROM clause naming them `c` (c.date, c.product_id, c.category),
-    the condition that picks them, and the condition of those that may already have scores to replace."""
+    the condition that picks them, and the condition of those that may already have scores to replace (None:
+    none may)."""
 
     source: str
     where: str
-    replaced: str
+    replaced: str | None
     #: A product's actual and the batch that brought it: columns of invoice_data (`i`, looked up by the key) unless
     #: the source has them itself (then `lookup` is False).
     actual: str = "i.sales"
@@ -81,8 +82,9 @@ class Keys:
     lookup: bool = True
 
 
-def merged_keys(batch_num: int, written: Iterable[int], updated: int) -> Keys:
-    """The merge's keys (cf_agg rows of actions `written`) inside the windows; only `updated` ones had scores.
+def merged_keys(batch_num: int, written: Iterable[int], updated: int, any_updated: bool) -> Keys:
+    """The merge's keys (cf_agg rows of actions `written`) inside the windows; only `updated` ones had scores
+    (`any_updated`: the merge updated any key at all).
 
     Read straight from the staging table, with the values the merge wrote: copying 15,000 keys into a table of
     their own, or looking each up again in invoice_data, cost a good share of the scoring.
@@ -90,7 +92,8 @@ def merged_keys(batch_num: int, written: Iterable[int], updated: int) -> Keys:
     actions = ", ".join(str(int(a)) for a in written)
     return Keys("cf_agg c JOIN cf_score_windows w ON w.category = c.category",
                 f"c.action IN ({actions}) AND c.date > w.after_date AND c.date <= w.last_date",
-                f"c.action = {int(updated)}", actual="c.cents / 100.0", batch=str(int(batch_num)), lookup=False)
+                f"c.action = {int(updated)}" if any_updated else None,
+                actual="c.cents / 100.0", batch=str(int(batch_num)), lookup=False)
 
 
 def batch_keys(conn: Connection, batch_num: int) -> Keys:
@@ -138,12 +141,16 @@ def _delete_scores(conn: Connection, keys: Keys, mysql: bool) -> None:
     if mysql:
         conn.exec_driver_sql("DELETE s FROM cf_days d STRAIGHT_JOIN forecast_accuracy s ON s.category = d.category "
                              "AND s.product_id = '' AND s.forecast_date = d.date")
+        if keys.replaced is None:
+            return
         conn.exec_driver_sql(f"DELETE s FROM {keys.source} STRAIGHT_JOIN forecast_accuracy s "
                              "ON s.category = c.category AND s.product_id = c.product_id AND s.forecast_date = c.date "
                              f"WHERE {keys.where} AND {keys.replaced}")
     else:
         conn.exec_driver_sql("DELETE FROM forecast_accuracy WHERE product_id = '' AND (category, forecast_date) "
                              "IN (SELECT category, date FROM cf_days)")
+        if keys.replaced is None:
+            return
         conn.exec_driver_sql("DELETE FROM forecast_accuracy WHERE (category, product_id, forecast_date) IN "
                              f"(SELECT c.category, c.product_id, c.date FROM {keys.source} "
                              f"WHERE {keys.where} AND {keys.replaced})")

@@ -229,7 +229,7 @@ def _merge(conn: Connection, loader: BatchLoader, claim: Claim, tally: Tally, se
     loader.merge(claim.batch_num, claim.file_hash, now, counts.inserted)
     run_ids = _create_runs(conn, claim.batch_num, touched, settings, now)
     merged = time.perf_counter()
-    drifts = score_merge(conn, claim.batch_num, touched, settings, now)
+    drifts = score_merge(conn, claim.batch_num, touched, counts.updated > 0, settings, now)
     scored = time.perf_counter()
     _store_errors(conn, claim.batch_num, tally)
     conn.execute(update(UploadMetadata).where(UploadMetadata.batch_num == claim.batch_num).values(
@@ -243,13 +243,13 @@ def _merge(conn: Connection, loader: BatchLoader, claim: Claim, tally: Tally, se
     return Outcome(claim.batch_num, counts, tally, run_ids, drifts, merged - started, scored - merged)
 
 
-def score_merge(conn: Connection, batch_num: int, touched: list[str], settings: Settings,
+def score_merge(conn: Connection, batch_num: int, touched: list[str], updated: bool, settings: Settings,
                 now: dt.datetime) -> list[Drift]:
     """Score the forecasts of the keys the merge wrote (services/etl/accuracy.py), then check drift."""
     if not accuracy.windows(conn, touched):
         accuracy.drop(conn)
         return []  # no completed daily run of these categories: nothing to score
-    accuracy.rescore(conn, accuracy.merged_keys(batch_num, (Action.INSERT, Action.UPDATE), Action.UPDATE), now)
+    accuracy.rescore(conn, accuracy.merged_keys(batch_num, (Action.INSERT, Action.UPDATE), Action.UPDATE, updated), now)
     scored = accuracy.scored_categories(conn)
     accuracy.drop(conn)
     queued = dict(conn.execute(select(ForecastRun.category, ForecastRun.id)

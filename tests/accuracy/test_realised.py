@@ -97,15 +97,16 @@ def test_accuracy_filters_by_model_and_dates(scored, client):
 
 
 def test_a_later_correction_replaces_the_scores(scored, client, drain, engine):
-    """A batch changing p2 on day 2 rescores that day's total (and only it), attributed to the new batch."""
+    """A batch changing p1 and p2 on day 2 rescores that day's total and p1's score (only those), attributed to
+    the new batch."""
     run_id, batch = scored
     day = f"start_date={END + dt.timedelta(days=2)}&end_date={END + dt.timedelta(days=2)}&model_type=recommended"
     assert client.get(f"/accuracy?{day}").json["groups"][0]["actual"] == 36.0
-    fix = load(client, drain, rows(END + dt.timedelta(days=2), {"p2": [18]}), "fix.csv")
-    assert client.get(f"/accuracy?{day}").json["groups"][0]["actual"] == 30.0  # the cached answer is not served
+    fix = load(client, drain, rows(END + dt.timedelta(days=2), {"p1": [11], "p2": [18]}), "fix.csv")
+    assert client.get(f"/accuracy?{day}").json["groups"][0]["actual"] == 29.0  # the cached answer is not served
     day2 = [row for row in scores(engine) if str(row[3]) == str(END + dt.timedelta(days=2))]
-    assert [(r[1], r[2], r[4], r[10]) for r in day2] == [("", "auto_ets", 30.0, fix), ("", "recommended", 30.0, fix),
-                                                         ("p1", "recommended", 12.0, batch)]
+    assert [(r[1], r[2], r[4], r[10]) for r in day2] == [("", "auto_ets", 29.0, fix), ("", "recommended", 29.0, fix),
+                                                         ("p1", "recommended", 11.0, fix)]
     assert len(scores(engine)) == 9
 
 
@@ -113,7 +114,7 @@ def test_undo_takes_back_the_scores_its_actuals_made(scored, client, drain, engi
     """Undoing the correction rescores day 2 against the value put back; undoing the new days removes their scores."""
     run_id, batch = scored
     before = scores(engine)
-    fix = load(client, drain, rows(END + dt.timedelta(days=2), {"p2": [18]}), "fix.csv")
+    fix = load(client, drain, rows(END + dt.timedelta(days=2), {"p1": [11], "p2": [18]}), "fix.csv")
     assert scores(engine) != before
     assert client.delete(f"/batches/{fix}").status_code == 200
     assert scores(engine) == before
