@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from sqlalchemy import Connection, func, select, text
+from sqlalchemy import Connection, case, func, select, text
 
 from common.db import is_mysql
 from common.grain import Grain
@@ -40,8 +40,17 @@ _SCORED = ("f.forecast_value, ABS(f.forecast_value - {a}), f.forecast_value - {a
 _DAILY_COMPLETED = f"r.status = '{ForecastStatus.COMPLETED.value}' AND COALESCE(r.grain, 'day') = 'day'"
 
 
-def windows(conn: Connection, categories: Iterable[str]) -> int:
-    """Fill cf_score_windows: per category, the days some completed daily run forecast; returns how many.
+@dataclass(frozen=True)
+class Windows:
+    """What cf_score_windows holds: how many categories have a forecast window, and whether any of their runs
+    forecast products (without one, no product can be scored and the product statements are skipped)."""
+
+    categories: int
+    products: bool
+
+
+def windows(conn: Connection, categories: Iterable[str]) -> Windows:
+    """Fill cf_score_windows: per category, the days some completed daily run forecast.
 
     A key is worth scoring only inside (first run's last day of history, last run's last day + its horizon].
     """
@@ -49,10 +58,11 @@ def windows(conn: Connection, categories: Iterable[str]) -> int:
                                       "last_date DATE NOT NULL, PRIMARY KEY (category)")
     wanted = sorted(set(categories))
     if not wanted:
-        return 0
+        return Windows(0, False)
     rows = conn.execute(
         select(ForecastRun.category, func.min(ForecastRun.history_end), func.max(ForecastRun.history_end),
-               func.max(func.coalesce(ForecastRun.horizon_periods, ForecastRun.horizon_days)))
+               func.max(func.coalesce(ForecastRun.horizon_periods, ForecastRun.horizon_days)),
+               func.max(case((ForecastRun.product_status == ForecastStatus.COMPLETED.value, 1), else_=0)))
         .where(ForecastRun.category.in_(wanted), ForecastRun.status == ForecastStatus.COMPLETED,
                func.coalesce(ForecastRun.grain, Grain.DAY.value) == Grain.DAY.value,
                ForecastRun.history_end.is_not(None))
@@ -62,8 +72,8 @@ def windows(conn: Connection, categories: Iterable[str]) -> int:
         conn.execute(text("INSERT INTO cf_score_windows (category, after_date, last_date) VALUES (:c, :a, :l)"),
                      [{"c": c, "a": first.isoformat(),
                        "l": (last + dt.timedelta(days=int(horizon or 0))).isoformat()}
-                      for c, first, last, horizon in rows])
-    return len(rows)
+                      for c, first, last, horizon, _ in rows])
+    return Windows(len(rows), any(products for *_, products in rows))
 
 
 @dataclass(frozen=True)
@@ -105,14 +115,15 @@ def batch_keys(conn: Connection, batch_num: int) -> Keys:
     return Keys("cf_changed c", "1 = 1", "1 = 1")
 
 
-def rescore(conn: Connection, keys: Keys, now: dt.datetime) -> None:
-    """Replace the scores of the changed keys and of their days' totals with scores against invoice_data now."""
+def rescore(conn: Connection, keys: Keys, now: dt.datetime, products: bool = True) -> None:
+    """Replace the scores of the changed keys and of their days' totals with scores against invoice_data now
+    (the products' too unless `products` is False: no run of the windows forecast products)."""
     mysql = is_mysql(conn)
     # Led by the changed keys, each step an index lookup (MariaDB otherwise chose to scan the forecasts for
     # every changed key: 29 s instead of a tenth of one for 15,000 keys).
     join = "STRAIGHT_JOIN" if mysql else "JOIN"
     _create_as(conn, "cf_days", f"SELECT DISTINCT c.category, c.date FROM {keys.source} WHERE {keys.where}")
-    _delete_scores(conn, keys, mysql)
+    _delete_scores(conn, keys if products else replace(keys, replaced=None), mysql)
     _create_as(conn, "cf_day_actuals",
                "SELECT i.category, i.date, SUM(i.sales) AS actual, MAX(i.batch_num) AS batch_num "
                f"FROM cf_days d {join} invoice_data i ON i.category = d.category AND i.date = d.date "
@@ -126,6 +137,8 @@ def rescore(conn: Connection, keys: Keys, now: dt.datetime) -> None:
         f"FROM cf_day_actuals a {join} forecast_data f ON f.category = a.category AND f.forecast_date = a.date "
         f"{join} forecast_runs r ON r.id = f.run_id WHERE {_DAILY_COMPLETED} AND f.forecast_date > r.history_end"
     ), {"now": now})
+    if not products:
+        return
     conn.execute(text(
         f"INSERT INTO forecast_accuracy ({_COLUMNS}) SELECT f.category, f.product_id, f.forecast_date, "
         f":recommended, f.run_id, {ahead}, {keys.actual}, {_SCORED.format(a=keys.actual)}, {keys.batch}, :now "

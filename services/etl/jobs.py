@@ -246,10 +246,12 @@ def _merge(conn: Connection, loader: BatchLoader, claim: Claim, tally: Tally, se
 def score_merge(conn: Connection, batch_num: int, touched: list[str], updated: bool, settings: Settings,
                 now: dt.datetime) -> list[Drift]:
     """Score the forecasts of the keys the merge wrote (services/etl/accuracy.py), then check drift."""
-    if not accuracy.windows(conn, touched):
+    found = accuracy.windows(conn, touched)
+    if not found.categories:
         accuracy.drop(conn)
         return []  # no completed daily run of these categories: nothing to score
-    accuracy.rescore(conn, accuracy.merged_keys(batch_num, (Action.INSERT, Action.UPDATE), Action.UPDATE, updated), now)
+    keys = accuracy.merged_keys(batch_num, (Action.INSERT, Action.UPDATE), Action.UPDATE, updated)
+    accuracy.rescore(conn, keys, now, found.products)
     scored = accuracy.scored_categories(conn)
     accuracy.drop(conn)
     queued = dict(conn.execute(select(ForecastRun.category, ForecastRun.id)

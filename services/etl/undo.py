@@ -79,7 +79,8 @@ def _undo(conn: Connection, batch_num: int, settings: Settings) -> Undone:
     categories = list(conn.scalars(select(ForecastRun.category).distinct().where(ForecastRun.batch_num == batch_num)
                                    .order_by(ForecastRun.category)))
     # The keys it wrote, read before the restore gives them back their old batches.
-    keys = accuracy.batch_keys(conn, batch_num) if accuracy.windows(conn, categories) else None
+    found = accuracy.windows(conn, categories)
+    keys = accuracy.batch_keys(conn, batch_num) if found.categories else None
     _restore(conn, batch_num)
     # What still carries the batch's number after the restore is what it inserted.
     conn.execute(delete(InvoiceData).where(InvoiceData.batch_num == batch_num))
@@ -91,7 +92,7 @@ def _undo(conn: Connection, batch_num: int, settings: Settings) -> Undone:
     run_ids = _create_runs(conn, with_data, settings, now)
     drifts = []
     if keys is not None:
-        accuracy.rescore(conn, keys, now)
+        accuracy.rescore(conn, keys, now, found.products)
         # Judged again on the values put back; the runs just made are the re-forecasts.
         drifts = check_drift(conn, accuracy.scored_categories(conn), dict(zip(with_data, run_ids, strict=True)),
                              settings, now)
