@@ -12,9 +12,9 @@ import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import Connection, Float, Row, and_, case, cast, func, select
+from sqlalchemy import Connection, Float, and_, case, cast, func, select
 
-from common.models import CategoryDrift, ForecastAccuracy, ForecastRun, ProductForecastSummary
+from common.models import ForecastAccuracy, ForecastRun, ProductForecastSummary
 
 #: What the answer says about the runs it cannot score.
 SCOPE_NOTE = ("only runs forecast by day are scored (a weekly or monthly run's periods are not scored); "
@@ -90,18 +90,18 @@ def _conditions(where: AccuracyFilter) -> list:
     return conditions
 
 
-def open_drifts(conn: Connection) -> dict[str, dict[str, object]]:
-    """Each drifting category's open drift mark, JSON-ready: since, run, realised and backtest MASE, reason."""
-    rows = conn.execute(select(*CategoryDrift.__table__.c).where(CategoryDrift.cleared_at.is_(None))
-                        .order_by(CategoryDrift.category))
-    return {row.category: drift_json(row) for row in rows}
+#: The category_drift columns /categories shows in `drift`.
+DRIFT_FIELDS = ("since", "run_id", "realised_mase", "backtest_mase", "ratio", "threshold", "reason",
+                "reforecast_run_id")
 
 
-def drift_json(row: Row) -> dict[str, object]:
-    """One drift mark as the API shows it."""
-    return {"since": row.since.isoformat(), "run_id": row.run_id, "realised_mase": row.realised_mase,
-            "backtest_mase": row.backtest_mase, "ratio": row.ratio, "threshold": row.threshold,
-            "reason": row.reason, "reforecast_run_id": row.reforecast_run_id}
+def overview_drift(row: dict[str, object]) -> dict[str, object]:
+    """A /categories row's `drifting` and `drift` from its open drift mark (the query's drift_* keys removed)."""
+    found = {name: row.pop(f"drift_{name}") for name in DRIFT_FIELDS}
+    if found["since"] is None:
+        return {"drifting": False, "drift": None}
+    found["since"] = str(found["since"])[:19].replace(" ", "T")  # as the database wrote it: ISO, to the second
+    return {"drifting": True, "drift": found}
 
 
 def _number(value: object) -> float | None:

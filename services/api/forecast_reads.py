@@ -15,9 +15,17 @@ from dataclasses import dataclass, replace
 from sqlalchemy import ColumnElement, Connection, Row, ScalarSelect, Select, case, false, func, literal, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from common.models import CategorySetting, CategoryStats, ForecastData, ForecastMetric, ForecastRun, InvoiceData
+from common.models import (
+    CategoryDrift,
+    CategorySetting,
+    CategoryStats,
+    ForecastData,
+    ForecastMetric,
+    ForecastRun,
+    InvoiceData,
+)
 from common.status import ForecastStatus, ModelType
-from services.api.accuracy_reads import open_drifts
+from services.api.accuracy_reads import DRIFT_FIELDS, overview_drift
 from services.api.grains import overview_grain
 from services.api.reads import json_row, narrow
 from services.api.serialize import jsonable
@@ -308,7 +316,6 @@ def _overview(conn: Connection, default_country: str | None) -> list[dict[str, o
     # The database writes each row as JSON (dates as ISO text): PyMySQL decoding ten typed columns per
     # category cost more than the query; json.loads of one text per row is several times cheaper.
     overview: dict[str, dict[str, object]] = {}
-    drifts = open_drifts(conn)
     for text in conn.execute(_overview_query()).scalars():
         row = json.loads(text)
         # The query put the override row's key in holiday_country_overridden: null when there is none.
@@ -316,9 +323,7 @@ def _overview(conn: Connection, default_country: str | None) -> list[dict[str, o
         if not row["holiday_country_overridden"]:
             row["holiday_country"] = default_country
         row.update(overview_grain(row))
-        # Drifting: the current forecast's realised error passed its threshold (services/etl/drift.py).
-        row["drift"] = drifts.get(row["category"])
-        row["drifting"] = row["drift"] is not None
+        row.update(overview_drift(row))
         # Two models marked best in one run would repeat the category: keep the first by name.
         kept = overview.setdefault(row["category"], row)
         if (row["best_model"] or "") < (kept["best_model"] or ""):
@@ -336,6 +341,8 @@ def _overview_query() -> Select:
     last = last.subquery()
     done = latest_completed_runs().subquery()
     done_run = aliased(ForecastRun)
+    drifting = (select(CategoryDrift.category, func.max(CategoryDrift.id).label("id"))
+                .where(CategoryDrift.cleared_at.is_(None)).group_by(CategoryDrift.category).subquery())
     row = json_row({
         "category": stats.category, "product_count": stats.product_count, "first_date": stats.first_date,
         "last_date": stats.last_date, "row_count": stats.row_count, "best_model": ForecastMetric.model_type,
@@ -348,6 +355,7 @@ def _overview_query() -> Select:
         "grain_setting": CategorySetting.grain, "last_grain": ForecastRun.grain,
         "last_grain_anchor": ForecastRun.grain_anchor, "last_grain_problem": ForecastRun.grain_problem,
         "done_grain": done_run.grain, "done_grain_anchor": done_run.grain_anchor, "done_run_id": done_run.id,
+        **{f"drift_{name}": getattr(CategoryDrift, name) for name in DRIFT_FIELDS},
     })
     # Ordered by category only: a second sort key (the model) tripled MariaDB's time on this query.
     return (
@@ -358,5 +366,8 @@ def _overview_query() -> Select:
         .outerjoin(done_run, done_run.id == done.c.run_id)
         .outerjoin(ForecastMetric, (ForecastMetric.run_id == done.c.run_id) & ForecastMetric.is_best.is_(True))
         .outerjoin(CategorySetting, CategorySetting.category == stats.category)
+        # The open drift mark, if any (services/etl/drift.py keeps at most one per category).
+        .outerjoin(drifting, drifting.c.category == stats.category)
+        .outerjoin(CategoryDrift, CategoryDrift.id == drifting.c.id)
         .order_by(stats.category)
     )

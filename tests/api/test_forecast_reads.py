@@ -272,7 +272,8 @@ def test_categories_show_best_model_and_latest_run(client, runs):
                              "holiday_country": "US", "holiday_country_overridden": False,
                              "last_run_id": runs["north_failed"], "forecast_status": "failed",
                              "recommended_method": METHOD, "grain": "day", "grain_anchor": None,
-                             "grain_source": "detected", "grain_problem": None}
+                             "grain_source": "detected", "grain_problem": None,
+                             "drifting": False, "drift": None}
     assert (body["south"]["best_model"], body["south"]["forecast_status"]) == ("prophet", "completed")
 
 
