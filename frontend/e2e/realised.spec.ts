@@ -1,3 +1,4 @@
+// Runs after app.spec.ts, which starts from a platform with no batch (specs run in file-name order).
 // Forecast against what really happened: 120 days of a bank's real daily calls uploaded and forecast, then the
 // next 30 days' real counts uploaded; the category's "Forecast vs actual" card scores the forecast on each of them.
 import { expect, test, type Page } from '@playwright/test'
