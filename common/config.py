@@ -159,6 +159,9 @@ class Settings:
     inventory_review_days: int = 7
     inventory_order_cost: float = 0.0
     inventory_holding_cost_rate: float = 0.25
+    #: A category drifts when its current forecast's realised MASE passes this multiple of its backtest MASE
+    #: (a category's own drift_threshold setting wins).
+    drift_threshold: float = 1.5
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -214,6 +217,7 @@ class Settings:
         self._validate_store()
         self._validate_webhooks()
         self._validate_inventory()
+        _check(math.isfinite(self.drift_threshold) and self.drift_threshold > 0, "DRIFT_THRESHOLD", "must be > 0")
         problem = cron_problem(self.forecast_schedule) if self.forecast_schedule else None
         _check(problem is None, "FORECAST_SCHEDULE", f"{problem}")
 

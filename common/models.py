@@ -397,6 +397,60 @@ class ProductChunk(Base):
                                                  nullable=True)
 
 
+class ForecastAccuracy(Base):
+    """One forecast period of one model in one run, scored against the actual that arrived later.
+
+    `product_id` is empty for the category's total (every model of forecast_data) and a product's id for the
+    product's reconciled forecast (product_forecast_data, model_type "recommended"). Written set-based by the
+    ETL's merge for the keys it brought (services/etl/accuracy.py); a later batch's change replaces the row.
+    """
+
+    __tablename__ = "forecast_accuracy"
+    # No secondary index: the merge writes about as many rows here as into invoice_data, and each index would
+    # cost it. The key leads with what the merge replaces by (the days and products it changed) and what the
+    # reads filter by (category, then product).
+
+    category: Mapped[str] = mapped_column(key_column(), primary_key=True)
+    product_id: Mapped[str] = mapped_column(key_column(), primary_key=True)
+    forecast_date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    model_type: Mapped[str] = mapped_column(String(30), primary_key=True)
+    run_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    #: How many periods (days) after the run's last day of history the forecast date is: 1 is the next day.
+    periods_ahead: Mapped[int] = mapped_column(Integer, nullable=False)
+    actual: Mapped[float] = mapped_column(Float, nullable=False)
+    forecast_value: Mapped[float] = mapped_column(Float, nullable=False)
+    abs_error: Mapped[float] = mapped_column(Float, nullable=False)
+    #: forecast - actual: positive when the forecast was too high.
+    signed_error: Mapped[float] = mapped_column(Float, nullable=False)
+    #: The actual lies inside the forecast's interval (lower_bound..upper_bound).
+    inside: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    #: The batch whose rows gave the actual (for a category total, the newest batch among its products' rows).
+    batch_num: Mapped[int] = mapped_column(Integer, nullable=False)
+    scored_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
+
+
+class CategoryDrift(Base):
+    """A time a category's current forecast drifted from the actuals: measured, explained, and when it cleared."""
+
+    __tablename__ = "category_drift"
+    __table_args__ = _table_args(Index("ix_category_drift_category", "category", "cleared_at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    category: Mapped[str] = mapped_column(key_column(), nullable=False)
+    since: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
+    #: The run whose recommended forecast drifted (updated while the drift lasts), and the numbers behind it.
+    run_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    realised_mase: Mapped[float] = mapped_column(Float, nullable=False)
+    backtest_mase: Mapped[float] = mapped_column(Float, nullable=False)
+    ratio: Mapped[float] = mapped_column(Float, nullable=False)
+    threshold: Mapped[float] = mapped_column(Float, nullable=False)
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    #: The run that re-forecasts the category (the batch's own run, or one the drift queued); null: none.
+    reforecast_run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: When a later check found the current forecast within its threshold again; null while drifting.
+    cleared_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
 class CategorySetting(Base):
     """Per-category overrides: the holiday calendar (a row with a null country means none), grain and horizon."""
 

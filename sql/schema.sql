@@ -14,6 +14,23 @@ CREATE TABLE IF NOT EXISTS batch_errors (
 
 CREATE INDEX ix_batch_errors_batch_line ON batch_errors (batch_num, line);
 
+CREATE TABLE IF NOT EXISTS category_drift (
+	id INTEGER NOT NULL AUTO_INCREMENT,
+	category VARCHAR(100) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+	since DATETIME NOT NULL,
+	run_id INTEGER NOT NULL,
+	realised_mase FLOAT NOT NULL,
+	backtest_mase FLOAT NOT NULL,
+	ratio FLOAT NOT NULL,
+	threshold FLOAT NOT NULL,
+	reason TEXT NOT NULL,
+	reforecast_run_id INTEGER,
+	cleared_at DATETIME,
+	PRIMARY KEY (id)
+)ENGINE=InnoDB CHARSET=utf8mb4;
+
+CREATE INDEX ix_category_drift_category ON category_drift (category, cleared_at);
+
 CREATE TABLE IF NOT EXISTS category_events (
 	id INTEGER NOT NULL AUTO_INCREMENT,
 	category VARCHAR(100) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
@@ -69,6 +86,23 @@ CREATE TABLE IF NOT EXISTS category_webhooks (
 	url VARCHAR(2000) NOT NULL,
 	updated_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
 	PRIMARY KEY (category)
+)ENGINE=InnoDB CHARSET=utf8mb4;
+
+CREATE TABLE IF NOT EXISTS forecast_accuracy (
+	category VARCHAR(100) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+	product_id VARCHAR(100) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+	forecast_date DATE NOT NULL,
+	model_type VARCHAR(30) NOT NULL,
+	run_id INTEGER NOT NULL,
+	periods_ahead INTEGER NOT NULL,
+	actual FLOAT NOT NULL,
+	forecast_value FLOAT NOT NULL,
+	abs_error FLOAT NOT NULL,
+	signed_error FLOAT NOT NULL,
+	inside BOOL NOT NULL,
+	batch_num INTEGER NOT NULL,
+	scored_at DATETIME NOT NULL,
+	PRIMARY KEY (category, product_id, forecast_date, model_type, run_id)
 )ENGINE=InnoDB CHARSET=utf8mb4;
 
 CREATE TABLE IF NOT EXISTS forecast_backtests (

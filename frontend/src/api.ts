@@ -5,6 +5,7 @@ import type {
 } from './types'
 import type { Backtests } from './backtest'
 import type { Seasonality } from './seasonality'
+import type { Accuracy } from './accuracy'
 
 /** An answer that is not a success, with the API's own words ({"error": ...}) as the message. */
 export class ApiError extends Error {
@@ -230,6 +231,11 @@ export class Api {
   /** The category's weekday profile and month factors (each null with a reason when its data cannot tell). */
   seasonality(category: string): Promise<Seasonality> {
     return this.json(categoryPath(category, 'seasonality'))
+  }
+
+  /** Realised accuracy of the category's past recommended forecasts, grouped by date or days ahead. */
+  accuracy(category: string, groupBy: Accuracy['group_by']): Promise<Accuracy> {
+    return this.json(`accuracy${query({ category, model_type: 'recommended', group_by: groupBy })}`)
   }
 
   /** Each model's forecasts on the held-back windows of the category's latest run, with the actuals. */

@@ -1,4 +1,5 @@
 // The shapes the castflow HTTP API answers (see the README's "Use it with curl").
+import type { Drift } from './accuracy'
 
 export type BatchStatus = 'uploaded' | 'processing' | 'completed' | 'failed'
 /** A run's status; a batch's roll-up may also be 'partial' (some runs completed, some failed). */
@@ -129,6 +130,9 @@ export interface Category {
   grain_anchor?: string | null
   grain_source?: 'detected' | 'setting'
   grain_problem?: string | null
+  /** True while the current forecast's realised error is past its drift threshold; the numbers and reason. */
+  drifting?: boolean
+  drift?: Drift | null
 }
 
 export interface HistoryPoint {

@@ -133,6 +133,7 @@ def _log_start(settings: Settings) -> None:
 def _register_views(app: Flask) -> None:
     from services.api.auth import require_api_key
     from services.api.views import (
+        accuracy,
         backtests,
         batches,
         categories,
@@ -153,7 +154,7 @@ def _register_views(app: Flask) -> None:
 
     app.before_request(require_api_key)
     for module in (health, openapi, metrics, uploads, mappings, batches, invoices, categories, events, targets,
-                   seasonality, webhooks, forecasts, backtests, inventory, frontend):
+                   seasonality, webhooks, forecasts, backtests, inventory, accuracy, frontend):
         app.register_blueprint(module.blueprint)
 
 

@@ -15,8 +15,17 @@ from dataclasses import dataclass, replace
 from sqlalchemy import ColumnElement, Connection, Row, ScalarSelect, Select, case, false, func, literal, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from common.models import CategorySetting, CategoryStats, ForecastData, ForecastMetric, ForecastRun, InvoiceData
+from common.models import (
+    CategoryDrift,
+    CategorySetting,
+    CategoryStats,
+    ForecastData,
+    ForecastMetric,
+    ForecastRun,
+    InvoiceData,
+)
 from common.status import ForecastStatus, ModelType
+from services.api.accuracy_reads import DRIFT_FIELDS, overview_drift
 from services.api.grains import overview_grain
 from services.api.reads import json_row, narrow
 from services.api.serialize import jsonable
@@ -262,9 +271,15 @@ class CategorySettings:
     horizon: int | None = None
     #: Forecast the category's products: true, false, or null for the default (on up to PRODUCT_FORECAST_MAX).
     product_forecasts: bool | None = None
+    #: Drift: the category's threshold (null: DRIFT_THRESHOLD, shown in drift_threshold_default) and whether
+    #: drifting queues a run (null: yes).
+    drift_threshold: float | None = None
+    drift_threshold_default: float | None = None
+    drift_reforecast: bool | None = None
 
 
-def category_settings(session: Session, category: str, default_country: str | None) -> CategorySettings | None:
+def category_settings(session: Session, category: str, default_country: str | None,
+                      default_drift: float | None = None) -> CategorySettings | None:
     """The category's settings (its override, else the default), or None when it has no stored data."""
     if not category_exists(session, category):
         return None
@@ -279,6 +294,9 @@ def category_settings(session: Session, category: str, default_country: str | No
         grain=row.grain if row is not None else None,
         horizon=row.horizon if row is not None else None,
         product_forecasts=row.product_forecasts if row is not None else None,
+        drift_threshold=row.drift_threshold if row is not None else None,
+        drift_threshold_default=default_drift,
+        drift_reforecast=row.drift_reforecast if row is not None else None,
     )
 
 
@@ -308,6 +326,7 @@ def _overview(conn: Connection, default_country: str | None) -> list[dict[str, o
         if not row["holiday_country_overridden"]:
             row["holiday_country"] = default_country
         row.update(overview_grain(row))
+        row.update(overview_drift(row))
         # Two models marked best in one run would repeat the category: keep the first by name.
         kept = overview.setdefault(row["category"], row)
         if (row["best_model"] or "") < (kept["best_model"] or ""):
@@ -325,6 +344,8 @@ def _overview_query() -> Select:
     last = last.subquery()
     done = latest_completed_runs().subquery()
     done_run = aliased(ForecastRun)
+    drifting = (select(CategoryDrift.category, func.max(CategoryDrift.id).label("id"))
+                .where(CategoryDrift.cleared_at.is_(None)).group_by(CategoryDrift.category).subquery())
     row = json_row({
         "category": stats.category, "product_count": stats.product_count, "first_date": stats.first_date,
         "last_date": stats.last_date, "row_count": stats.row_count, "best_model": ForecastMetric.model_type,
@@ -338,6 +359,7 @@ def _overview_query() -> Select:
         "grain_setting": CategorySetting.grain, "last_grain": ForecastRun.grain,
         "last_grain_anchor": ForecastRun.grain_anchor, "last_grain_problem": ForecastRun.grain_problem,
         "done_grain": done_run.grain, "done_grain_anchor": done_run.grain_anchor, "done_run_id": done_run.id,
+        **{f"drift_{name}": getattr(CategoryDrift, name) for name in DRIFT_FIELDS},
     })
     # Ordered by category only: a second sort key (the model) tripled MariaDB's time on this query.
     return (
@@ -348,5 +370,8 @@ def _overview_query() -> Select:
         .outerjoin(done_run, done_run.id == done.c.run_id)
         .outerjoin(ForecastMetric, (ForecastMetric.run_id == done.c.run_id) & ForecastMetric.is_best.is_(True))
         .outerjoin(CategorySetting, CategorySetting.category == stats.category)
+        # The open drift mark, if any (services/etl/drift.py keeps at most one per category).
+        .outerjoin(drifting, drifting.c.category == stats.category)
+        .outerjoin(CategoryDrift, CategoryDrift.id == drifting.c.id)
         .order_by(stats.category)
     )

@@ -49,6 +49,8 @@ class SettingsChange:
     grain: object = KEEP
     horizon: object = KEEP
     product_forecasts: object = KEEP
+    drift_threshold: object = KEEP
+    drift_reforecast: object = KEEP
 
 
 def save_category_settings(sessions: sessionmaker[Session], category: str, change: SettingsChange,
@@ -86,9 +88,14 @@ def _save_setting(sessions: sessionmaker[Session], category: str, change: Settin
         if change.product_forecasts is not KEEP:
             row.product_forecasts = change.product_forecasts
         row.grain, row.horizon, row.updated_at = grain, horizon, utcnow()
+        if change.drift_threshold is not KEEP:
+            row.drift_threshold = change.drift_threshold
+        if change.drift_reforecast is not KEEP:
+            row.drift_reforecast = change.drift_reforecast
         session.flush()
         changed = (grain, horizon) != before or row.product_forecasts != products_before
-        return category_settings(session, category, default_holiday_country(settings)), changed
+        saved = category_settings(session, category, default_holiday_country(settings), settings.drift_threshold)
+        return saved, changed
 
 
 def _checked_grain(session: Session, category: str, change: SettingsChange,

@@ -3,7 +3,7 @@
 The request hooks time each answer and add it to REQUESTS / REQUEST_SECONDS in one Redis round trip
 (common/metrics.py says why Redis). At scrape, `CastflowCollector` turns those hashes into Prometheus
 families and adds gauges read on the spot: RQ queue depths, forecast runs and batches by status, and
-each category's backtest accuracy. A source that does not answer is reported by
+each category's backtest and realised accuracy, and which categories drift. A source that does not answer is reported by
 `castflow_metrics_source_up{source=...} 0` while the others are still shown: an operator needs the
 numbers most when something is down.
 """
@@ -20,14 +20,15 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from redis import Redis
 from redis.exceptions import RedisError
-from sqlalchemy import Engine, Select, func, select
+from sqlalchemy import Engine, Select, case, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import aliased
 
 from common.metrics import RECORDED, REQUEST_SECONDS, REQUESTS, MetricsRecorder, Sample
 from common.metrics import Metric as Recorded
-from common.models import ForecastMetric, ForecastRun, UploadMetadata
+from common.models import CategoryDrift, ForecastAccuracy, ForecastMetric, ForecastRun, UploadMetadata
 from common.queue import ALL_QUEUES, queue
+from common.status import ModelType
 from services.api.forecast_reads import latest_completed_runs, shown_model
 
 logger = logging.getLogger(__name__)
@@ -40,9 +41,9 @@ ACCURACY = (
     ("smape", "castflow_forecast_backtest_smape", "sMAPE in percent"),
     ("coverage", "castflow_forecast_backtest_interval_coverage_ratio", "share of held-out days inside the interval"),
 )
-_STAND_IN = ("of each category's recommended forecast (its best model in runs made before those) in its latest "
-             "completed run, from the backtest on the last horizon before the fit. A stand-in until realised "
-             "accuracy, scored against the actuals that arrive later, exists")
+_BACKTEST = ("of each category's recommended forecast (its best model in runs made before those) in its latest "
+             "completed run, from the backtest on the last horizon before the fit (castflow_forecast_realised_mase "
+             "is the accuracy against the actuals that arrived later)")
 
 
 def register_metrics(app: Flask, metrics: MetricsRecorder) -> None:
@@ -110,14 +111,54 @@ class CastflowCollector:
             runs = conn.execute(select(ForecastRun.status, func.count()).group_by(ForecastRun.status)).all()
             batches = conn.execute(select(UploadMetadata.status, func.count()).group_by(UploadMetadata.status)).all()
             accuracy = conn.execute(_accuracy_query()).all()
+            realised = conn.execute(_realised_query()).all()
+            drifting = conn.execute(_drifting_query()).all()
         yield _by_status("castflow_forecast_runs", "Forecast runs in the database, by status", runs)
         yield _by_status("castflow_batches", "Uploaded batches in the database, by status", batches)
         for column, name, what in ACCURACY:
-            gauge = GaugeMetricFamily(name, f"Backtest {what} {_STAND_IN}", labels=["category", "model"])
+            gauge = GaugeMetricFamily(name, f"Backtest {what} {_BACKTEST}", labels=["category", "model"])
             for row in accuracy:
                 if row._mapping[column] is not None:
                     gauge.add_metric([row.category, row.model_type], row._mapping[column])
             yield gauge
+        yield _per_category("castflow_forecast_realised_mase", REALISED_HELP, realised)
+        yield _per_category("castflow_category_drifting", DRIFTING_HELP, drifting)
+
+
+#: Help of the realised accuracy gauges (one series per category: their cardinality is the categories').
+REALISED_HELP = ("Realised MASE of each category's recommended forecast in its latest scored daily run, against the "
+                 "actuals that arrived after it (mean absolute error over the run's seasonal naive MAE)")
+DRIFTING_HELP = ("1 while the category is marked drifting (its realised MASE passed its threshold times the "
+                 "backtest MASE), 0 once a drift has cleared; categories that never drifted are left out")
+
+
+def _realised_query() -> Select:
+    """(category, value): realised MASE of the recommended forecast of each category's latest scored run."""
+    scored = (select(ForecastAccuracy.category, func.max(ForecastAccuracy.run_id).label("run_id"))
+              .where(ForecastAccuracy.product_id == "", ForecastAccuracy.model_type == ModelType.RECOMMENDED.value)
+              .group_by(ForecastAccuracy.category).subquery())
+    return (select(scored.c.category, (func.avg(ForecastAccuracy.abs_error) / ForecastRun.naive_scale).label("value"))
+            .join(ForecastAccuracy, (ForecastAccuracy.category == scored.c.category)
+                  & (ForecastAccuracy.run_id == scored.c.run_id))
+            .join(ForecastRun, ForecastRun.id == scored.c.run_id)
+            .where(ForecastAccuracy.product_id == "", ForecastAccuracy.model_type == ModelType.RECOMMENDED.value,
+                   ForecastRun.naive_scale > 0)
+            .group_by(scored.c.category, ForecastRun.naive_scale).order_by(scored.c.category))
+
+
+def _drifting_query() -> Select:
+    """(category, value): 1 for a category with an open drift mark, 0 for one whose marks all cleared."""
+    return (select(CategoryDrift.category,
+                   func.max(case((CategoryDrift.cleared_at.is_(None), 1), else_=0)).label("value"))
+            .group_by(CategoryDrift.category).order_by(CategoryDrift.category))
+
+
+def _per_category(name: str, help_text: str, rows: list) -> Metric:
+    gauge = GaugeMetricFamily(name, help_text, labels=["category"])
+    for category, number in rows:
+        if number is not None:
+            gauge.add_metric([category], float(number))
+    return gauge
 
 
 def _accuracy_query() -> Select:

@@ -11,8 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from redis import Redis
 from redis.exceptions import RedisError
@@ -30,8 +31,10 @@ from common.models import MAX_SALES_CENTS, BatchError, ForecastRun, UploadMetada
 from common.queue import connect, enqueue_forecast
 from common.status import BatchStatus, ForecastStatus
 from common.storage import UploadStore, open_store
+from services.etl import accuracy
+from services.etl.drift import Drift, announce_drifts, check_drift
 from services.etl.impute import impute
-from services.etl.load import BatchLoader, MergeCounts, retry_lock_conflicts
+from services.etl.load import Action, BatchLoader, MergeCounts, retry_lock_conflicts
 from services.etl.reader import read_chunks
 from services.etl.tally import BatchRejected, Tally
 from services.etl.validate import validate
@@ -63,6 +66,11 @@ class Outcome:
     counts: MergeCounts
     tally: Tally
     run_ids: list[int]
+    #: Categories found drifting by the realised accuracy of their current forecast.
+    drifts: list[Drift] = field(default_factory=list)
+    #: Seconds the merge (classify, journal, write the rows, create the runs) and the scoring that follows took.
+    merge_seconds: float = 0.0
+    scoring_seconds: float = 0.0
 
 
 @timed_job(JobKind.ETL, failed=(BatchRejected,))
@@ -111,12 +119,14 @@ def process_batch(batch_num: int, *, settings: Settings, engine: Engine, store: 
     if outcome is not None:
         bump_generation(redis, settings.queue_prefix)  # merged: cached /categories (and its runs) are obsolete
         enqueue_runs(redis, outcome.run_ids, settings)
+        announce_drifts(engine, redis, settings, outcome.drifts)
         counts = outcome.counts
         record_rows(recorder(settings, redis), inserted=counts.inserted, updated=counts.updated,
                     unchanged=counts.unchanged, imputed=counts.imputed, rejected=outcome.tally.rejected)
-        logger.info("etl done batch=%s job=%s rows=%d inserted=%d updated=%d unchanged=%d rejected=%d",
-                    batch_num, job_id, outcome.tally.total, outcome.counts.inserted, outcome.counts.updated,
-                    outcome.counts.unchanged, outcome.tally.rejected)
+        logger.info("etl done batch=%s job=%s rows=%d inserted=%d updated=%d unchanged=%d rejected=%d "
+                    "merge_s=%.3f scoring_s=%.3f drifting=%d", batch_num, job_id, outcome.tally.total,
+                    outcome.counts.inserted, outcome.counts.updated, outcome.counts.unchanged,
+                    outcome.tally.rejected, outcome.merge_seconds, outcome.scoring_seconds, len(outcome.drifts))
     return outcome
 
 
@@ -198,6 +208,7 @@ def _stage_chunk(loader: BatchLoader, batch_num: int, good, progress: float) -> 
 
 
 def _merge(conn: Connection, loader: BatchLoader, claim: Claim, tally: Tally, settings: Settings) -> Outcome | None:
+    started = time.perf_counter()
     status = conn.execute(
         select(UploadMetadata.status).where(UploadMetadata.batch_num == claim.batch_num).with_for_update()
     ).scalar_one()
@@ -217,6 +228,9 @@ def _merge(conn: Connection, loader: BatchLoader, claim: Claim, tally: Tally, se
     loader.forget_journal(claim.batch_num - settings.undo_keep_batches)
     loader.merge(claim.batch_num, claim.file_hash, now, counts.inserted)
     run_ids = _create_runs(conn, claim.batch_num, touched, settings, now)
+    merged = time.perf_counter()
+    drifts = score_merge(conn, claim.batch_num, touched, counts.updated > 0, settings, now)
+    scored = time.perf_counter()
     _store_errors(conn, claim.batch_num, tally)
     conn.execute(update(UploadMetadata).where(UploadMetadata.batch_num == claim.batch_num).values(
         status=BatchStatus.COMPLETED, progress=1.0, finished_at=now, error_log=tally.summary(claim.batch_num),
@@ -225,7 +239,24 @@ def _merge(conn: Connection, loader: BatchLoader, claim: Claim, tally: Tally, se
         num_unchanged_rows=counts.unchanged, num_imputed_rows=counts.imputed, **tally.columns(),
     ))
     conn.commit()
-    return Outcome(claim.batch_num, counts, tally, run_ids)
+    run_ids += [d.reforecast_run_id for d in drifts if d.queued_here]
+    return Outcome(claim.batch_num, counts, tally, run_ids, drifts, merged - started, scored - merged)
+
+
+def score_merge(conn: Connection, batch_num: int, touched: list[str], updated: bool, settings: Settings,
+                now: dt.datetime) -> list[Drift]:
+    """Score the forecasts of the keys the merge wrote (services/etl/accuracy.py), then check drift."""
+    found = accuracy.windows(conn, touched)
+    if not found.categories:
+        accuracy.drop(conn)
+        return []  # no completed daily run of these categories: nothing to score
+    keys = accuracy.merged_keys(batch_num, (Action.INSERT, Action.UPDATE), Action.UPDATE, updated)
+    accuracy.rescore(conn, keys, now, found.products)
+    scored = accuracy.scored_categories(conn)
+    accuracy.drop(conn)
+    queued = dict(conn.execute(select(ForecastRun.category, ForecastRun.id)
+                               .where(ForecastRun.batch_num == batch_num)).all())
+    return check_drift(conn, scored, queued, settings, now)
 
 
 def _create_runs(conn: Connection, batch_num: int, categories: list[str], settings: Settings,

@@ -34,6 +34,7 @@ from common.models import ForecastBacktest, ForecastData, ForecastMetric, Foreca
 from common.queue import connect
 from common.status import ForecastStatus, ModelType
 from services.forecast.backtest import CategoryForecast, forecast_category
+from services.forecast.metrics import naive_scale
 from services.forecast.models import FitFunction, fitters
 from services.forecast.periods import future_periods
 from services.forecast.plan import Plan, make_plan
@@ -178,6 +179,7 @@ def publish(engine: Engine, claim: RunClaim, made: GrainSeries, country: str | N
             status=status, finished_at=utcnow(), holiday_country=country,
             history_start=history.index[0].date(), history_end=history.index[-1].date(),
             error_log=_error_log(result, made.notes), recommended_method=result.method,
+            naive_scale=naive_scale(history),  # realised MASE's denominator (services/etl/accuracy.py)
             **_grain_fields(claim, plan),
         ))
         roll_up(conn, claim.batch_num)

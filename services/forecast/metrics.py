@@ -85,14 +85,25 @@ def seasonal_naive(history: pd.Series, horizon: int) -> pd.Series:
     return pd.Series(np.resize(last_season, horizon), index=future_periods(history, horizon))
 
 
-def _mase(mae: float, train: np.ndarray, season: int = SEASON) -> float | None:
-    """MAE over the in-sample seasonal naive MAE; None when that scale is undefined or 0 (a flat series)."""
+def naive_scale(train: pd.Series) -> float | None:
+    """The in-sample seasonal naive MAE of a history at its grain's lag (MASE's denominator); None when undefined."""
+    return _scale(train.to_numpy(dtype="float64"), naive_lag(train))
+
+
+def _scale(train: np.ndarray, season: int) -> float | None:
     if len(train) <= season:
         return None
     diffs = np.abs(train[season:] - train[:-season])
     if np.isnan(diffs).all():
         return None
-    scale = float(np.nanmean(diffs))
+    return float(np.nanmean(diffs))
+
+
+def _mase(mae: float, train: np.ndarray, season: int = SEASON) -> float | None:
+    """MAE over the in-sample seasonal naive MAE; None when that scale is undefined or 0 (a flat series)."""
+    scale = _scale(train, season)
+    if scale is None:
+        return None
     if scale == 0:
         return 0.0 if mae == 0 else None
     return mae / scale

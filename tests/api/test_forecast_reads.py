@@ -273,7 +273,7 @@ def test_categories_show_best_model_and_latest_run(client, runs):
                              "last_run_id": runs["north_failed"], "forecast_status": "failed",
                              "recommended_method": METHOD, "grain": "day", "grain_anchor": None,
                              "grain_source": "detected", "grain_problem": None, "product_status": None,
-                             "reconciliation": None}
+                             "reconciliation": None, "drifting": False, "drift": None}
     assert (body["south"]["best_model"], body["south"]["forecast_status"]) == ("prophet", "completed")
 
 

@@ -37,6 +37,7 @@ def test_settings_default_to_the_configured_country(client, stored):
         "category": "north", "holiday_country": "US", "holiday_country_overridden": False,
         "default_holiday_country": "US", "updated_at": None, "grain": None, "horizon": None,
         "product_forecasts": None,
+        "drift_threshold": None, "drift_threshold_default": 1.5, "drift_reforecast": None,
     }
 
 

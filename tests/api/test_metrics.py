@@ -103,7 +103,7 @@ def test_backtest_accuracy_of_the_latest_run_per_category(client, drain, models,
     assert math.isclose(value(samples, "castflow_forecast_backtest_smape", **model), best.smape)
     assert ("castflow_forecast_backtest_mase", frozenset({**model, "category": "south"}.items())) in samples
     help_text = client.get("/metrics").data.decode()
-    assert "stand-in until realised" in help_text
+    assert "castflow_forecast_realised_mase is the accuracy against the actuals" in help_text
 
 
 def test_a_rejected_file_is_a_failed_etl_job(client, drain):

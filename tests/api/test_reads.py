@@ -121,7 +121,7 @@ def test_categories_summarise_what_is_stored(client, loaded):
                              "last_run_id": body["north"]["last_run_id"], "forecast_status": "pending",
                              "recommended_method": None, "grain": None, "grain_anchor": None,
                              "grain_source": "detected", "grain_problem": None, "product_status": None,
-                             "reconciliation": None}
+                             "reconciliation": None, "drifting": False, "drift": None}
     assert body["South"]["row_count"] == 20
 
 

@@ -23,6 +23,7 @@ from services.api.export import escape_formula
 from services.api.params import MAX_ID, MAX_OFFSET, get_choice, get_int, reject_unknown
 from services.api.replica import has_replica, read_connection, read_session
 from services.api.serialize import row_dict
+from services.etl.drift import announce_drifts
 from services.etl.jobs import enqueue_runs
 from services.etl.undo import UndoRefused, undo_batch
 
@@ -115,6 +116,7 @@ def undo(batch_num: int):  # noqa: ANN201
                                 "try again shortly") from None
     reads_changed()
     enqueue_runs(deps.redis, undone.run_ids, deps.settings)
+    announce_drifts(deps.engine, deps.redis, deps.settings, undone.drifts)
     _forget_file(undone.stored_filename)
     return jsonify({"batch_num": batch_num, "removed_rows": undone.removed, "restored_rows": undone.restored,
                     "categories": undone.categories, "forecast_run_ids": undone.run_ids})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import asdict
 from functools import partial
 
@@ -117,7 +118,8 @@ def category_settings(name: str):  # noqa: ANN201
     reject_unknown(request.args, ())
     deps = services()
     with deps.sessions() as session:
-        found = forecast_reads.category_settings(session, name, forecasts.default_holiday_country(deps.settings))
+        found = forecast_reads.category_settings(session, name, forecasts.default_holiday_country(deps.settings),
+                                                 deps.settings.drift_threshold)
     if found is None:
         raise _unknown(name)
     return jsonify({k: jsonable(v) for k, v in asdict(found).items()})
@@ -135,7 +137,9 @@ def save_category_settings(name: str):  # noqa: ANN201
         holiday_country=_country(body) if "holiday_country" in body else KEEP,
         grain=grains.parse_grain(body["grain"]) if "grain" in body else KEEP,
         horizon=body.get("horizon", KEEP),
-        product_forecasts=_switch(body) if "product_forecasts" in body else KEEP)
+        product_forecasts=_switch(body, "product_forecasts", "the default rule"),
+        drift_threshold=_drift_threshold(body["drift_threshold"]) if "drift_threshold" in body else KEEP,
+        drift_reforecast=_switch(body, "drift_reforecast", "on"))
     deps = services()
     try:
         saved, changed = forecasts.save_category_settings(deps.sessions, name, change, deps.settings)
@@ -150,14 +154,26 @@ def save_category_settings(name: str):  # noqa: ANN201
 
 
 #: The keys a settings PUT may send.
-SETTINGS_KEYS = ("holiday_country", "grain", "horizon", "product_forecasts")
+SETTINGS_KEYS = ("holiday_country", "grain", "horizon", "product_forecasts", "drift_threshold", "drift_reforecast")
 
 
-def _switch(body: dict[str, object]) -> bool | None:
-    """The body's product_forecasts: true, false or null (the default rule); 400 otherwise."""
-    value = body["product_forecasts"]
+def _drift_threshold(value: object) -> float | None:
+    """The body's drift_threshold: null (the deployment's DRIFT_THRESHOLD) or a number > 0; 400 otherwise."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
+        raise ApiError(400, "drift_threshold must be null or a number > 0 (a multiple of the backtest MASE, "
+                            f"e.g. 1.5), got {str(value)[:20]!r}")
+    return float(value)
+
+
+def _switch(body: dict[str, object], key: str, null_means: str) -> object:
+    """The body's `key`: true, false or null (`null_means`), KEEP when not sent; 400 otherwise."""
+    if key not in body:
+        return KEEP
+    value = body[key]
     if value is not None and not isinstance(value, bool):
-        raise ApiError(400, f"product_forecasts must be true, false or null, got {str(value)[:20]!r}")
+        raise ApiError(400, f"{key} must be true, false or null ({null_means}), got {str(value)[:20]!r}")
     return value
 
 

@@ -1,0 +1,136 @@
+"""Drift: a category whose forecast does much worse on new actuals than in its backtest is marked and re-forecast."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+
+import pytest
+from sqlalchemy import select, text
+
+from common.db import utcnow
+from common.models import CategoryDrift, CategorySetting, ForecastRun, WebhookDelivery
+from services.etl.drift import announce_drifts, check_drift
+from tests.accuracy.seed import rows, seed_run
+from tests.accuracy.test_realised import load
+from tests.api.test_metrics import scrape, value
+
+DAY = dt.date(2023, 1, 1)
+HISTORY = rows(DAY, {"p1": [10] * 14, "p2": [20] * 14})
+END = DAY + dt.timedelta(days=13)
+#: A week of actuals at the usual 30 a day.
+WEEK = rows(END + dt.timedelta(days=1), {"p1": [10] * 7, "p2": [20] * 7})
+#: A forecast 2 too high every day: realised MASE 2 on a naive scale of 1, four times a backtest MASE of 0.5.
+HIGH = {"recommended": (32.0, 31.0, 33.0)}
+
+
+@pytest.fixture
+def drifting(client, drain, engine):
+    """History, a run forecasting 2 too high, and the week that shows it: (run, batch)."""
+    load(client, drain, HISTORY, "history.csv")
+    run_id = seed_run(engine, history_end=END, days=14, models=HIGH, naive_scale=1.0, backtest_mase=0.5)
+    return run_id, load(client, drain, WEEK, "week.csv")
+
+
+def pending_runs(engine, after: int) -> list[tuple]:
+    """(id, category, batch_num) of every pending run made after run `after`."""
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(text(
+            "SELECT id, category, batch_num FROM forecast_runs WHERE status = 'pending' AND id > :after ORDER BY id"
+        ), {"after": after})]
+
+
+def test_a_week_past_the_threshold_marks_the_category(drifting, client, engine):
+    """/categories shows it drifting with the numbers and the reason; the batch's own run re-forecasts it."""
+    run_id, batch = drifting
+    north = {c["category"]: c for c in client.get("/categories").json}["north"]
+    assert north["drifting"] is True
+    drift = north["drift"]
+    assert (drift["run_id"], drift["realised_mase"], drift["backtest_mase"], drift["ratio"], drift["threshold"]) == (
+        run_id, 2.0, 0.5, 4.0, 1.5)
+    assert drift["reason"].startswith(f"the recommended forecast of run {run_id} has a realised MASE of 2.00 over "
+                                      "its 7 scored days, 4.0 times its backtest MASE of 0.50 (threshold 1.5 times)")
+    assert pending_runs(engine, run_id) == [(drift["reforecast_run_id"], "north", batch)]  # one run: the batch's own
+
+
+def test_fewer_than_a_week_of_scores_is_not_judged(client, drain, engine):
+    """Six scored days are too few to call drift, however far off."""
+    load(client, drain, HISTORY, "history.csv")
+    seed_run(engine, history_end=END, days=14, models=HIGH, naive_scale=1.0, backtest_mase=0.5)
+    load(client, drain, rows(END + dt.timedelta(days=1), {"p1": [10] * 6, "p2": [20] * 6}), "six.csv")
+    assert {c["category"]: c for c in client.get("/categories").json}["north"]["drifting"] is False
+
+
+def test_a_category_threshold_wins(client, drain, engine):
+    """With drift_threshold 5 (set through the settings API) a ratio of 4 is not drifting."""
+    load(client, drain, HISTORY, "history.csv")
+    response = client.put("/categories/north/settings", json={"drift_threshold": 5})
+    assert response.status_code == 200 and response.json["drift_threshold"] == 5.0
+    assert response.json["drift_threshold_default"] == 1.5 and "runs" not in response.json  # no refresh for it
+    seed_run(engine, history_end=END, days=14, models=HIGH, naive_scale=1.0, backtest_mase=0.5)
+    load(client, drain, WEEK, "week.csv")
+    assert {c["category"]: c for c in client.get("/categories").json}["north"]["drifting"] is False
+
+
+@pytest.mark.parametrize("body", [{"drift_threshold": -1}, {"drift_threshold": 0}, {"drift_threshold": "2"},
+                                  {"drift_threshold": True}, {"drift_reforecast": "no"}, {"drift_reforecast": 0}])
+def test_bad_drift_settings_are_400(client, drain, body):
+    """A threshold that is not a number > 0, or a reforecast flag that is not a boolean, is a 400 naming it."""
+    load(client, drain, HISTORY, "history.csv")
+    response = client.put("/categories/north/settings", json=body)
+    assert response.status_code == 400
+    assert next(iter(body)) in response.json["error"]
+
+
+def test_a_later_run_within_the_threshold_clears_the_mark(drifting, client, drain, engine):
+    """The next run forecasts well; once its week is scored the category is no longer drifting."""
+    next_end = END + dt.timedelta(days=7)
+    seed_run(engine, history_end=next_end, days=14, models={"recommended": (30.0, 29.0, 31.0)}, naive_scale=1.0,
+             backtest_mase=0.5)
+    load(client, drain, rows(next_end + dt.timedelta(days=1), {"p1": [10] * 7, "p2": [20] * 7}), "next.csv")
+    assert {c["category"]: c for c in client.get("/categories").json}["north"]["drifting"] is False
+    with engine.connect() as conn:
+        assert conn.scalar(select(CategoryDrift.cleared_at)) is not None
+
+
+@pytest.mark.parametrize(("reforecast", "queued"), [(None, 1), (False, 0)])
+def test_drift_without_a_queued_run_queues_one_unless_off(drifting, engine, settings, reforecast, queued):
+    """A check with no run queued for the category adds one (drift_reforecast on, the default), none when off."""
+    with engine.begin() as conn:
+        conn.execute(CategorySetting.__table__.insert().values(category="north", drift_reforecast=reforecast,
+                                                              updated_at=utcnow()))
+        before = conn.scalar(select(ForecastRun.id).order_by(ForecastRun.id.desc()).limit(1))
+        found = check_drift(conn, ["north"], {}, settings, utcnow())
+        after = conn.scalar(select(ForecastRun.id).order_by(ForecastRun.id.desc()).limit(1))
+    assert len(found) == 1 and found[0].queued_here is bool(queued)
+    assert after - before == queued
+    assert ("re-forecasts it" in found[0].reason) is bool(queued)
+
+
+def test_drifting_is_announced_once_per_run(drifting, engine, redis, settings):
+    """category.drifting goes to WEBHOOK_URL with the numbers; the same drift announced again is not sent twice."""
+    hooked = replace(settings, webhook_url="https://hooks.example.com/castflow", webhook_secret="s" * 32)
+    with engine.begin() as conn:
+        found = check_drift(conn, ["north"], {"north": 99}, hooked, utcnow())
+    announce_drifts(engine, redis, hooked, found)
+    announce_drifts(engine, redis, hooked, found)
+    with engine.connect() as conn:
+        deliveries = conn.execute(select(WebhookDelivery.event, WebhookDelivery.body)).all()
+    assert len(deliveries) == 1 and deliveries[0].event == "category.drifting"
+    assert '"realised_mase":2.0' in deliveries[0].body.replace(" ", "")
+
+
+def test_metrics_show_realised_mase_and_drifting(drifting, client):
+    """/metrics has each category's realised MASE of its latest scored run and 1 for a drifting category."""
+    samples = scrape(client)
+    assert value(samples, "castflow_forecast_realised_mase", category="north") == pytest.approx(2.0)
+    assert value(samples, "castflow_category_drifting", category="north") == 1.0
+
+
+def test_a_correction_and_its_undo_are_judged_again(drifting, client, drain):
+    """A correction bringing the actuals to the forecast clears the mark; undoing it marks the category again."""
+    drifting_now = lambda: {c["category"]: c for c in client.get("/categories").json}["north"]["drifting"]  # noqa: E731
+    fix = load(client, drain, rows(END + dt.timedelta(days=1), {"p1": [12] * 7}), "fix.csv")
+    assert drifting_now() is False
+    assert client.delete(f"/batches/{fix}").status_code == 200
+    assert drifting_now() is True

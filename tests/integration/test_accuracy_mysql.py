@@ -1,0 +1,47 @@
+"""Realised accuracy on the real MariaDB: the merge's set-based scoring, a correction's rescoring, undo, and drift."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from tests.accuracy.seed import rows, seed_run
+from tests.accuracy.test_realised import END, HISTORY, MODELS, NEXT, load, scores
+
+pytestmark = pytest.mark.integration
+
+
+def test_scores_replace_and_undo_on_mariadb(client, drain, engine):
+    """The same scores as by hand; a correction rescores its day; undoing it and the new days puts scores back."""
+    load(client, drain, HISTORY, "history.csv")
+    run_id = seed_run(engine, history_end=END, days=7, models=MODELS, naive_scale=5.0, backtest_mase=0.5,
+                      products={"p1": (10.0, 8.0, 11.0, 2.0)})
+    batch = load(client, drain, NEXT, "next.csv")
+    assert [(r[1], r[2], r[4], r[6], r[8], r[9], r[10]) for r in scores(engine)] == [
+        ("", "auto_ets", 30.0, 5.0, 0, 1, batch), ("", "auto_ets", 36.0, 11.0, 0, 2, batch),
+        ("", "auto_ets", 27.0, 2.0, 0, 3, batch), ("", "recommended", 30.0, 2.0, 1, 1, batch),
+        ("", "recommended", 36.0, 4.0, 0, 2, batch), ("", "recommended", 27.0, 5.0, 0, 3, batch),
+        ("p1", "recommended", 10.0, 0.0, 1, 1, batch), ("p1", "recommended", 12.0, 2.0, 0, 2, batch),
+        ("p1", "recommended", 9.0, 1.0, 1, 3, batch)]
+    group = client.get(f"/accuracy?run_id={run_id}&model_type=recommended&group_by=run").json["groups"][0]
+    assert (group["n"], group["mae"], group["mase"], group["bias"], group["coverage"]) == pytest.approx(
+        (3, 11 / 3, 11 / 15, 1.0, 1 / 3))
+    before = scores(engine)
+    fix = load(client, drain, rows(END + dt.timedelta(days=2), {"p2": [18]}), "fix.csv")
+    assert [r[4] for r in scores(engine) if r[1] == "" and r[3] == END + dt.timedelta(days=2)] == [30.0, 30.0]
+    assert client.delete(f"/batches/{fix}").status_code == 200
+    assert scores(engine) == before
+    assert client.delete(f"/batches/{batch}").status_code == 200
+    assert scores(engine) == []
+
+
+def test_drift_is_marked_on_mariadb(client, drain, engine):
+    """A week two units off a naive scale of 1 against a backtest MASE of 0.5 marks the category drifting."""
+    load(client, drain, HISTORY, "history.csv")
+    run_id = seed_run(engine, history_end=END, days=14, models={"recommended": (32.0, 31.0, 33.0)},
+                      naive_scale=1.0, backtest_mase=0.5)
+    load(client, drain, rows(END + dt.timedelta(days=1), {"p1": [10] * 7, "p2": [20] * 7}), "week.csv")
+    north = {c["category"]: c for c in client.get("/categories").json}["north"]
+    assert north["drifting"] is True
+    assert (north["drift"]["run_id"], north["drift"]["ratio"]) == (run_id, pytest.approx(4.0))
