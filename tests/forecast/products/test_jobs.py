@@ -193,3 +193,33 @@ def test_a_lost_reconciliation_job_is_queued_again(client, drain, engine, redis,
     drain(FORECAST_QUEUE)
     assert run_row(engine).product_status == "completed"
     assert_coherent(engine, run_id)
+
+
+def test_the_engines_products_are_read_through_the_api_and_inventory(client, drain, engine, loaded):
+    """What the chunks and the reconciliation wrote is what /categories/<name>/products, product_id reads and
+    /inventory serve: the products' daily forecasts add up to the category's as served, and stock gets advice."""
+    drain(FORECAST_QUEUE)
+    run = run_row(engine)
+    listing = client.get("/categories/shop/products?sort=volume&order=desc")
+    assert listing.status_code == 200, listing.json
+    assert listing.json["run_id"] == run.id and listing.json["reconciliation"] == run.reconciliation
+    forecast = [p["product_id"] for p in listing.json["data"] if p["status"] == "forecast"]
+    assert sorted(forecast) == [f"p{i}" for i in range(6)]
+    category = {r["forecast_date"]: r["forecast_value"]
+                for r in client.get("/forecast-data?category=shop&model_type=recommended").json}
+    sums: dict[str, float] = {}
+    for product in forecast:
+        rows = client.get(f"/forecast-data?category=shop&product_id={product}").json
+        assert len(rows) == 30 and {r["run_id"] for r in rows} == {run.id}
+        for row in rows:
+            sums[row["forecast_date"]] = sums.get(row["forecast_date"], 0.0) + row["forecast_value"]
+    assert sums.keys() == category.keys()
+    assert all(abs(sums[day] - value) <= 1e-3 * max(value, 1e-9) for day, value in category.items())
+    stocked = client.post("/inventory/stock", json={"rows": [
+        {"product_id": "p0", "category": "shop", "on_hand": 0},
+        {"product_id": "once", "category": "shop", "on_hand": 5}]})
+    assert stocked.status_code == 201, stocked.json
+    advice = {r["product_id"]: r for r in client.get("/inventory?category=shop").json["data"]}
+    assert advice["p0"]["order_now"] is True and advice["p0"]["reorder_point"] > 0
+    assert advice["p0"]["order_quantity"] > 0
+    assert advice["once"]["reorder_point"] is None and "skipped" in advice["once"]["note"]
