@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from services.forecast.products.reconcile import METHODS, choose, reconcile, shift_quantiles
+from services.forecast.products.reconcile import CLEARLY_BETTER, METHODS, choose, reconcile, shift_quantiles
 
 
 @pytest.fixture
@@ -30,11 +30,26 @@ def test_every_method_returns_non_negative_products(name, window):
         assert np.allclose(out, products)
 
 
-def test_choice_is_the_lowest_backtest_error(window):
-    """The chosen method has the lowest scored error of those that ran."""
+def test_choice_is_the_lowest_backtest_error_of_those_eligible(window):
+    """The chosen method has the lowest scored error of top-down and the methods whose category total beat the
+    category's own forecast clearly on the window."""
     category, products, sold = window
     method, errors = choose(category, products, sold, np.full(21, 2.0))
-    assert errors[method] == min(e for e in errors.values() if e is not None)
+    own = np.abs(category - sold[0]).mean()
+    eligible = {name: error for name, error in errors.items() if error is not None and (
+        name == "top_down" or np.abs(reconcile(name, category, products, sold, np.vstack(
+            [category[None, :], products])).sum(axis=0) - sold[0]).mean() <= CLEARLY_BETTER * own)}
+    assert errors[method] == min(eligible.values())
+
+
+def test_a_tie_on_the_window_keeps_the_category():
+    """Products whose sum is as good as the category's own forecast on the window, but no better by the margin:
+    top-down keeps the better-informed category level."""
+    sold = np.array([[4.0] * 7, [6.0] * 7])
+    category = sold.sum(axis=0) + np.array([1.0, -1.0] * 3 + [1.0])  # off by 1 a day
+    products = sold + np.array([[0.5, -0.5] * 3 + [0.5]] * 2)  # the sum off by 1 a day too, products closer
+    method, errors = choose(category, products, np.vstack([sold.sum(axis=0)[None, :], sold]), np.ones(3))
+    assert errors["bottom_up"] <= errors["top_down"] and method == "top_down"
 
 
 def test_a_category_forecast_far_off_is_left_for_bottom_up():
