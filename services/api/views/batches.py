@@ -92,7 +92,7 @@ def _as_the_replica_has_it(batch_num: int, fields: dict[str, object]) -> dict[st
 
 def is_finished(fields: dict[str, object]) -> bool:
     """True when only a forecast run or a refresh (which renew the read generation) can change the batch any more."""
-    products_running = any(run["product_status"] in ("queued", "running") for run in fields["product_runs"])
+    products_running = any(run["product_status"] in ("queued", "running") for run in fields.get("product_runs", ()))
     return (fields["status"] in (BatchStatus.COMPLETED, BatchStatus.FAILED)
             and fields["forecast_status"] in ForecastStatus.ended() and not products_running)
 
