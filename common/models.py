@@ -397,36 +397,23 @@ class ProductChunk(Base):
                                                  nullable=True)
 
 
-class ForecastAccuracy(Base):
-    """One forecast period of one model in one run, scored against the actual that arrived later.
+class CategoryRealised(Base):
+    """How a category's current forecast did on the actuals that came after it, at the last drift check.
 
-    `product_id` is empty for the category's total (every model of forecast_data) and a product's id for the
-    product's reconciled forecast (product_forecast_data, model_type "recommended"). Written set-based by the
-    ETL's merge for the keys it brought (services/etl/accuracy.py); a later batch's change replaces the row.
+    Realised accuracy itself is computed when asked (common/realised.py); this row keeps the one figure
+    the drift check measured, for /metrics to read without computing it again at every scrape.
     """
 
-    __tablename__ = "forecast_accuracy"
-    # No secondary index: the merge writes about as many rows here as into invoice_data, and each index would
-    # cost it. The key leads with what the merge replaces by (the days and products it changed) and what the
-    # reads filter by (category, then product).
+    __tablename__ = "category_realised"
 
     category: Mapped[str] = mapped_column(key_column(), primary_key=True)
-    product_id: Mapped[str] = mapped_column(key_column(), primary_key=True)
-    forecast_date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
-    model_type: Mapped[str] = mapped_column(String(30), primary_key=True)
-    run_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    #: How many periods (days) after the run's last day of history the forecast date is: 1 is the next day.
-    periods_ahead: Mapped[int] = mapped_column(Integer, nullable=False)
-    actual: Mapped[float] = mapped_column(Float, nullable=False)
-    forecast_value: Mapped[float] = mapped_column(Float, nullable=False)
-    abs_error: Mapped[float] = mapped_column(Float, nullable=False)
-    #: forecast - actual: positive when the forecast was too high.
-    signed_error: Mapped[float] = mapped_column(Float, nullable=False)
-    #: The actual lies inside the forecast's interval (lower_bound..upper_bound).
-    inside: Mapped[bool] = mapped_column(Boolean, nullable=False)
-    #: The batch whose rows gave the actual (for a category total, the newest batch among its products' rows).
-    batch_num: Mapped[int] = mapped_column(Integer, nullable=False)
-    scored_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
+    #: The run whose recommended forecast was measured (the category's latest completed run).
+    run_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    #: Days of that forecast with an actual, the MAE over the run's naive scale, and its backtest MASE.
+    days: Mapped[int] = mapped_column(Integer, nullable=False)
+    realised_mase: Mapped[float] = mapped_column(Float, nullable=False)
+    backtest_mase: Mapped[float | None] = mapped_column(Float, nullable=True)
+    measured_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
 
 
 class CategoryDrift(Base):

@@ -50,6 +50,16 @@ CREATE TABLE IF NOT EXISTS category_products (
 	PRIMARY KEY (category, product_id)
 )ENGINE=InnoDB CHARSET=utf8mb4;
 
+CREATE TABLE IF NOT EXISTS category_realised (
+	category VARCHAR(100) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+	run_id INTEGER NOT NULL,
+	days INTEGER NOT NULL,
+	realised_mase FLOAT NOT NULL,
+	backtest_mase FLOAT,
+	measured_at DATETIME NOT NULL,
+	PRIMARY KEY (category)
+)ENGINE=InnoDB CHARSET=utf8mb4;
+
 CREATE TABLE IF NOT EXISTS category_settings (
 	category VARCHAR(100) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
 	holiday_country VARCHAR(10),
@@ -86,23 +96,6 @@ CREATE TABLE IF NOT EXISTS category_webhooks (
 	url VARCHAR(2000) NOT NULL,
 	updated_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
 	PRIMARY KEY (category)
-)ENGINE=InnoDB CHARSET=utf8mb4;
-
-CREATE TABLE IF NOT EXISTS forecast_accuracy (
-	category VARCHAR(100) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
-	product_id VARCHAR(100) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
-	forecast_date DATE NOT NULL,
-	model_type VARCHAR(30) NOT NULL,
-	run_id INTEGER NOT NULL,
-	periods_ahead INTEGER NOT NULL,
-	actual FLOAT NOT NULL,
-	forecast_value FLOAT NOT NULL,
-	abs_error FLOAT NOT NULL,
-	signed_error FLOAT NOT NULL,
-	inside BOOL NOT NULL,
-	batch_num INTEGER NOT NULL,
-	scored_at DATETIME NOT NULL,
-	PRIMARY KEY (category, product_id, forecast_date, model_type, run_id)
 )ENGINE=InnoDB CHARSET=utf8mb4;
 
 CREATE TABLE IF NOT EXISTS forecast_backtests (

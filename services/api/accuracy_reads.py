@@ -1,9 +1,9 @@
 """What GET /accuracy answers: realised accuracy of past forecasts against the actuals that came later.
 
-The ETL's merge scores every completed daily run on the days it brings (services/etl/accuracy.py); this
-read aggregates those scores per group (days ahead, run or date) and model: n, MAE, MASE (each error over
-its run's naive scale, or the product's in that run), bias (mean of forecast - actual: positive means the
-forecast was too high) and interval coverage, with the mean actual and forecast of the group.
+The scores are computed by the read itself, from the forecasts and the actuals (common/realised.py), and
+aggregated per group (days ahead, run or date) and model: n, MAE, MASE (each error over its run's naive
+scale, or the product's in that run), bias (mean of forecast - actual: positive means the forecast was too
+high) and interval coverage, with the mean actual and forecast of the group.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import Connection, Float, and_, case, cast, func, select
+from sqlalchemy import Connection, func, select
 
-from common.models import ForecastAccuracy, ForecastRun, ProductForecastSummary
+from common.realised import Scope, scored_days
 
 #: What the answer says about the runs it cannot score.
 SCOPE_NOTE = ("only runs forecast by day are scored (a weekly or monthly run's periods are not scored); "
@@ -29,8 +29,7 @@ class GroupBy(StrEnum):
     DATE = "date"
 
 
-_GROUP_COLUMNS = {GroupBy.DAYS_AHEAD: ForecastAccuracy.periods_ahead, GroupBy.RUN: ForecastAccuracy.run_id,
-                  GroupBy.DATE: ForecastAccuracy.forecast_date}
+_GROUP_COLUMNS = {GroupBy.DAYS_AHEAD: "periods_ahead", GroupBy.RUN: "run_id", GroupBy.DATE: "forecast_date"}
 _GROUP_KEYS = {GroupBy.DAYS_AHEAD: "days_ahead", GroupBy.RUN: "run_id", GroupBy.DATE: "date"}
 
 
@@ -46,48 +45,34 @@ class AccuracyFilter:
     end: dt.date | None = None
     group_by: GroupBy = GroupBy.DAYS_AHEAD
 
+    def scope(self) -> Scope:
+        """The forecasts these filters score."""
+        return Scope(category=self.category, product_id=self.product_id, model_types=self.model_types,
+                     run_ids=None if self.run_id is None else (self.run_id,), start=self.start, end=self.end)
+
 
 def accuracy(conn: Connection, where: AccuracyFilter) -> dict[str, object]:
     """The scores aggregated per group and model, JSON-ready."""
-    group = _GROUP_COLUMNS[where.group_by].label("group_key")
-    scale = case((ForecastAccuracy.product_id == "", ForecastRun.naive_scale),
-                 else_=ProductForecastSummary.naive_scale)
-    query = (
-        select(group, ForecastAccuracy.model_type, func.count().label("n"),
-               func.avg(ForecastAccuracy.abs_error).label("mae"),
-               func.avg(ForecastAccuracy.abs_error / func.nullif(scale, 0)).label("mase"),
-               func.avg(ForecastAccuracy.signed_error).label("bias"),
-               func.avg(cast(case((ForecastAccuracy.inside, 1.0), else_=0.0), Float)).label("coverage"),
-               func.avg(ForecastAccuracy.actual).label("actual"),
-               func.avg(ForecastAccuracy.forecast_value).label("forecast"))
-        .join(ForecastRun, ForecastRun.id == ForecastAccuracy.run_id)
-        .outerjoin(ProductForecastSummary, and_(ProductForecastSummary.run_id == ForecastAccuracy.run_id,
-                                                ProductForecastSummary.product_id == ForecastAccuracy.product_id))
-        .where(*_conditions(where))
-        .group_by(group, ForecastAccuracy.model_type)
-        .order_by(group, ForecastAccuracy.model_type)
-    )
     key = _GROUP_KEYS[where.group_by]
-    groups = [{key: _json(row.group_key), "model_type": row.model_type, "n": row.n,
-               **{name: _number(getattr(row, name)) for name in ("mae", "mase", "bias", "coverage", "actual",
-                                                                 "forecast")}}
-              for row in conn.execute(query)]
-    return {"group_by": where.group_by.value, "product_id": where.product_id, "note": SCOPE_NOTE, "groups": groups}
-
-
-def _conditions(where: AccuracyFilter) -> list:
-    conditions = [ForecastAccuracy.product_id == (where.product_id or "")]
-    if where.category is not None:
-        conditions.append(ForecastAccuracy.category == where.category)
-    if where.model_types is not None:
-        conditions.append(ForecastAccuracy.model_type.in_(where.model_types))
-    if where.run_id is not None:
-        conditions.append(ForecastAccuracy.run_id == where.run_id)
-    if where.start is not None:
-        conditions.append(ForecastAccuracy.forecast_date >= where.start)
-    if where.end is not None:
-        conditions.append(ForecastAccuracy.forecast_date <= where.end)
-    return conditions
+    answer = {"group_by": where.group_by.value, "product_id": where.product_id, "note": SCOPE_NOTE, "groups": []}
+    days = scored_days(conn, where.scope())
+    if days is None:
+        return answer
+    s = days.subquery("s")
+    group = s.c[_GROUP_COLUMNS[where.group_by]].label("group_key")
+    query = (
+        select(group, s.c.model_type, func.count().label("n"), func.avg(s.c.abs_error).label("mae"),
+               func.avg(s.c.abs_error / func.nullif(s.c.scale, 0)).label("mase"),
+               func.avg(s.c.signed_error).label("bias"), func.avg(s.c.inside).label("coverage"),
+               func.avg(s.c.actual).label("actual"), func.avg(s.c.forecast_value).label("forecast"))
+        .group_by(group, s.c.model_type)
+        .order_by(group, s.c.model_type)
+    )
+    answer["groups"] = [
+        {key: _json(row.group_key), "model_type": row.model_type, "n": row.n,
+         **{name: _number(getattr(row, name)) for name in ("mae", "mase", "bias", "coverage", "actual", "forecast")}}
+        for row in conn.execute(query)]
+    return answer
 
 
 #: The category_drift columns /categories shows in `drift`.

@@ -26,9 +26,8 @@ from sqlalchemy.orm import aliased
 
 from common.metrics import RECORDED, REQUEST_SECONDS, REQUESTS, MetricsRecorder, Sample
 from common.metrics import Metric as Recorded
-from common.models import CategoryDrift, ForecastAccuracy, ForecastMetric, ForecastRun, UploadMetadata
+from common.models import CategoryDrift, CategoryRealised, ForecastMetric, ForecastRun, UploadMetadata
 from common.queue import ALL_QUEUES, queue
-from common.status import ModelType
 from services.api.forecast_reads import latest_completed_runs, shown_model
 
 logger = logging.getLogger(__name__)
@@ -126,24 +125,16 @@ class CastflowCollector:
 
 
 #: Help of the realised accuracy gauges (one series per category: their cardinality is the categories').
-REALISED_HELP = ("Realised MASE of each category's recommended forecast in its latest scored daily run, against the "
-                 "actuals that arrived after it (mean absolute error over the run's seasonal naive MAE)")
+REALISED_HELP = ("Realised MASE of each category's recommended forecast in its latest completed daily run, against the "
+                 "actuals that arrived after it, as the last drift check measured it (mean absolute error over the "
+                 "run's seasonal naive MAE)")
 DRIFTING_HELP = ("1 while the category is marked drifting (its realised MASE passed its threshold times the "
                  "backtest MASE), 0 once a drift has cleared; categories that never drifted are left out")
 
 
 def _realised_query() -> Select:
-    """(category, value): realised MASE of the recommended forecast of each category's latest scored run."""
-    scored = (select(ForecastAccuracy.category, func.max(ForecastAccuracy.run_id).label("run_id"))
-              .where(ForecastAccuracy.product_id == "", ForecastAccuracy.model_type == ModelType.RECOMMENDED.value)
-              .group_by(ForecastAccuracy.category).subquery())
-    return (select(scored.c.category, (func.avg(ForecastAccuracy.abs_error) / ForecastRun.naive_scale).label("value"))
-            .join(ForecastAccuracy, (ForecastAccuracy.category == scored.c.category)
-                  & (ForecastAccuracy.run_id == scored.c.run_id))
-            .join(ForecastRun, ForecastRun.id == scored.c.run_id)
-            .where(ForecastAccuracy.product_id == "", ForecastAccuracy.model_type == ModelType.RECOMMENDED.value,
-                   ForecastRun.naive_scale > 0)
-            .group_by(scored.c.category, ForecastRun.naive_scale).order_by(scored.c.category))
+    """(category, value): realised MASE of each category's current forecast at its last drift check."""
+    return select(CategoryRealised.category, CategoryRealised.realised_mase).order_by(CategoryRealised.category)
 
 
 def _drifting_query() -> Select:

@@ -1,13 +1,16 @@
-"""Drift: after scoring, is each category's current forecast doing much worse on the new actuals than its backtest?
+"""Drift: after a merge or an undo, is each category's current forecast doing much worse on its actuals than
+in its backtest?
 
-The current forecast is the recommended forecast of the category's latest completed run. Once at least
-MIN_SCORED_DAYS of its days are scored, its realised MASE (mean absolute error over the run's naive scale,
+The current forecast is the recommended forecast of the category's latest completed run, scored against the
+actuals stored now (common/realised.py); the measure is kept in category_realised for /metrics. Once at
+least MIN_SCORED_DAYS of its days are scored, its realised MASE (mean absolute error over the run's naive scale,
 forecast_runs.naive_scale) is compared with its backtest MASE (forecast_metrics, model "recommended"; the
 run's best model in runs made before the recommended forecast). Past the threshold (the category's
 drift_threshold setting, else DRIFT_THRESHOLD) the category is marked drifting in category_drift with the
 reason in words, and re-forecast: by the run the batch already queued for it when there is one (a batch
 that brings actuals always queues one; no second run), else by a new run unless its drift_reforecast
-setting is off. A later check within the threshold clears the mark. The caller announces
+setting is off. A later check within the threshold clears the mark, and so does one that finds fewer than
+MIN_SCORED_DAYS left of the run the mark was about (an undo took its days back). The caller announces
 `category.drifting` after its commit (`announce_drifts`).
 """
 
@@ -15,14 +18,15 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from redis import Redis
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
 from common.config import Settings
-from common.models import CategoryDrift, CategorySetting, ForecastAccuracy, ForecastMetric, ForecastRun
+from common.models import CategoryDrift, CategoryRealised, CategorySetting, ForecastMetric, ForecastRun
+from common.realised import recommended_scores
 from common.status import ForecastStatus, ModelType
 from services.hooks.events import category_drifting
 from services.hooks.notify import notify
@@ -51,29 +55,46 @@ class Drift:
 
 @dataclass(frozen=True)
 class Measure:
-    """The current forecast's realised and backtest MASE, over `days` scored days."""
+    """The current forecast's realised MASE over `days` scored days (None: no day yet), and its backtest MASE
+    (None: unknown)."""
 
     run_id: int
     days: int
-    realised: float
-    backtest: float
+    realised: float | None
+    backtest: float | None
+
+    @property
+    def judged(self) -> bool:
+        """Enough days scored, and a backtest to compare with."""
+        return self.days >= MIN_SCORED_DAYS and bool(self.backtest)
 
 
 def check_drift(conn: Connection, categories: list[str], queued: Mapping[str, int], settings: Settings,
                 now: dt.datetime) -> list[Drift]:
-    """Mark or clear each category's drift, in the caller's transaction; the drifting categories found."""
+    """Measure each category's current forecast, then mark or clear its drift, in the caller's transaction (a
+    handful of set-based queries whatever the number of categories); the drifting categories found."""
+    measures = measure_current(conn, categories)
+    if not measures:
+        return []
+    _keep_measures(conn, measures.items(), now)
+    wanted = sorted(measures)
+    configured = _drift_settings(conn, wanted, settings)
+    marks = {mark.category: mark for mark in conn.execute(
+        select(CategoryDrift.category, CategoryDrift.id, CategoryDrift.run_id)
+        .where(CategoryDrift.category.in_(wanted), CategoryDrift.cleared_at.is_(None)))}
     found = []
-    for category in categories:
-        measure = measure_current(conn, category)
-        if measure is None:
+    for category in wanted:
+        measure, mark = measures[category], marks.get(category)
+        open_id = None if mark is None else mark.id
+        threshold, reforecast = configured[category]
+        if not measure.judged:
+            # Too few days left of the run a mark was about (an undo took them back): its evidence is gone.
+            if mark is not None and mark.run_id == measure.run_id:
+                _clear(conn, category, open_id, measure, now)
             continue
-        threshold, reforecast = _drift_settings(conn, category, settings)
-        open_id = conn.scalar(select(CategoryDrift.id).where(CategoryDrift.category == category,
-                                                             CategoryDrift.cleared_at.is_(None)))
         if measure.realised <= threshold * measure.backtest:
             if open_id is not None:
-                conn.execute(update(CategoryDrift).where(CategoryDrift.id == open_id).values(cleared_at=now))
-                logger.info("drift cleared category=%r run=%s", category, measure.run_id)
+                _clear(conn, category, open_id, measure, now)
             continue
         # The batch's own run re-forecasts the category whatever drift_reforecast says: new actuals always do.
         drift = _drifting(conn, category, measure, threshold, queued.get(category), reforecast, settings, now)
@@ -82,40 +103,68 @@ def check_drift(conn: Connection, categories: list[str], queued: Mapping[str, in
     return found
 
 
-def measure_current(conn: Connection, category: str) -> Measure | None:
-    """The latest completed run's realised and backtest MASE; None while either is unknown or too few days."""
-    run = conn.execute(select(ForecastRun.id, ForecastRun.naive_scale).where(
-        ForecastRun.id == select(func.max(ForecastRun.id)).where(
-            ForecastRun.category == category, ForecastRun.status == ForecastStatus.COMPLETED).scalar_subquery()
-    )).first()
-    if run is None or not run.naive_scale:
-        return None
-    days, mae = conn.execute(select(func.count(), func.avg(ForecastAccuracy.abs_error)).where(
-        ForecastAccuracy.category == category, ForecastAccuracy.run_id == run.id, ForecastAccuracy.product_id == "",
-        ForecastAccuracy.model_type == ModelType.RECOMMENDED.value)).one()
-    backtest = _backtest_mase(conn, run.id)
-    if days < MIN_SCORED_DAYS or not backtest:
-        return None
-    return Measure(run.id, days, float(mae) / run.naive_scale, backtest)
+def measure_current(conn: Connection, categories: list[str]) -> dict[str, Measure]:
+    """Each category's latest completed run measured on its scored days (categories with no completed run, or
+    whose run has no naive scale, are absent)."""
+    wanted = sorted(set(categories))
+    if not wanted:
+        return {}
+    latest = (select(ForecastRun.category, func.max(ForecastRun.id).label("id"))
+              .where(ForecastRun.category.in_(wanted), ForecastRun.status == ForecastStatus.COMPLETED)
+              .group_by(ForecastRun.category).subquery())
+    runs = conn.execute(select(ForecastRun.id, ForecastRun.category, ForecastRun.naive_scale)
+                        .join(latest, latest.c.id == ForecastRun.id).where(ForecastRun.naive_scale > 0)).all()
+    scores = recommended_scores(conn, {run.id: run.category for run in runs})
+    backtests = _backtest_mase(conn, [run.id for run in runs])
+    measures = {}
+    for run in runs:
+        score = scores.get(run.id)
+        measures[run.category] = Measure(run.id, score.days if score else 0,
+                                         score.mae / run.naive_scale if score else None, backtests.get(run.id))
+    return measures
 
 
-def _backtest_mase(conn: Connection, run_id: int) -> float | None:
-    """The backtest MASE of the run's recommended forecast (its best model's in runs made before one)."""
-    rows = dict(conn.execute(select(ForecastMetric.model_type, ForecastMetric.mase).where(
-        ForecastMetric.run_id == run_id,
-        (ForecastMetric.model_type == ModelType.RECOMMENDED.value) | ForecastMetric.is_best)).all())
-    if rows.get(ModelType.RECOMMENDED.value) is not None:
-        return rows[ModelType.RECOMMENDED.value]
-    return next((mase for model, mase in rows.items() if model != ModelType.RECOMMENDED.value), None)
+def _keep_measures(conn: Connection, measures: Iterable[tuple[str, Measure]], now: dt.datetime) -> None:
+    """Replace the categories' category_realised rows (what /metrics shows) with these measures (none for a
+    forecast with no scored day)."""
+    measures = list(measures)
+    conn.execute(delete(CategoryRealised).where(CategoryRealised.category.in_([c for c, _ in measures])))
+    rows = [{"category": category, "run_id": m.run_id, "days": m.days, "realised_mase": m.realised,
+             "backtest_mase": m.backtest, "measured_at": now} for category, m in measures if m.days]
+    if rows:
+        conn.execute(insert(CategoryRealised), rows)
 
 
-def _drift_settings(conn: Connection, category: str, settings: Settings) -> tuple[float, bool]:
-    """The category's threshold (its setting, else DRIFT_THRESHOLD) and whether drifting queues a run."""
-    row = conn.execute(select(CategorySetting.drift_threshold, CategorySetting.drift_reforecast)
-                       .where(CategorySetting.category == category)).first()
-    threshold = row.drift_threshold if row is not None and row.drift_threshold is not None else None
-    reforecast = row is None or row.drift_reforecast is None or bool(row.drift_reforecast)
-    return (threshold or settings.drift_threshold), reforecast
+def _backtest_mase(conn: Connection, run_ids: list[int]) -> dict[int, float]:
+    """Each run's backtest MASE of its recommended forecast (its best model's in runs made before one)."""
+    if not run_ids:
+        return {}
+    found: dict[int, float] = {}
+    rows = conn.execute(select(ForecastMetric.run_id, ForecastMetric.model_type, ForecastMetric.mase).where(
+        ForecastMetric.run_id.in_(run_ids), ForecastMetric.mase.is_not(None),
+        (ForecastMetric.model_type == ModelType.RECOMMENDED.value) | ForecastMetric.is_best)).all()
+    for run_id, _, mase in sorted(rows, key=lambda r: r.model_type != ModelType.RECOMMENDED.value):
+        found.setdefault(run_id, mase)
+    return found
+
+
+def _drift_settings(conn: Connection, categories: list[str], settings: Settings) -> dict[str, tuple[float, bool]]:
+    """Each category's threshold (its setting, else DRIFT_THRESHOLD) and whether drifting queues a run."""
+    rows = {row.category: row for row in conn.execute(
+        select(CategorySetting.category, CategorySetting.drift_threshold, CategorySetting.drift_reforecast)
+        .where(CategorySetting.category.in_(categories)))}
+    configured = {}
+    for category in categories:
+        row = rows.get(category)
+        threshold = row.drift_threshold if row is not None else None
+        reforecast = row is None or row.drift_reforecast is None or bool(row.drift_reforecast)
+        configured[category] = (threshold or settings.drift_threshold, reforecast)
+    return configured
+
+
+def _clear(conn: Connection, category: str, open_id: int, measure: Measure, now: dt.datetime) -> None:
+    conn.execute(update(CategoryDrift).where(CategoryDrift.id == open_id).values(cleared_at=now))
+    logger.info("drift cleared category=%r run=%s days=%d", category, measure.run_id, measure.days)
 
 
 def _drifting(conn: Connection, category: str, measure: Measure, threshold: float, run_id: int | None,

@@ -13,7 +13,7 @@ import json
 import logging
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from redis import Redis
 from redis.exceptions import RedisError
@@ -31,10 +31,9 @@ from common.models import MAX_SALES_CENTS, BatchError, ForecastRun, UploadMetada
 from common.queue import connect, enqueue_forecast
 from common.status import BatchStatus, ForecastStatus
 from common.storage import UploadStore, open_store
-from services.etl import accuracy
 from services.etl.drift import Drift, announce_drifts, check_drift
 from services.etl.impute import impute
-from services.etl.load import Action, BatchLoader, MergeCounts, retry_lock_conflicts
+from services.etl.load import BatchLoader, MergeCounts, retry_lock_conflicts
 from services.etl.reader import read_chunks
 from services.etl.tally import BatchRejected, Tally
 from services.etl.validate import validate
@@ -66,11 +65,14 @@ class Outcome:
     counts: MergeCounts
     tally: Tally
     run_ids: list[int]
+    #: The categories the batch wrote.
+    categories: list[str] = field(default_factory=list)
     #: Categories found drifting by the realised accuracy of their current forecast.
     drifts: list[Drift] = field(default_factory=list)
-    #: Seconds the merge (classify, journal, write the rows, create the runs) and the scoring that follows took.
+    #: Seconds the merge took (classify, journal, write the rows, create the runs), and the drift check after its
+    #: commit. Realised accuracy itself is computed when read (common/realised.py): the merge writes none.
     merge_seconds: float = 0.0
-    scoring_seconds: float = 0.0
+    drift_seconds: float = 0.0
 
 
 @timed_job(JobKind.ETL, failed=(BatchRejected,))
@@ -124,9 +126,9 @@ def process_batch(batch_num: int, *, settings: Settings, engine: Engine, store: 
         record_rows(recorder(settings, redis), inserted=counts.inserted, updated=counts.updated,
                     unchanged=counts.unchanged, imputed=counts.imputed, rejected=outcome.tally.rejected)
         logger.info("etl done batch=%s job=%s rows=%d inserted=%d updated=%d unchanged=%d rejected=%d "
-                    "merge_s=%.3f scoring_s=%.3f drifting=%d", batch_num, job_id, outcome.tally.total,
+                    "merge_s=%.3f drift_s=%.3f drifting=%d", batch_num, job_id, outcome.tally.total,
                     outcome.counts.inserted, outcome.counts.updated, outcome.counts.unchanged,
-                    outcome.tally.rejected, outcome.merge_seconds, outcome.scoring_seconds, len(outcome.drifts))
+                    outcome.tally.rejected, outcome.merge_seconds, outcome.drift_seconds, len(outcome.drifts))
     return outcome
 
 
@@ -165,8 +167,9 @@ def load_batch(claim: Claim, *, settings: Settings, engine: Engine, store: Uploa
                                     "allows (9999999999.99); nothing was loaded", tally)
             loader.lock()
             try:
-                return retry_lock_conflicts(conn, lambda: _merge(conn, loader, claim, tally, settings),
-                                            f"merge of batch {claim.batch_num}")
+                outcome = retry_lock_conflicts(conn, lambda: _merge(conn, loader, claim, tally, settings),
+                                               f"merge of batch {claim.batch_num}")
+                return None if outcome is None else judge_drift(conn, outcome, settings)
             finally:
                 conn.rollback()
                 loader.unlock()
@@ -229,8 +232,6 @@ def _merge(conn: Connection, loader: BatchLoader, claim: Claim, tally: Tally, se
     loader.merge(claim.batch_num, claim.file_hash, now, counts.inserted)
     run_ids = _create_runs(conn, claim.batch_num, touched, settings, now)
     merged = time.perf_counter()
-    drifts = score_merge(conn, claim.batch_num, touched, counts.updated > 0, settings, now)
-    scored = time.perf_counter()
     _store_errors(conn, claim.batch_num, tally)
     conn.execute(update(UploadMetadata).where(UploadMetadata.batch_num == claim.batch_num).values(
         status=BatchStatus.COMPLETED, progress=1.0, finished_at=now, error_log=tally.summary(claim.batch_num),
@@ -239,24 +240,29 @@ def _merge(conn: Connection, loader: BatchLoader, claim: Claim, tally: Tally, se
         num_unchanged_rows=counts.unchanged, num_imputed_rows=counts.imputed, **tally.columns(),
     ))
     conn.commit()
-    run_ids += [d.reforecast_run_id for d in drifts if d.queued_here]
-    return Outcome(claim.batch_num, counts, tally, run_ids, drifts, merged - started, scored - merged)
+    return Outcome(claim.batch_num, counts, tally, run_ids, touched, merge_seconds=merged - started)
 
 
-def score_merge(conn: Connection, batch_num: int, touched: list[str], updated: bool, settings: Settings,
-                now: dt.datetime) -> list[Drift]:
-    """Score the forecasts of the keys the merge wrote (services/etl/accuracy.py), then check drift."""
-    found = accuracy.windows(conn, touched)
-    if not found.categories:
-        accuracy.drop(conn)
-        return []  # no completed daily run of these categories: nothing to score
-    keys = accuracy.merged_keys(batch_num, (Action.INSERT, Action.UPDATE), Action.UPDATE, updated)
-    accuracy.rescore(conn, keys, now, found.products)
-    scored = accuracy.scored_categories(conn)
-    accuracy.drop(conn)
-    queued = dict(conn.execute(select(ForecastRun.category, ForecastRun.id)
-                               .where(ForecastRun.batch_num == batch_num)).all())
-    return check_drift(conn, scored, queued, settings, now)
+def judge_drift(conn: Connection, outcome: Outcome, settings: Settings) -> Outcome:
+    """After the merge's commit, still under the merge lock: judge the drift of the categories it wrote, on the
+    actuals as they now stand, with the runs the merge queued as their re-forecasts (services/etl/drift.py).
+
+    A transaction of its own: the batch is loaded whatever happens here, and a failure is logged, not raised
+    (the next merge or undo judges those categories again).
+    """
+    started = time.perf_counter()
+    try:
+        queued = dict(conn.execute(select(ForecastRun.category, ForecastRun.id)
+                                   .where(ForecastRun.batch_num == outcome.batch_num)).all())
+        drifts = check_drift(conn, outcome.categories, queued, settings, utcnow())
+        conn.commit()
+    except Exception:  # noqa: BLE001 - the batch is committed; drift is judged again by the next merge
+        conn.rollback()
+        logger.exception("drift check failed batch=%s; its categories are judged again by the next merge",
+                         outcome.batch_num)
+        drifts = []
+    return replace(outcome, run_ids=outcome.run_ids + [d.reforecast_run_id for d in drifts if d.queued_here],
+                   drifts=drifts, drift_seconds=time.perf_counter() - started)
 
 
 def _create_runs(conn: Connection, batch_num: int, categories: list[str], settings: Settings,

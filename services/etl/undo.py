@@ -6,11 +6,9 @@ batch, file hash, timestamps and version, so the table is exactly what it was be
 runs under the merge lock, in one transaction, and is refused (nothing changed) when a later batch
 has since changed a key the batch wrote: its own rows would then not be the batch's to take back.
 
-Realised accuracy follows the rows (services/etl/accuracy.py): the keys the batch wrote inside some run's
-forecast window are collected before the restore, and their scores (and their days' category totals) are
-replaced by scores against the values put back; a key the batch inserted loses its score, and a day left
-with no row at all loses its category scores too. Drift is judged again on what is left (a mark clears
-when the current forecast is back within its threshold; with too few scored days left it stays).
+Realised accuracy follows the rows by itself (it is computed from them when read, common/realised.py).
+Drift is judged again on what is left: a mark clears when the current forecast is back within its
+threshold, or when fewer than a week of its days are left with actuals.
 """
 
 from __future__ import annotations
@@ -25,7 +23,6 @@ from common.config import Settings
 from common.db import is_mysql, utcnow
 from common.models import BatchError, ForecastRun, InvoiceData, InvoiceHistory, UploadMetadata
 from common.status import BatchStatus, ForecastStatus
-from services.etl import accuracy
 from services.etl.drift import Drift, check_drift
 from services.etl.load import BatchLoader, retry_lock_conflicts
 from services.etl.stats import resummarise_categories
@@ -78,9 +75,6 @@ def _undo(conn: Connection, batch_num: int, settings: Settings) -> Undone:
     # The categories it wrote got a run each in its merge: read off the runs' batch index, not invoice_data.
     categories = list(conn.scalars(select(ForecastRun.category).distinct().where(ForecastRun.batch_num == batch_num)
                                    .order_by(ForecastRun.category)))
-    # The keys it wrote, read before the restore gives them back their old batches.
-    found = accuracy.windows(conn, categories)
-    keys = accuracy.batch_keys(conn, batch_num) if found.categories else None
     _restore(conn, batch_num)
     # What still carries the batch's number after the restore is what it inserted.
     conn.execute(delete(InvoiceData).where(InvoiceData.batch_num == batch_num))
@@ -90,13 +84,8 @@ def _undo(conn: Connection, batch_num: int, settings: Settings) -> Undone:
     now = utcnow()
     with_data = resummarise_categories(conn, categories, now)
     run_ids = _create_runs(conn, with_data, settings, now)
-    drifts = []
-    if keys is not None:
-        accuracy.rescore(conn, keys, now, found.products)
-        # Judged again on the values put back; the runs just made are the re-forecasts.
-        drifts = check_drift(conn, accuracy.scored_categories(conn), dict(zip(with_data, run_ids, strict=True)),
-                             settings, now)
-    accuracy.drop(conn)
+    # Judged again on the values put back; the runs just made are the re-forecasts.
+    drifts = check_drift(conn, categories, dict(zip(with_data, run_ids, strict=True)), settings, now)
     conn.commit()
     return Undone(batch_num, batch.num_inserted_rows, batch.num_updated_rows, categories, run_ids,
                   batch.stored_filename, drifts)

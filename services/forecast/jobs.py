@@ -179,7 +179,7 @@ def publish(engine: Engine, claim: RunClaim, made: GrainSeries, country: str | N
             status=status, finished_at=utcnow(), holiday_country=country,
             history_start=history.index[0].date(), history_end=history.index[-1].date(),
             error_log=_error_log(result, made.notes), recommended_method=result.method,
-            naive_scale=naive_scale(history),  # realised MASE's denominator (services/etl/accuracy.py)
+            naive_scale=naive_scale(history),  # realised MASE's denominator (common/realised.py)
             **_grain_fields(claim, plan),
         ))
         roll_up(conn, claim.batch_num)

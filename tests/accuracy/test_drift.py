@@ -10,6 +10,7 @@ from sqlalchemy import select, text
 
 from common.db import utcnow
 from common.models import CategoryDrift, CategorySetting, ForecastRun, WebhookDelivery
+from services.etl import jobs
 from services.etl.drift import announce_drifts, check_drift
 from tests.accuracy.seed import rows, seed_run
 from tests.accuracy.test_realised import load
@@ -134,3 +135,31 @@ def test_a_correction_and_its_undo_are_judged_again(drifting, client, drain):
     assert drifting_now() is False
     assert client.delete(f"/batches/{fix}").status_code == 200
     assert drifting_now() is True
+
+
+def test_an_undo_leaving_too_few_days_clears_the_mark(drifting, client, drain):
+    """Undoing the week that showed the drift leaves no scored day of the run: the mark's evidence is gone."""
+    _, batch = drifting
+    assert client.delete(f"/batches/{batch}").status_code == 200
+    north = {c["category"]: c for c in client.get("/categories").json}["north"]
+    assert north["drifting"] is False and north["drift"] is None
+    assert ("castflow_forecast_realised_mase", frozenset({("category", "north")})) not in scrape(client)
+
+
+def test_a_failing_drift_check_leaves_the_batch_loaded(client, drain, engine, monkeypatch):
+    """The check runs after the merge's commit: when it fails the batch is completed all the same and its
+    categories' runs are queued; the next merge judges them again."""
+    load(client, drain, HISTORY, "history.csv")
+    run_id = seed_run(engine, history_end=END, days=14, models=HIGH, naive_scale=1.0, backtest_mase=0.5)
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("the database went away")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(jobs, "check_drift", broken)
+        batch = load(client, drain, WEEK, "week.csv")
+    assert client.get(f"/batches/{batch}").json["forecast_status"] == "pending"
+    assert [r[1:] for r in pending_runs(engine, run_id)] == [("north", batch)]
+    assert {c["category"]: c for c in client.get("/categories").json}["north"]["drifting"] is False
+    load(client, drain, rows(END + dt.timedelta(days=8), {"p1": [10], "p2": [20]}), "day.csv")
+    assert {c["category"]: c for c in client.get("/categories").json}["north"]["drifting"] is True

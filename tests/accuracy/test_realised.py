@@ -1,12 +1,15 @@
-"""Realised accuracy: a batch bringing actuals scores the runs that forecast them; GET /accuracy aggregates."""
+"""Realised accuracy: the runs that forecast days with actuals are scored on them when asked; GET /accuracy
+aggregates the scores."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select
 
+from common.models import ProductForecastSummary
+from common.realised import Scope, scored_days
 from tests.accuracy.seed import rows, seed_run
 from tests.conftest import upload
 
@@ -28,11 +31,20 @@ def load(client, drain, body: str, name: str) -> int:
 
 
 def scores(engine) -> list[tuple]:
-    """(run, product, model, date, actual, forecast, abs error, signed error, inside, days ahead, batch) rows."""
+    """(run, product, model, date, actual, forecast, abs error, signed error, inside, days ahead) of every scored
+    day: the category totals', then each forecast product's, by product, model and date."""
     with engine.connect() as conn:
-        return [tuple(r) for r in conn.execute(text(
-            "SELECT run_id, product_id, model_type, forecast_date, actual, forecast_value, abs_error, signed_error, "
-            "inside, periods_ahead, batch_num FROM forecast_accuracy ORDER BY product_id, model_type, forecast_date"))]
+        products = conn.execute(select(ProductForecastSummary.category, ProductForecastSummary.product_id)
+                                .distinct()).all()
+        found = []
+        for scope in [Scope(), *(Scope(category=c, product_id=p) for c, p in products)]:
+            days = scored_days(conn, scope)
+            if days is not None:
+                s = days.subquery()
+                found += [(r.run_id, r.product_id, r.model_type, r.forecast_date, r.actual, r.forecast_value,
+                           r.abs_error, r.signed_error, int(r.inside), r.periods_ahead)
+                          for r in conn.execute(select(s))]
+    return sorted(found, key=lambda r: (r[1], r[2], r[3], r[0]))
 
 
 @pytest.fixture
@@ -45,20 +57,31 @@ def scored(client, drain, engine):
 
 
 def test_new_actuals_score_every_model_and_product(scored, engine):
-    """Each model's day against the category total, and p1's forecast against p1, with days ahead and batch."""
+    """Each model's day against the category total, and p1's forecast against p1, with days ahead; the four
+    forecast days without an actual yet are not scored."""
     run_id, batch = scored
-    days = [str(END + dt.timedelta(days=i)) for i in (1, 2, 3)]
-    assert [row[:2] + (row[2], str(row[3])) + row[4:] for row in scores(engine)] == [
-        (run_id, "", "auto_ets", days[0], 30.0, 25.0, 5.0, -5.0, 0, 1, batch),
-        (run_id, "", "auto_ets", days[1], 36.0, 25.0, 11.0, -11.0, 0, 2, batch),
-        (run_id, "", "auto_ets", days[2], 27.0, 25.0, 2.0, -2.0, 0, 3, batch),
-        (run_id, "", "recommended", days[0], 30.0, 32.0, 2.0, 2.0, 1, 1, batch),
-        (run_id, "", "recommended", days[1], 36.0, 32.0, 4.0, -4.0, 0, 2, batch),
-        (run_id, "", "recommended", days[2], 27.0, 32.0, 5.0, 5.0, 0, 3, batch),
-        (run_id, "p1", "recommended", days[0], 10.0, 10.0, 0.0, 0.0, 1, 1, batch),
-        (run_id, "p1", "recommended", days[1], 12.0, 10.0, 2.0, -2.0, 0, 2, batch),
-        (run_id, "p1", "recommended", days[2], 9.0, 10.0, 1.0, 1.0, 1, 3, batch),
+    days = [END + dt.timedelta(days=i) for i in (1, 2, 3)]
+    assert scores(engine) == [
+        (run_id, "", "auto_ets", days[0], 30.0, 25.0, 5.0, -5.0, 0, 1),
+        (run_id, "", "auto_ets", days[1], 36.0, 25.0, 11.0, -11.0, 0, 2),
+        (run_id, "", "auto_ets", days[2], 27.0, 25.0, 2.0, -2.0, 0, 3),
+        (run_id, "", "recommended", days[0], 30.0, 32.0, 2.0, 2.0, 1, 1),
+        (run_id, "", "recommended", days[1], 36.0, 32.0, 4.0, -4.0, 0, 2),
+        (run_id, "", "recommended", days[2], 27.0, 32.0, 5.0, 5.0, 0, 3),
+        (run_id, "p1", "recommended", days[0], 10.0, 10.0, 0.0, 0.0, 1, 1),
+        (run_id, "p1", "recommended", days[1], 12.0, 10.0, 2.0, -2.0, 0, 2),
+        (run_id, "p1", "recommended", days[2], 9.0, 10.0, 1.0, 1.0, 1, 3),
     ]
+
+
+def test_a_run_made_after_its_actuals_came_is_scored(client, drain, engine):
+    """A run completing once its days' actuals are already stored (a late run, a backfill) is scored all the same."""
+    load(client, drain, HISTORY, "history.csv")
+    load(client, drain, NEXT, "next.csv")
+    run_id = seed_run(engine, history_end=END, days=7, models=MODELS, naive_scale=5.0, backtest_mase=0.5)
+    groups = client.get(f"/accuracy?category=north&run_id={run_id}&group_by=run").json["groups"]
+    assert [(g["model_type"], g["n"], g["mae"]) for g in groups] == [
+        ("auto_ets", 3, pytest.approx(6.0)), ("recommended", 3, pytest.approx(11 / 3))]
 
 
 def test_accuracy_by_run_as_computed_by_hand(scored, client):
@@ -96,22 +119,20 @@ def test_accuracy_filters_by_model_and_dates(scored, client):
     assert client.get("/accuracy?category=south").json["groups"] == []
 
 
-def test_a_later_correction_replaces_the_scores(scored, client, drain, engine):
-    """A batch changing p1 and p2 on day 2 rescores that day's total and p1's score (only those), attributed to
-    the new batch."""
-    run_id, batch = scored
+def test_a_later_correction_changes_the_scores(scored, client, drain, engine):
+    """A batch changing p1 and p2 on day 2 changes that day's total and p1's score (only those)."""
     day = f"start_date={END + dt.timedelta(days=2)}&end_date={END + dt.timedelta(days=2)}&model_type=recommended"
     assert client.get(f"/accuracy?{day}").json["groups"][0]["actual"] == 36.0
-    fix = load(client, drain, rows(END + dt.timedelta(days=2), {"p1": [11], "p2": [18]}), "fix.csv")
+    load(client, drain, rows(END + dt.timedelta(days=2), {"p1": [11], "p2": [18]}), "fix.csv")
     assert client.get(f"/accuracy?{day}").json["groups"][0]["actual"] == 29.0  # the cached answer is not served
-    day2 = [row for row in scores(engine) if str(row[3]) == str(END + dt.timedelta(days=2))]
-    assert [(r[1], r[2], r[4], r[10]) for r in day2] == [("", "auto_ets", 29.0, fix), ("", "recommended", 29.0, fix),
-                                                         ("p1", "recommended", 11.0, fix)]
+    day2 = [row for row in scores(engine) if row[3] == END + dt.timedelta(days=2)]
+    assert [(r[1], r[2], r[4]) for r in day2] == [("", "auto_ets", 29.0), ("", "recommended", 29.0),
+                                                  ("p1", "recommended", 11.0)]
     assert len(scores(engine)) == 9
 
 
 def test_undo_takes_back_the_scores_its_actuals_made(scored, client, drain, engine):
-    """Undoing the correction rescores day 2 against the value put back; undoing the new days removes their scores."""
+    """Undoing the correction scores day 2 against the value put back; undoing the new days leaves nothing scored."""
     run_id, batch = scored
     before = scores(engine)
     fix = load(client, drain, rows(END + dt.timedelta(days=2), {"p1": [11], "p2": [18]}), "fix.csv")
@@ -131,7 +152,7 @@ def test_weekly_runs_are_not_scored(client, drain, engine):
     assert "only runs forecast by day are scored" in client.get("/accuracy").json["note"]
 
 
-@pytest.mark.parametrize("query", ["group_by=week", "run_id=0", "run_id=x", "start_date=2023-13-01",
+@pytest.mark.parametrize("query", ["group_by=week", "product_id=p1", "run_id=0", "run_id=x", "start_date=2023-13-01",
                                    "start_date=2023-02-01&end_date=2023-01-01", "model_type=best", "colour=red"])
 def test_bad_filters_are_400(client, query):
     """Each bad filter is a 400 with an error naming it."""

@@ -1,4 +1,4 @@
-"""Realised accuracy on the real MariaDB: the merge's set-based scoring, a correction's rescoring, undo, and drift."""
+"""Realised accuracy on the real MariaDB: scores computed from forecasts and actuals, a correction, undo, and drift."""
 
 from __future__ import annotations
 
@@ -12,18 +12,18 @@ from tests.accuracy.test_realised import END, HISTORY, MODELS, NEXT, load, score
 pytestmark = pytest.mark.integration
 
 
-def test_scores_replace_and_undo_on_mariadb(client, drain, engine):
-    """The same scores as by hand; a correction rescores its day; undoing it and the new days puts scores back."""
+def test_scores_follow_corrections_and_undo_on_mariadb(client, drain, engine):
+    """The same scores as by hand; a correction changes its day; undoing it, then the new days, takes them back."""
     load(client, drain, HISTORY, "history.csv")
     run_id = seed_run(engine, history_end=END, days=7, models=MODELS, naive_scale=5.0, backtest_mase=0.5,
                       products={"p1": (10.0, 8.0, 11.0, 2.0)})
     batch = load(client, drain, NEXT, "next.csv")
-    assert [(r[1], r[2], r[4], r[6], r[8], r[9], r[10]) for r in scores(engine)] == [
-        ("", "auto_ets", 30.0, 5.0, 0, 1, batch), ("", "auto_ets", 36.0, 11.0, 0, 2, batch),
-        ("", "auto_ets", 27.0, 2.0, 0, 3, batch), ("", "recommended", 30.0, 2.0, 1, 1, batch),
-        ("", "recommended", 36.0, 4.0, 0, 2, batch), ("", "recommended", 27.0, 5.0, 0, 3, batch),
-        ("p1", "recommended", 10.0, 0.0, 1, 1, batch), ("p1", "recommended", 12.0, 2.0, 0, 2, batch),
-        ("p1", "recommended", 9.0, 1.0, 1, 3, batch)]
+    assert [(r[1], r[2], r[4], r[6], r[8], r[9]) for r in scores(engine)] == [
+        ("", "auto_ets", 30.0, 5.0, 0, 1), ("", "auto_ets", 36.0, 11.0, 0, 2),
+        ("", "auto_ets", 27.0, 2.0, 0, 3), ("", "recommended", 30.0, 2.0, 1, 1),
+        ("", "recommended", 36.0, 4.0, 0, 2), ("", "recommended", 27.0, 5.0, 0, 3),
+        ("p1", "recommended", 10.0, 0.0, 1, 1), ("p1", "recommended", 12.0, 2.0, 0, 2),
+        ("p1", "recommended", 9.0, 1.0, 1, 3)]
     group = client.get(f"/accuracy?run_id={run_id}&model_type=recommended&group_by=run").json["groups"][0]
     assert (group["n"], group["mae"], group["mase"], group["bias"], group["coverage"]) == pytest.approx(
         (3, 11 / 3, 11 / 15, 1.0, 1 / 3))

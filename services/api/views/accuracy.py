@@ -8,6 +8,7 @@ from common.status import ModelType
 from services.api import accuracy_reads
 from services.api.accuracy_reads import AccuracyFilter, GroupBy
 from services.api.cache import cached_json
+from services.api.errors import ApiError
 from services.api.params import MAX_ID, date_range, get_choice, get_choices, get_int, get_text, reject_unknown
 
 blueprint = Blueprint("accuracy", __name__)
@@ -22,6 +23,8 @@ def realised_accuracy():  # noqa: ANN201
     args = request.args
     reject_unknown(args, PARAMETERS)
     start, end = date_range(args)
+    if "product_id" in args and "category" not in args:
+        raise ApiError(400, "product_id needs category: a product is named within its category")
     where = AccuracyFilter(
         category=get_text(args, "category"), product_id=get_text(args, "product_id"),
         model_types=get_choices(args, "model_type", [m.value for m in ModelType]),
