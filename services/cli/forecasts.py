@@ -62,6 +62,32 @@ def forecasts(args: argparse.Namespace, client: Client) -> int:
     return ExitCode.OK
 
 
+#: The columns of `castflow accuracy`, after the group's own.
+ACCURACY_FIELDS = ["model_type", "n", "mae", "mase", "bias", "coverage", "actual", "forecast"]
+_GROUP_KEYS = {"days_ahead": "days_ahead", "run": "run_id", "date": "date"}
+
+
+def accuracy(args: argparse.Namespace, client: Client) -> int:
+    """Print the realised accuracy groups (GET /accuracy) as an aligned table, CSV or JSON."""
+    if args.product is not None and args.category is None:
+        raise CliError("--product needs --category: a product is named within its category", ExitCode.USAGE)
+    filters = {**forecast_filters(args), "product_id": args.product, "group_by": args.group_by}
+    answer = client.get_json("/accuracy", {k: v for k, v in filters.items() if v is not None})
+    key = _GROUP_KEYS[args.group_by]
+    groups = answer["groups"]
+    if args.format == "json":
+        write_json(sys.stdout, answer)
+    elif args.format == "csv":
+        write_csv(sys.stdout, groups, [key, *ACCURACY_FIELDS])
+    elif not groups:
+        print(f"nothing scored yet: no completed daily run of these filters has a forecast day with an actual "
+              f"({answer['note']})", file=sys.stderr)
+    else:
+        print(table([key.replace("_", " "), "model", "n", "MAE", "MASE", "bias", "coverage", "actual", "forecast"],
+                    [[g[key], *(g[field] for field in ACCURACY_FIELDS)] for g in groups]))
+    return ExitCode.OK
+
+
 def export(args: argparse.Namespace, client: Client) -> int:
     """Download the forecasts as CSV or XLSX into the output file, whole or not at all."""
     target = Path(args.output)

@@ -71,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     _forecasts(commands, server)
     _export(commands, server)
     _listing(commands, server)
+    _accuracy(commands, server)
     commands.add_parser("dev", add_help=False, help="run the platform locally: the same as python -m services.local "
                                                     "(castflow dev --help shows its options)")
     return parser
@@ -132,6 +133,24 @@ def _listing(commands: argparse._SubParsersAction, server: argparse.ArgumentPars
     sub.add_argument("--status", help="only batches in this status: uploaded, processing, completed or failed")
     sub.add_argument("--json", action="store_true", help="print them as JSON")
     sub.set_defaults(handler=batches.batches)
+
+
+def _accuracy(commands: argparse._SubParsersAction, server: argparse.ArgumentParser) -> None:
+    sub = commands.add_parser("accuracy", parents=[server],
+                              help="how past forecasts did against the actuals that came after them",
+                              description="Realised accuracy (GET /accuracy): n, MAE, MASE, bias and interval "
+                                          "coverage per group and model, of the category totals' forecasts or, "
+                                          "with --product, of that product's.")
+    sub.add_argument("--category", help="the category (required with --product)")
+    sub.add_argument("--product", help="a product of the category: its reconciled forecast's scores")
+    sub.add_argument("--model", metavar="MODEL", help="a model, or several comma-separated (default: every model)")
+    sub.add_argument("--run", type=positive_int, metavar="ID", help="one forecast run")
+    sub.add_argument("--from", dest="date_from", type=iso_date, metavar="YYYY-MM-DD", help="first forecast day")
+    sub.add_argument("--to", dest="date_to", type=iso_date, metavar="YYYY-MM-DD", help="last forecast day")
+    sub.add_argument("--group-by", choices=["days_ahead", "run", "date"], default="days_ahead",
+                     help="default: days_ahead")
+    sub.add_argument("--format", choices=["table", "csv", "json"], default="table", help="default: table")
+    sub.set_defaults(handler=forecasts.accuracy)
 
 
 def check_dates(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
