@@ -6,6 +6,8 @@ export interface AccuracyGroup {
   days_ahead?: number
   run_id?: number
   date?: string
+  /** The scored runs' grain: days_ahead counts its periods. */
+  grain: 'day' | 'week' | 'month' | 'quarter'
   model_type: string
   n: number
   mae: number

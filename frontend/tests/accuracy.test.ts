@@ -11,9 +11,9 @@ vi.stubGlobal('ResizeObserver', FakeResizeObserver)
 
 const { default: AccuracyPanel } = await import('../src/components/AccuracyPanel.vue')
 
-const NOTE = 'only runs forecast by day are scored (a weekly or monthly run\'s periods are not scored); bias is the mean of forecast - actual'
+const NOTE = 'every completed run is scored at its own grain (days_ahead counts its periods: days, weeks, months or quarters); a week, month or quarter is scored once the category has data up to its last day; bias is the mean of forecast - actual'
 const group = (extra: Partial<AccuracyGroup>): AccuracyGroup => ({
-  model_type: 'recommended', n: 1, mae: 2, mase: 0.4, bias: 2, coverage: 1, actual: 30, forecast: 32, ...extra,
+  grain: 'day', model_type: 'recommended', n: 1, mae: 2, mase: 0.4, bias: 2, coverage: 1, actual: 30, forecast: 32, ...extra,
 })
 const byDate: Accuracy = { group_by: 'date', product_id: null, note: NOTE, groups: [
   group({ date: '2023-01-15' }), group({ date: '2023-01-16', mae: 4, mase: 0.8, bias: -4, coverage: 0, actual: 36 }),

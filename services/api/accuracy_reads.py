@@ -16,8 +16,9 @@ from sqlalchemy import Connection, func, select
 
 from common.realised import Scope, scored_days
 
-#: What the answer says about the runs it cannot score.
-SCOPE_NOTE = ("only runs forecast by day are scored (a weekly or monthly run's periods are not scored); "
+#: What the answer says about how it scores.
+SCOPE_NOTE = ("every completed run is scored at its own grain (days_ahead counts its periods: days, weeks, months "
+              "or quarters); a week, month or quarter is scored once the category has data up to its last day; "
               "bias is the mean of forecast - actual")
 
 
@@ -61,15 +62,15 @@ def accuracy(conn: Connection, where: AccuracyFilter) -> dict[str, object]:
     s = days.subquery("s")
     group = s.c[_GROUP_COLUMNS[where.group_by]].label("group_key")
     query = (
-        select(group, s.c.model_type, func.count().label("n"), func.avg(s.c.abs_error).label("mae"),
+        select(s.c.grain, group, s.c.model_type, func.count().label("n"), func.avg(s.c.abs_error).label("mae"),
                func.avg(s.c.abs_error / func.nullif(s.c.scale, 0)).label("mase"),
                func.avg(s.c.signed_error).label("bias"), func.avg(s.c.inside).label("coverage"),
                func.avg(s.c.actual).label("actual"), func.avg(s.c.forecast_value).label("forecast"))
-        .group_by(group, s.c.model_type)
-        .order_by(group, s.c.model_type)
+        .group_by(s.c.grain, group, s.c.model_type)
+        .order_by(s.c.grain, group, s.c.model_type)
     )
     answer["groups"] = [
-        {key: _json(row.group_key), "model_type": row.model_type, "n": row.n,
+        {key: _json(row.group_key), "grain": row.grain, "model_type": row.model_type, "n": row.n,
          **{name: _number(getattr(row, name)) for name in ("mae", "mase", "bias", "coverage", "actual", "forecast")}}
         for row in conn.execute(query)]
     return answer

@@ -3,15 +3,15 @@ in its backtest?
 
 The current forecast is the recommended forecast of the category's latest completed run, scored against the
 actuals stored now (common/realised.py); the measure is kept in category_realised for /metrics. Once at
-least MIN_SCORED_DAYS of its days are scored, its realised MASE (mean absolute error over the run's naive scale,
-forecast_runs.naive_scale) is compared with its backtest MASE (forecast_metrics, model "recommended"; the
-run's best model in runs made before the recommended forecast). Past the threshold (the category's
-drift_threshold setting, else DRIFT_THRESHOLD) the category is marked drifting in category_drift with the
-reason in words, and re-forecast: by the run the batch already queued for it when there is one (a batch
-that brings actuals always queues one; no second run), else by a new run unless its drift_reforecast
-setting is off. A later check within the threshold clears the mark, and so does one that finds fewer than
-MIN_SCORED_DAYS left of the run the mark was about (an undo took its days back). The caller announces
-`category.drifting` after its commit (`announce_drifts`).
+least MIN_SCORED_DAYS of its periods (days; weeks or months for a run at those) are scored, its realised
+MASE (mean absolute error over the run's naive scale, forecast_runs.naive_scale) is compared with its
+backtest MASE (forecast_metrics, model "recommended"; the run's best model in runs made before the
+recommended forecast). Past the threshold (the category's drift_threshold setting, else DRIFT_THRESHOLD)
+the category is marked drifting in category_drift with the reason in words, and re-forecast: by the run the
+batch already queued for it when there is one (a batch that brings actuals always queues one; no second
+run), else by a new run unless its drift_reforecast setting is off. A later check within the threshold
+clears the mark, and so does one that finds fewer than MIN_SCORED_DAYS left of the run the mark was about
+(an undo took its days back). The caller announces `category.drifting` after its commit (`announce_drifts`).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from services.hooks.notify import notify
 
 logger = logging.getLogger(__name__)
 
-#: Fewest scored days of the current forecast before its realised error is judged (daily runs only are scored).
+#: Fewest scored periods (days; weeks or months for runs at those) of the current forecast before it is judged.
 MIN_SCORED_DAYS = 7
 
 
@@ -62,6 +62,8 @@ class Measure:
     days: int
     realised: float | None
     backtest: float | None
+    #: The run's grain: what `days` counts.
+    grain: str = "day"
 
     @property
     def judged(self) -> bool:
@@ -120,7 +122,8 @@ def measure_current(conn: Connection, categories: list[str]) -> dict[str, Measur
     for run in runs:
         score = scores.get(run.id)
         measures[run.category] = Measure(run.id, score.days if score else 0,
-                                         score.mae / run.naive_scale if score else None, backtests.get(run.id))
+                                         score.mae / run.naive_scale if score else None, backtests.get(run.id),
+                                         score.grain if score else "day")
     return measures
 
 
@@ -177,7 +180,8 @@ def _drifting(conn: Connection, category: str, measure: Measure, threshold: floa
             horizon_days=settings.forecast_horizon_days, created_at=now)).inserted_primary_key[0]
     ratio = measure.realised / measure.backtest
     reason = (f"the recommended forecast of run {measure.run_id} has a realised MASE of {measure.realised:.2f} "
-              f"over its {measure.days} scored days, {ratio:.1f} times its backtest MASE of {measure.backtest:.2f} "
+              f"over its {measure.days} scored {measure.grain}s, {ratio:.1f} times its backtest MASE of "
+              f"{measure.backtest:.2f} "
               f"(threshold {threshold:g} times)")
     if run_id is not None:
         reason += f"; run {run_id} re-forecasts it"

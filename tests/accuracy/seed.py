@@ -22,15 +22,16 @@ def rows(first: dt.date, values: Mapping[str, list[float]], category: str = "nor
 def seed_run(engine: Engine, *, category: str = "north", history_end: dt.date, days: int,
              models: Mapping[str, tuple[float, float, float]], naive_scale: float | None,
              backtest_mase: float | None = None, products: Mapping[str, tuple[float, float, float, float]] = (),
-             grain: str = "day") -> int:
-    """A completed run forecasting `days` days after `history_end`: each model's (value, lower, upper) every day.
+             grain: str = "day", dates: list[dt.date] | None = None) -> int:
+    """A completed run forecasting `days` days after `history_end` (or the periods starting on `dates`): each
+    model's (value, lower, upper) every day (period).
 
     `products` maps a product to (value, lower, upper, naive scale): the run's products then completed.
     """
-    dates = [history_end + dt.timedelta(days=i) for i in range(1, days + 1)]
+    dates = dates or [history_end + dt.timedelta(days=i) for i in range(1, days + 1)]
     with engine.begin() as conn:
         run_id = conn.execute(insert(ForecastRun).values(
-            category=category, status=ForecastStatus.COMPLETED, horizon_days=days, horizon_periods=days,
+            category=category, status=ForecastStatus.COMPLETED, horizon_days=days, horizon_periods=len(dates),
             history_start=history_end - dt.timedelta(days=30), history_end=history_end, grain=grain,
             naive_scale=naive_scale, product_status=ForecastStatus.COMPLETED if products else None,
             created_at=dt.datetime(2023, 1, 1), finished_at=dt.datetime(2023, 1, 1))).inserted_primary_key[0]

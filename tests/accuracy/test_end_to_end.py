@@ -48,8 +48,9 @@ def test_a_real_forecast_is_scored_against_the_next_fortnight(client, drain, eng
     inside = np.mean([f.lower_bound <= actual <= f.upper_bound for f, actual in scored])
     answer = client.get(f"/accuracy?run_id={run_id}&model_type=recommended&group_by=run").json["groups"]
     mae = np.abs(errors).mean()
-    assert answer == [{"run_id": run_id, "model_type": "recommended", "n": 14, "mae": pytest.approx(mae),
-                       "mase": pytest.approx(mae / scale), "bias": pytest.approx(errors.mean()),
+    assert answer == [{"run_id": run_id, "grain": "day", "model_type": "recommended", "n": 14,
+                       "mae": pytest.approx(mae), "mase": pytest.approx(mae / scale),
+                       "bias": pytest.approx(errors.mean()),
                        "coverage": pytest.approx(inside), "actual": pytest.approx(totals[60:].mean()),
                        "forecast": pytest.approx(np.mean([f.forecast_value for f, _ in scored]))}]
     by_day = client.get(f"/accuracy?run_id={run_id}&model_type=holt_winters").json["groups"]

@@ -90,10 +90,10 @@ def test_accuracy_by_run_as_computed_by_hand(scored, client):
     answer = client.get("/accuracy?category=north&group_by=run").json
     assert answer["group_by"] == "run"
     assert answer["groups"] == [
-        {"run_id": run_id, "model_type": "auto_ets", "n": 3, "mae": pytest.approx(6.0),
+        {"run_id": run_id, "grain": "day", "model_type": "auto_ets", "n": 3, "mae": pytest.approx(6.0),
          "mase": pytest.approx(6.0 / 5), "bias": pytest.approx(-6.0), "coverage": 0.0,
          "actual": pytest.approx(31.0), "forecast": pytest.approx(25.0)},
-        {"run_id": run_id, "model_type": "recommended", "n": 3, "mae": pytest.approx(11 / 3),
+        {"run_id": run_id, "grain": "day", "model_type": "recommended", "n": 3, "mae": pytest.approx(11 / 3),
          "mase": pytest.approx(11 / 15), "bias": pytest.approx(1.0), "coverage": pytest.approx(1 / 3),
          "actual": pytest.approx(31.0), "forecast": pytest.approx(32.0)},
     ]
@@ -114,8 +114,8 @@ def test_accuracy_filters_by_model_and_dates(scored, client):
     day2 = str(END + dt.timedelta(days=2))
     groups = client.get(f"/accuracy?model_type=recommended&start_date={day2}&end_date={day2}&group_by=date").json[
         "groups"]
-    assert groups == [{"date": day2, "model_type": "recommended", "n": 1, "mae": 4.0, "mase": 0.8, "bias": -4.0,
-                       "coverage": 0.0, "actual": 36.0, "forecast": 32.0}]
+    assert groups == [{"date": day2, "grain": "day", "model_type": "recommended", "n": 1, "mae": 4.0, "mase": 0.8,
+                       "bias": -4.0, "coverage": 0.0, "actual": 36.0, "forecast": 32.0}]
     assert client.get("/accuracy?category=south").json["groups"] == []
 
 
@@ -143,13 +143,23 @@ def test_undo_takes_back_the_scores_its_actuals_made(scored, client, drain, engi
     assert scores(engine) == []
 
 
-def test_weekly_runs_are_not_scored(client, drain, engine):
-    """A run at weeks is left out (its periods are not scored); the answer says that only daily runs are."""
-    load(client, drain, HISTORY, "history.csv")
-    seed_run(engine, history_end=END, days=7, models=MODELS, naive_scale=5.0, grain="week")
-    load(client, drain, NEXT, "next.csv")
-    assert scores(engine) == []
-    assert "only runs forecast by day are scored" in client.get("/accuracy").json["note"]
+def test_weekly_runs_are_scored_by_the_week_once_complete(client, drain, engine):
+    """A run at weeks (Monday weeks) is scored per week on the sum of its days, once the category has data up to
+    the week's last day; days_ahead counts weeks; MASE uses the run's weekly naive scale."""
+    load(client, drain, HISTORY, "history.csv")  # Sunday 1 to Saturday 14 January 2023
+    weeks = [dt.date(2023, 1, 16), dt.date(2023, 1, 23)]
+    run_id = seed_run(engine, history_end=dt.date(2023, 1, 9), days=14, models={"recommended": (200.0, 150.0, 205.0)},
+                      naive_scale=20.0, grain="week", dates=weeks)
+    load(client, drain, rows(dt.date(2023, 1, 15), {"p1": [10] * 11, "p2": [20] * 11}), "to-25.csv")
+    groups = client.get("/accuracy?category=north&group_by=run").json["groups"]
+    assert groups == [{"run_id": run_id, "grain": "week", "model_type": "recommended", "n": 1, "mae": 10.0,
+                       "mase": 0.5, "bias": -10.0, "coverage": 0.0, "actual": 210.0, "forecast": 200.0}]
+    load(client, drain, rows(dt.date(2023, 1, 26), {"p1": [10, 10, 10, 12], "p2": [20] * 4}), "to-29.csv")
+    by_week = client.get("/accuracy?category=north").json["groups"]
+    assert [(g["days_ahead"], g["grain"], g["n"], g["actual"]) for g in by_week] == [(1, "week", 1, 210.0),
+                                                                                       (2, "week", 1, 212.0)]
+    assert "every completed run is scored at its own grain" in client.get("/accuracy").json["note"]
+    assert scores(engine)[1][3:5] == (dt.date(2023, 1, 23), 212.0)
 
 
 @pytest.mark.parametrize("query", ["group_by=week", "product_id=p1", "run_id=0", "run_id=x", "start_date=2023-13-01",

@@ -45,3 +45,22 @@ def test_drift_is_marked_on_mariadb(client, drain, engine):
     north = {c["category"]: c for c in client.get("/categories").json}["north"]
     assert north["drifting"] is True
     assert (north["drift"]["run_id"], north["drift"]["ratio"]) == (run_id, pytest.approx(4.0))
+
+
+def test_weeks_and_months_are_scored_on_mariadb(client, drain, engine):
+    """MariaDB's own date arithmetic: a monthly run's February is scored on February's 28 days once they are all
+    there (March, with no data, is not), and a weekly run counts weeks ahead."""
+    load(client, drain, rows(dt.date(2023, 1, 1), {"p1": [10] * 31}), "january.csv")
+    monthly = seed_run(engine, history_end=dt.date(2023, 1, 1), days=59, models={"recommended": (300.0, 285.0, 320.0)},
+                       naive_scale=40.0, grain="month", dates=[dt.date(2023, 2, 1), dt.date(2023, 3, 1)])
+    weekly = seed_run(engine, history_end=dt.date(2023, 1, 23), days=14, models={"recommended": (75.0, 60.0, 80.0)},
+                      naive_scale=5.0, grain="week", dates=[dt.date(2023, 1, 30), dt.date(2023, 2, 6)])
+    load(client, drain, rows(dt.date(2023, 2, 1), {"p1": [10] * 27}), "february-but-one.csv")
+    assert client.get(f"/accuracy?run_id={monthly}").json["groups"] == []
+    load(client, drain, rows(dt.date(2023, 2, 28), {"p1": [10]}), "february-28.csv")
+    month = client.get(f"/accuracy?run_id={monthly}").json["groups"]
+    assert month == [{"days_ahead": 1, "grain": "month", "model_type": "recommended", "n": 1, "mae": 20.0,
+                      "mase": 0.5, "bias": 20.0, "coverage": 0.0, "actual": 280.0, "forecast": 300.0}]
+    weeks = client.get(f"/accuracy?run_id={weekly}").json["groups"]
+    assert [(g["days_ahead"], g["grain"], g["actual"], g["coverage"]) for g in weeks] == [
+        (1, "week", 70.0, 1.0), (2, "week", 70.0, 1.0)]
