@@ -76,12 +76,14 @@ def fitters() -> dict[ModelType, FitFunction]:
 
 def preload() -> None:
     """Import the model libraries once in the worker, and run each compiled model once, so no job pays for it."""
+    import cmdstanpy  # noqa: F401 - Prophet's backend imports it at the first fit, in each forked job otherwise
     import prophet  # noqa: F401
     import statsmodels.tsa.holtwinters  # noqa: F401
     import statsmodels.tsa.statespace.sarimax  # noqa: F401
 
     from services.forecast.models import auto
 
+    fitters()  # castflow's own model modules
     auto.warm_up()
 
 
