@@ -298,7 +298,8 @@ def roll_up(conn: Connection, batch_num: int | None) -> None:
     """Set a batch's forecast_status from all its runs: running until the last ends, then the outcome."""
     if batch_num is None:
         return
-    statuses = set(conn.scalars(select(ForecastRun.status).where(ForecastRun.batch_num == batch_num)))
+    # DISTINCT: each run's end reads at most the four statuses, not one row per run of the batch (O(runs) a job).
+    statuses = set(conn.scalars(select(ForecastRun.status).where(ForecastRun.batch_num == batch_num).distinct()))
     conn.execute(update(UploadMetadata).where(UploadMetadata.batch_num == batch_num)
                  .values(forecast_status=rolled_status(statuses)))
 
