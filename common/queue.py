@@ -34,6 +34,12 @@ WEBHOOK_JOB = "services.hooks.deliver.run_delivery"
 SCHEDULE_JOB = "services.forecast.schedule.run_scheduled_refresh"
 PRODUCT_CHUNK_JOB = "services.forecast.products.jobs.run_product_chunk"
 PRODUCT_RECONCILE_JOB = "services.forecast.products.finish.run_product_reconcile"
+#: The job functions each queue carries, which a worker on it imports once before its work horses fork.
+QUEUE_JOBS = {
+    ETL_QUEUE: (ETL_JOB,),
+    FORECAST_QUEUE: (FORECAST_JOB, PRODUCT_CHUNK_JOB, PRODUCT_RECONCILE_JOB, SCHEDULE_JOB),
+    WEBHOOK_QUEUE: (WEBHOOK_JOB,),
+}
 
 #: Longest an ETL job may run before RQ stops it (a multi-GB file on a slow disk).
 ETL_TIMEOUT_S = 3 * 3600

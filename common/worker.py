@@ -6,6 +6,7 @@ kind of worker is free (the ETL worker while forecasts run, the forecast workers
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 
@@ -17,13 +18,14 @@ from rq import Worker
 from rq.exceptions import StopRequested
 from rq.executions import Execution
 from rq.job import Job
+from rq.utils import import_attribute
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
 from common.config import Settings, load_settings
 from common.db import create_schema, make_engine
 from common.logs import configure_logging
-from common.queue import WEBHOOK_QUEUE, connect, queue
+from common.queue import QUEUE_JOBS, WEBHOOK_QUEUE, connect, queue
 from common.reconcile import reconcile, requeue_abandoned
 from common.schedule import plan_next_tick
 
@@ -117,12 +119,39 @@ def run_worker(queue_name: str) -> None:
     wait_for_schema(settings)
     redis = connect(settings.redis_url)
     reconcile_once(settings, redis)
-    queues = [queue(redis, name, settings.queue_prefix) for name in (WEBHOOK_QUEUE, queue_name)]
+    names = (WEBHOOK_QUEUE, queue_name)
+    preload_jobs(names)
+    freeze_for_fork()
+    queues = [queue(redis, name, settings.queue_prefix) for name in names]
     worker = CastflowWorker(queues, connection=redis, settings=settings)
     plan_schedule_once(settings, redis, worker.name)
     logger.info("worker %s listening on %s", worker.name, ", ".join(q.name for q in queues))
     # The scheduler runs the delayed retries of jobs that failed for a transient reason.
     worker.work(with_scheduler=True, logging_level=settings.log_level)
+
+
+def preload_jobs(queue_names: tuple[str, ...]) -> None:
+    """Import the job functions of `queue_names` in the worker, before any work horse forks.
+
+    RQ forks a horse per job, and the horse imports its job's module: the forecast job's modules (with
+    mlforecast, LightGBM and scikit-learn for products) cost 0.3-1.5 CPU s per job when each horse imports
+    them, and nothing once the parent has.
+    """
+    for name in queue_names:
+        for path in QUEUE_JOBS.get(name, ()):
+            import_attribute(path)
+
+
+def freeze_for_fork() -> None:
+    """Move every object the worker holds so far out of the garbage collector's reach, before horses fork.
+
+    A horse's collections would otherwise walk the parent's objects (the preloaded libraries), writing to
+    their pages and so copying them out of the memory it shares with the parent: measured on one forecast
+    job after the job preload, 37,500 page faults without the freeze and 19,000 with it (24,400 before
+    the job preload). Python's documentation recommends gc.freeze() before fork for this.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def wait_for_schema(settings: Settings, cap_s: float = START_RETRY_CAP_S) -> None:

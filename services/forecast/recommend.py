@@ -118,8 +118,9 @@ def calibration_scale(history: pd.Series, horizon: int, folds: dict[int, pd.Data
 def widen(forecast: pd.DataFrame, low: str, high: str, scale: float) -> pd.DataFrame:
     """`forecast` with the `low`..`high` interval's sides scaled by `scale` around the value (never below 0)."""
     frame = forecast.copy()
-    frame[low] = (frame["value"] - scale * (frame["value"] - frame[low])).clip(lower=0.0)
-    frame[high] = frame["value"] + scale * (frame[high] - frame["value"])
+    value = frame["value"].to_numpy()  # on arrays: pandas' aligned Series arithmetic cost more than the sums
+    frame[low] = np.maximum(value - scale * (value - frame[low].to_numpy()), 0.0)
+    frame[high] = value + scale * (frame[high].to_numpy() - value)
     return order_bounds(frame)
 
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from common.grain import Grain
@@ -76,12 +77,14 @@ def fitters() -> dict[ModelType, FitFunction]:
 
 def preload() -> None:
     """Import the model libraries once in the worker, and run each compiled model once, so no job pays for it."""
+    import cmdstanpy  # noqa: F401 - Prophet's backend imports it at the first fit, in each forked job otherwise
     import prophet  # noqa: F401
     import statsmodels.tsa.holtwinters  # noqa: F401
     import statsmodels.tsa.statespace.sarimax  # noqa: F401
 
     from services.forecast.models import auto
 
+    fitters()  # castflow's own model modules
     auto.warm_up()
 
 
@@ -100,13 +103,15 @@ def finish(index: pd.DatetimeIndex, value, lower, upper, p10=None, p90=None) -> 
 
 
 def order_bounds(frame: pd.DataFrame) -> pd.DataFrame:
-    """Make the bounds nest around the value: lower <= p10 <= value <= p90 <= upper (quantiles never cross)."""
+    """Make the bounds nest around the value: lower <= p10 <= value <= p90 <= upper (quantiles never cross).
+
+    NumPy's fmin/fmax skip a NaN as pandas' row-wise min/max did, at a tenth of their cost: a category's
+    run orders bounds about 75 times, and pandas' way spent 0.19 CPU s of each run on it.
+    """
+    inner_low = inner_high = frame["value"].to_numpy()
     if "p10" in frame:
-        frame["p10"] = frame[["p10", "value"]].min(axis=1)
-        frame["p90"] = frame[["p90", "value"]].max(axis=1)
-        frame["lower"] = frame[["lower", "p10"]].min(axis=1)
-        frame["upper"] = frame[["upper", "p90"]].max(axis=1)
-    else:
-        frame["lower"] = frame[["lower", "value"]].min(axis=1)
-        frame["upper"] = frame[["upper", "value"]].max(axis=1)
+        frame["p10"] = inner_low = np.fmin(frame["p10"].to_numpy(), inner_low)
+        frame["p90"] = inner_high = np.fmax(frame["p90"].to_numpy(), inner_high)
+    frame["lower"] = np.fmin(frame["lower"].to_numpy(), inner_low)
+    frame["upper"] = np.fmax(frame["upper"].to_numpy(), inner_high)
     return frame
