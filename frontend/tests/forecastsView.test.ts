@@ -1,5 +1,6 @@
 import { flushPromises, mount } from '@vue/test-utils'
 import { describe, expect, it, vi } from 'vitest'
+import { FakeResizeObserver, lastSeries } from './fakeCharts'
 import type { Category, ForecastPeriod, ForecastRow } from '../src/types'
 
 const api = vi.hoisted(() => ({
@@ -9,16 +10,9 @@ const api = vi.hoisted(() => ({
   })), categoryEvents: vi.fn(async () => []),
   products: vi.fn(async () => { throw Object.assign(new Error('no product forecast'), { status: 404 }) }),
 }))
-/** What the chart was last given: the series ECharts would draw. */
-const drawn = vi.hoisted(() => ({ option: null as null | { series: { id: string; data: [string, number | string][] }[] } }))
 vi.mock('../src/client', () => ({ api, keys: { get: () => null, set: () => {} } }))
-vi.mock('../src/echarts', () => ({
-  init: () => ({
-    setOption: (option: { series?: unknown }) => { if (option.series) drawn.option = option as typeof drawn.option },
-    resize: () => {}, dispose: () => {}, dispatchAction: () => {},
-  }),
-}))
-vi.stubGlobal('ResizeObserver', class { observe() {} disconnect() {} })
+vi.mock('../src/echarts', () => import('./fakeCharts'))
+vi.stubGlobal('ResizeObserver', FakeResizeObserver)
 
 const { default: ForecastsView } = await import('../src/components/ForecastsView.vue')
 
@@ -46,8 +40,8 @@ function setUp(): void {
     : [{ date: '2023-03-15', sales: 10 }]))
 }
 
-const historyData = () => drawn.option!.series.find((s) => s.id === 'history')!.data
-const forecastLine = () => drawn.option!.series.find((s) => s.id === 'recommended:line')!.data
+const historyData = () => lastSeries('history')
+const forecastLine = () => lastSeries('recommended:line')
 
 describe('ForecastsView day / week / month switch', () => {
   it('keeps the daily chart by default and shows the monthly table under it', async () => {

@@ -1,18 +1,12 @@
 import { flushPromises, mount } from '@vue/test-utils'
 import { describe, expect, it, vi } from 'vitest'
+import { FakeResizeObserver, lastSeries } from './fakeCharts'
 import type { ForecastRow, ProductsPage } from '../src/types'
 
 const api = vi.hoisted(() => ({ products: vi.fn(), productHistory: vi.fn(), forecasts: vi.fn() }))
-/** What the chart was last given: the series ECharts would draw. */
-const drawn = vi.hoisted(() => ({ option: null as null | { series: { id: string; data: [string, number | string][] }[] } }))
 vi.mock('../src/client', () => ({ api, keys: { get: () => null, set: () => {} } }))
-vi.mock('../src/echarts', () => ({
-  init: () => ({
-    setOption: (option: { series?: unknown }) => { if (option.series) drawn.option = option as typeof drawn.option },
-    resize: () => {}, dispose: () => {}, dispatchAction: () => {},
-  }),
-}))
-vi.stubGlobal('ResizeObserver', class { observe() {} disconnect() {} })
+vi.mock('../src/echarts', () => import('./fakeCharts'))
+vi.stubGlobal('ResizeObserver', FakeResizeObserver)
 
 const { default: ProductsPanel } = await import('../src/components/ProductsPanel.vue')
 const { ApiError } = await import('../src/api')
@@ -66,8 +60,8 @@ describe('ProductsPanel', () => {
     await flushPromises()
     expect(api.forecasts).toHaveBeenCalledWith(expect.objectContaining({ category: 'north', productId: 'p1', modelType: null }))
     expect(wrapper.get('#product-chart-title').text()).toBe('Product p1')
-    expect(drawn.option!.series.find((s) => s.id === 'history')!.data).toEqual([['2023-03-31', 9]])
-    expect(drawn.option!.series.find((s) => s.id === 'recommended:line')!.data).toEqual([['2023-04-01', 10]])
+    expect(lastSeries('history')).toEqual([['2023-03-31', 9]])
+    expect(lastSeries('recommended:line')).toEqual([['2023-04-01', 10]])
   })
 
   it('says so, without an error, when the category has no product forecast', async () => {
