@@ -432,7 +432,7 @@ class CategoryDrift(Base):
     ratio: Mapped[float] = mapped_column(Float, nullable=False)
     threshold: Mapped[float] = mapped_column(Float, nullable=False)
     reason: Mapped[str] = mapped_column(Text, nullable=False)
-    #: The run that re-forecasts the category (the batch's own run, or one the drift queued); null: none.
+    #: The run that re-forecasts the category (the run that judged it, the undo's, or one the drift queued); null: none.
     reforecast_run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     #: When a later check found the current forecast within its threshold again; null while drifting.
     cleared_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)

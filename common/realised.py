@@ -2,7 +2,7 @@
 
 Nothing is written when actuals arrive: a forecast (forecast_data, product_forecast_data) and an actual
 (invoice_data) are both kept, so the score of a forecast day is a join of the two, computed by the query
-that asks for it (GET /accuracy, the drift check after each merge or undo). Storing a score per run, model,
+that asks for it (GET /accuracy, the drift check of each run and undo). Storing a score per run, model,
 product and day made each merge write about as many rows again as it loaded (twice its time for 500
 products x 30 days), and the stored scores had to be replaced by every later correction and undo; a join
 is never stale, scores a run that completed after its days' actuals came, and costs the ETL nothing.

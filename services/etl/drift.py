@@ -1,17 +1,20 @@
-"""Drift: after a merge or an undo, is each category's current forecast doing much worse on its actuals than
-in its backtest?
+"""Drift: is a category's current forecast doing much worse on its actuals than in its backtest?
 
-The current forecast is the recommended forecast of the category's latest completed run, scored against the
-actuals stored now (common/realised.py); the measure is kept in category_realised for /metrics. Once at
-least MIN_SCORED_DAYS of its periods (days; weeks or months for a run at those) are scored, its realised
-MASE (mean absolute error over the run's naive scale, forecast_runs.naive_scale) is compared with its
-backtest MASE (forecast_metrics, model "recommended"; the run's best model in runs made before the
-recommended forecast). Past the threshold (the category's drift_threshold setting, else DRIFT_THRESHOLD)
-the category is marked drifting in category_drift with the reason in words, and re-forecast: by the run the
-batch already queued for it when there is one (a batch that brings actuals always queues one; no second
-run), else by a new run unless its drift_reforecast setting is off. A later check within the threshold
-clears the mark, and so does one that finds fewer than MIN_SCORED_DAYS left of the run the mark was about
-(an undo took its days back). The caller announces `category.drifting` after its commit (`announce_drifts`).
+Judged by each forecast run before it fits (`judge_replaced`: the forecast it replaces, the category's latest
+completed run made before it, on the actuals stored by then), and by an undo for the categories it touched.
+Never by the ETL: a batch that brings actuals queues a run for each category it wrote, and that run judges
+the forecast the actuals score, so a merge pays nothing for drift and holds its lock no longer for it.
+
+The forecast is scored against the actuals stored now (common/realised.py); the measure is kept in
+category_realised for /metrics. Once at least MIN_SCORED_DAYS of its periods (days; weeks or months for a
+run at those) are scored, its realised MASE (mean absolute error over the run's naive scale,
+forecast_runs.naive_scale) is compared with its backtest MASE (forecast_metrics, model "recommended"; the
+run's best model in runs made before the recommended forecast). Past the threshold (the category's
+drift_threshold setting, else DRIFT_THRESHOLD) the category is marked drifting in category_drift with the
+reason in words, and re-forecast: by the run that judged it or the run the undo queued, else by a new run
+unless its drift_reforecast setting is off. A later check within the threshold clears the mark, and so does
+one that finds fewer than MIN_SCORED_DAYS left of the run the mark was about (an undo took its days back).
+The caller announces `category.drifting` after its commit (`announce_drifts`).
 """
 
 from __future__ import annotations
@@ -25,7 +28,16 @@ from redis import Redis
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
 from common.config import Settings
-from common.models import CategoryDrift, CategoryRealised, CategorySetting, ForecastMetric, ForecastRun
+from common.db import utcnow
+from common.generation import bump_generation
+from common.models import (
+    CategoryDrift,
+    CategoryRealised,
+    CategorySetting,
+    CategoryStats,
+    ForecastMetric,
+    ForecastRun,
+)
 from common.realised import recommended_scores
 from common.status import ForecastStatus, ModelType
 from services.hooks.events import category_drifting
@@ -71,11 +83,34 @@ class Measure:
         return self.days >= MIN_SCORED_DAYS and bool(self.backtest)
 
 
+def judge_replaced(engine: Engine, redis: Redis | None, settings: Settings, run_id: int, category: str) -> list[Drift]:
+    """Before run `run_id` forecasts `category`: judge the forecast it replaces (the latest completed run made
+    before it) on the actuals stored now, in a transaction of its own; after the commit, renew the read
+    generation (/categories shows the mark) and announce a drift.
+
+    Checks of one category wait for each other (its category_stats row, locked first), so two runs of it on
+    two workers cannot both open a mark. Never raises: a failure is logged and the run forecasts all the same
+    (the category's next run judges again).
+    """
+    try:
+        with engine.begin() as conn:
+            conn.execute(select(CategoryStats.category).where(CategoryStats.category == category).with_for_update())
+            drifts = check_drift(conn, [category], {category: run_id}, settings, utcnow(), before=run_id)
+    except Exception:  # noqa: BLE001 - drift is a report on the old forecast; the new one must not wait on it
+        logger.exception("drift check failed run=%s category=%r; the category's next run judges it again",
+                         run_id, category)
+        return []
+    bump_generation(redis, settings.queue_prefix)
+    announce_drifts(engine, redis, settings, drifts)
+    return drifts
+
+
 def check_drift(conn: Connection, categories: list[str], queued: Mapping[str, int], settings: Settings,
-                now: dt.datetime) -> list[Drift]:
-    """Measure each category's current forecast, then mark or clear its drift, in the caller's transaction (a
-    handful of set-based queries whatever the number of categories); the drifting categories found."""
-    measures = measure_current(conn, categories)
+                now: dt.datetime, before: int | None = None) -> list[Drift]:
+    """Measure each category's current forecast (made before run `before`, when given), then mark or clear its
+    drift, in the caller's transaction (a handful of set-based queries whatever the number of categories); the
+    drifting categories found."""
+    measures = measure_current(conn, categories, before)
     if not measures:
         return []
     _keep_measures(conn, measures.items(), now)
@@ -105,14 +140,15 @@ def check_drift(conn: Connection, categories: list[str], queued: Mapping[str, in
     return found
 
 
-def measure_current(conn: Connection, categories: list[str]) -> dict[str, Measure]:
-    """Each category's latest completed run measured on its scored days (categories with no completed run, or
-    whose run has no naive scale, are absent)."""
+def measure_current(conn: Connection, categories: list[str], before: int | None = None) -> dict[str, Measure]:
+    """Each category's latest completed run (of those made before run `before`, when given) measured on its
+    scored days (categories with no such run, or whose run has no naive scale, are absent)."""
     wanted = sorted(set(categories))
     if not wanted:
         return {}
+    earlier = [] if before is None else [ForecastRun.id < before]
     latest = (select(ForecastRun.category, func.max(ForecastRun.id).label("id"))
-              .where(ForecastRun.category.in_(wanted), ForecastRun.status == ForecastStatus.COMPLETED)
+              .where(ForecastRun.category.in_(wanted), ForecastRun.status == ForecastStatus.COMPLETED, *earlier)
               .group_by(ForecastRun.category).subquery())
     runs = conn.execute(select(ForecastRun.id, ForecastRun.category, ForecastRun.naive_scale)
                         .join(latest, latest.c.id == ForecastRun.id).where(ForecastRun.naive_scale > 0)).all()

@@ -13,7 +13,7 @@ import json
 import logging
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 
 from redis import Redis
 from redis.exceptions import RedisError
@@ -31,7 +31,6 @@ from common.models import MAX_SALES_CENTS, BatchError, ForecastRun, UploadMetada
 from common.queue import connect, enqueue_forecast
 from common.status import BatchStatus, ForecastStatus
 from common.storage import UploadStore, open_store
-from services.etl.drift import Drift, announce_drifts, check_drift
 from services.etl.impute import impute
 from services.etl.load import BatchLoader, MergeCounts, retry_lock_conflicts
 from services.etl.reader import read_chunks
@@ -65,14 +64,10 @@ class Outcome:
     counts: MergeCounts
     tally: Tally
     run_ids: list[int]
-    #: The categories the batch wrote.
-    categories: list[str] = field(default_factory=list)
-    #: Categories found drifting by the realised accuracy of their current forecast.
-    drifts: list[Drift] = field(default_factory=list)
-    #: Seconds the merge took (classify, journal, write the rows, create the runs), and the drift check after its
-    #: commit. Realised accuracy itself is computed when read (common/realised.py): the merge writes none.
+    #: Seconds the merge took (classify, journal, write the rows, create the runs). Realised accuracy is
+    #: computed when read (common/realised.py) and drift judged by each category's next run
+    #: (services/etl/drift.py): the ETL does neither.
     merge_seconds: float = 0.0
-    drift_seconds: float = 0.0
 
 
 @timed_job(JobKind.ETL, failed=(BatchRejected,))
@@ -121,14 +116,12 @@ def process_batch(batch_num: int, *, settings: Settings, engine: Engine, store: 
     if outcome is not None:
         bump_generation(redis, settings.queue_prefix)  # merged: cached /categories (and its runs) are obsolete
         enqueue_runs(redis, outcome.run_ids, settings)
-        announce_drifts(engine, redis, settings, outcome.drifts)
         counts = outcome.counts
         record_rows(recorder(settings, redis), inserted=counts.inserted, updated=counts.updated,
                     unchanged=counts.unchanged, imputed=counts.imputed, rejected=outcome.tally.rejected)
         logger.info("etl done batch=%s job=%s rows=%d inserted=%d updated=%d unchanged=%d rejected=%d "
-                    "merge_s=%.3f drift_s=%.3f drifting=%d", batch_num, job_id, outcome.tally.total,
-                    outcome.counts.inserted, outcome.counts.updated, outcome.counts.unchanged,
-                    outcome.tally.rejected, outcome.merge_seconds, outcome.drift_seconds, len(outcome.drifts))
+                    "merge_s=%.3f", batch_num, job_id, outcome.tally.total, outcome.counts.inserted,
+                    outcome.counts.updated, outcome.counts.unchanged, outcome.tally.rejected, outcome.merge_seconds)
     return outcome
 
 
@@ -167,9 +160,8 @@ def load_batch(claim: Claim, *, settings: Settings, engine: Engine, store: Uploa
                                     "allows (9999999999.99); nothing was loaded", tally)
             loader.lock()
             try:
-                outcome = retry_lock_conflicts(conn, lambda: _merge(conn, loader, claim, tally, settings),
-                                               f"merge of batch {claim.batch_num}")
-                return None if outcome is None else judge_drift(conn, outcome, settings)
+                return retry_lock_conflicts(conn, lambda: _merge(conn, loader, claim, tally, settings),
+                                            f"merge of batch {claim.batch_num}")
             finally:
                 conn.rollback()
                 loader.unlock()
@@ -240,29 +232,7 @@ def _merge(conn: Connection, loader: BatchLoader, claim: Claim, tally: Tally, se
         num_unchanged_rows=counts.unchanged, num_imputed_rows=counts.imputed, **tally.columns(),
     ))
     conn.commit()
-    return Outcome(claim.batch_num, counts, tally, run_ids, touched, merge_seconds=merged - started)
-
-
-def judge_drift(conn: Connection, outcome: Outcome, settings: Settings) -> Outcome:
-    """After the merge's commit, still under the merge lock: judge the drift of the categories it wrote, on the
-    actuals as they now stand, with the runs the merge queued as their re-forecasts (services/etl/drift.py).
-
-    A transaction of its own: the batch is loaded whatever happens here, and a failure is logged, not raised
-    (the next merge or undo judges those categories again).
-    """
-    started = time.perf_counter()
-    try:
-        queued = dict(conn.execute(select(ForecastRun.category, ForecastRun.id)
-                                   .where(ForecastRun.batch_num == outcome.batch_num)).all())
-        drifts = check_drift(conn, outcome.categories, queued, settings, utcnow())
-        conn.commit()
-    except Exception:  # noqa: BLE001 - the batch is committed; drift is judged again by the next merge
-        conn.rollback()
-        logger.exception("drift check failed batch=%s; its categories are judged again by the next merge",
-                         outcome.batch_num)
-        drifts = []
-    return replace(outcome, run_ids=outcome.run_ids + [d.reforecast_run_id for d in drifts if d.queued_here],
-                   drifts=drifts, drift_seconds=time.perf_counter() - started)
+    return Outcome(claim.batch_num, counts, tally, run_ids, merge_seconds=merged - started)
 
 
 def _create_runs(conn: Connection, batch_num: int, categories: list[str], settings: Settings,

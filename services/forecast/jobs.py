@@ -33,6 +33,7 @@ from common.metrics import JobKind, timed_job
 from common.models import ForecastBacktest, ForecastData, ForecastMetric, ForecastRun, UploadMetadata
 from common.queue import connect
 from common.status import ForecastStatus, ModelType
+from services.etl.drift import judge_replaced
 from services.forecast.backtest import CategoryForecast, forecast_category
 from services.forecast.metrics import naive_scale
 from services.forecast.models import FitFunction, fitters
@@ -97,7 +98,7 @@ def process_run(run_id: int, *, settings: Settings, engine: Engine, job_id: str 
         return None
     bump_generation(redis, settings.queue_prefix)  # /categories shows the run running
     try:
-        status = _forecast_claimed(claim, settings=settings, engine=engine, job_id=job_id, models=models)
+        status = _forecast_claimed(claim, settings=settings, engine=engine, job_id=job_id, models=models, redis=redis)
         if status == ForecastStatus.COMPLETED:
             start_products(engine, redis, claim.run_id, settings)
         return status
@@ -106,11 +107,12 @@ def process_run(run_id: int, *, settings: Settings, engine: Engine, job_id: str 
 
 
 def _forecast_claimed(claim: RunClaim, *, settings: Settings, engine: Engine, job_id: str,
-                      models: dict[ModelType, FitFunction] | None) -> str | None:
+                      models: dict[ModelType, FitFunction] | None, redis: Redis | None) -> str | None:
     run_id = claim.run_id
     if claim.attempts > settings.forecast_max_attempts:
         return finish_failed(engine, claim, f"gave up after {settings.forecast_max_attempts} attempts")
     logger.info("forecast start run=%s category=%r batch=%s job=%s", run_id, claim.category, claim.batch_num, job_id)
+    judge_replaced(engine, redis, settings, run_id, claim.category)  # the forecast this run replaces, on its actuals
     try:
         with engine.connect() as conn:
             rows = load_totals(conn, claim.category)

@@ -1,4 +1,7 @@
-"""Drift: a category whose forecast does much worse on new actuals than in its backtest is marked and re-forecast."""
+"""Drift: a category whose forecast does much worse on new actuals than in its backtest is marked and re-forecast.
+
+The next run of the category judges it before it fits (services/etl/drift.py, judge_replaced); `judge_pending`
+takes that first step of every queued run, and one test runs a whole forecast job."""
 
 from __future__ import annotations
 
@@ -10,11 +13,14 @@ from sqlalchemy import select, text
 
 from common.db import utcnow
 from common.models import CategoryDrift, CategorySetting, ForecastRun, WebhookDelivery
-from services.etl import jobs
-from services.etl.drift import announce_drifts, check_drift
+from common.status import ModelType
+from services.etl import drift as drift_module
+from services.etl.drift import announce_drifts, check_drift, judge_replaced
+from services.forecast import jobs
 from tests.accuracy.seed import rows, seed_run
 from tests.accuracy.test_realised import load
 from tests.api.test_metrics import scrape, value
+from tests.forecast.test_backtest import constant
 
 DAY = dt.date(2023, 1, 1)
 HISTORY = rows(DAY, {"p1": [10] * 14, "p2": [20] * 14})
@@ -26,11 +32,24 @@ HIGH = {"recommended": (32.0, 31.0, 33.0)}
 
 
 @pytest.fixture
-def drifting(client, drain, engine):
-    """History, a run forecasting 2 too high, and the week that shows it: (run, batch)."""
+def drifting(client, drain, engine, redis, settings):
+    """History, a run forecasting 2 too high, and the week that shows it, judged by the week's run: (run, batch)."""
     load(client, drain, HISTORY, "history.csv")
     run_id = seed_run(engine, history_end=END, days=14, models=HIGH, naive_scale=1.0, backtest_mase=0.5)
-    return run_id, load(client, drain, WEEK, "week.csv")
+    batch = load(client, drain, WEEK, "week.csv")
+    judge_pending(engine, redis, settings)
+    return run_id, batch
+
+
+def judge_pending(engine, redis, settings) -> None:
+    """What each queued run's forecast job does first, in the order they were queued: judge the forecast it
+    replaces."""
+    for run_id, category, _ in pending_runs(engine, 0):
+        judge_replaced(engine, redis, settings, run_id, category)
+
+
+def north_drifting(client) -> bool:
+    return {c["category"]: c for c in client.get("/categories").json}["north"]["drifting"]
 
 
 def pending_runs(engine, after: int) -> list[tuple]:
@@ -54,15 +73,32 @@ def test_a_week_past_the_threshold_marks_the_category(drifting, client, engine):
     assert pending_runs(engine, run_id) == [(drift["reforecast_run_id"], "north", batch)]  # one run: the batch's own
 
 
-def test_fewer_than_a_week_of_scores_is_not_judged(client, drain, engine):
+def test_fewer_than_a_week_of_scores_is_not_judged(client, drain, engine, settings, redis):
     """Six scored days are too few to call drift, however far off."""
     load(client, drain, HISTORY, "history.csv")
     seed_run(engine, history_end=END, days=14, models=HIGH, naive_scale=1.0, backtest_mase=0.5)
     load(client, drain, rows(END + dt.timedelta(days=1), {"p1": [10] * 6, "p2": [20] * 6}), "six.csv")
-    assert {c["category"]: c for c in client.get("/categories").json}["north"]["drifting"] is False
+    judge_pending(engine, redis, settings)
+    assert north_drifting(client) is False
 
 
-def test_a_category_threshold_wins(client, drain, engine):
+def test_the_merge_judges_nothing_the_run_judges_the_forecast_it_replaces(client, drain, engine, settings, redis):
+    """The batch is loaded with no drift measured; its run's forecast job judges the seeded run before it fits,
+    marks the category (naming itself as the re-forecast), then publishes its own forecast."""
+    load(client, drain, HISTORY, "history.csv")
+    run_id = seed_run(engine, history_end=END, days=14, models=HIGH, naive_scale=1.0, backtest_mase=0.5)
+    batch = load(client, drain, WEEK, "week.csv")
+    assert north_drifting(client) is False
+    [(pending, _, _)] = pending_runs(engine, run_id)
+    status = jobs.process_run(pending, settings=settings, engine=engine, models={ModelType.HOLT_WINTERS: constant(30)},
+                              redis=redis)
+    assert status == "completed"
+    drift = {c["category"]: c for c in client.get("/categories").json}["north"]["drift"]
+    assert (drift["run_id"], drift["reforecast_run_id"], drift["ratio"]) == (run_id, pending, 4.0)
+    assert client.get(f"/batches/{batch}").json["forecast_status"] == "completed"
+
+
+def test_a_category_threshold_wins(client, drain, engine, settings, redis):
     """With drift_threshold 5 (set through the settings API) a ratio of 4 is not drifting."""
     load(client, drain, HISTORY, "history.csv")
     response = client.put("/categories/north/settings", json={"drift_threshold": 5})
@@ -70,7 +106,8 @@ def test_a_category_threshold_wins(client, drain, engine):
     assert response.json["drift_threshold_default"] == 1.5 and "runs" not in response.json  # no refresh for it
     seed_run(engine, history_end=END, days=14, models=HIGH, naive_scale=1.0, backtest_mase=0.5)
     load(client, drain, WEEK, "week.csv")
-    assert {c["category"]: c for c in client.get("/categories").json}["north"]["drifting"] is False
+    judge_pending(engine, redis, settings)
+    assert north_drifting(client) is False
 
 
 @pytest.mark.parametrize("body", [{"drift_threshold": -1}, {"drift_threshold": 0}, {"drift_threshold": "2"},
@@ -83,13 +120,15 @@ def test_bad_drift_settings_are_400(client, drain, body):
     assert next(iter(body)) in response.json["error"]
 
 
-def test_a_later_run_within_the_threshold_clears_the_mark(drifting, client, drain, engine):
+def test_a_later_run_within_the_threshold_clears_the_mark(drifting, client, drain, engine, settings, redis):
     """The next run forecasts well; once its week is scored the category is no longer drifting."""
     next_end = END + dt.timedelta(days=7)
     seed_run(engine, history_end=next_end, days=14, models={"recommended": (30.0, 29.0, 31.0)}, naive_scale=1.0,
              backtest_mase=0.5)
     load(client, drain, rows(next_end + dt.timedelta(days=1), {"p1": [10] * 7, "p2": [20] * 7}), "next.csv")
-    assert {c["category"]: c for c in client.get("/categories").json}["north"]["drifting"] is False
+    assert north_drifting(client) is True  # judged by the week's run to come
+    judge_pending(engine, redis, settings)
+    assert north_drifting(client) is False
     with engine.connect() as conn:
         assert conn.scalar(select(CategoryDrift.cleared_at)) is not None
 
@@ -128,13 +167,14 @@ def test_metrics_show_realised_mase_and_drifting(drifting, client):
     assert value(samples, "castflow_category_drifting", category="north") == 1.0
 
 
-def test_a_correction_and_its_undo_are_judged_again(drifting, client, drain):
-    """A correction bringing the actuals to the forecast clears the mark; undoing it marks the category again."""
-    drifting_now = lambda: {c["category"]: c for c in client.get("/categories").json}["north"]["drifting"]  # noqa: E731
+def test_a_correction_and_its_undo_are_judged_again(drifting, client, drain, engine, settings, redis):
+    """A correction bringing the actuals to the forecast clears the mark (judged by its run); undoing it marks
+    the category again (judged by the undo)."""
     fix = load(client, drain, rows(END + dt.timedelta(days=1), {"p1": [12] * 7}), "fix.csv")
-    assert drifting_now() is False
+    judge_pending(engine, redis, settings)
+    assert north_drifting(client) is False
     assert client.delete(f"/batches/{fix}").status_code == 200
-    assert drifting_now() is True
+    assert north_drifting(client) is True
 
 
 def test_an_undo_leaving_too_few_days_clears_the_mark(drifting, client, drain):
@@ -146,20 +186,18 @@ def test_an_undo_leaving_too_few_days_clears_the_mark(drifting, client, drain):
     assert ("castflow_forecast_realised_mase", frozenset({("category", "north")})) not in scrape(client)
 
 
-def test_a_failing_drift_check_leaves_the_batch_loaded(client, drain, engine, monkeypatch):
-    """The check runs after the merge's commit: when it fails the batch is completed all the same and its
-    categories' runs are queued; the next merge judges them again."""
+def test_a_failing_drift_check_leaves_the_run_to_forecast(client, drain, engine, settings, monkeypatch, redis):
+    """When judging fails the run forecasts all the same and nothing is marked."""
     load(client, drain, HISTORY, "history.csv")
     run_id = seed_run(engine, history_end=END, days=14, models=HIGH, naive_scale=1.0, backtest_mase=0.5)
+    load(client, drain, WEEK, "week.csv")
+    [(pending, _, _)] = pending_runs(engine, run_id)
 
     def broken(*_args, **_kwargs):
         raise RuntimeError("the database went away")
 
     with monkeypatch.context() as patched:
-        patched.setattr(jobs, "check_drift", broken)
-        batch = load(client, drain, WEEK, "week.csv")
-    assert client.get(f"/batches/{batch}").json["forecast_status"] == "pending"
-    assert [r[1:] for r in pending_runs(engine, run_id)] == [("north", batch)]
-    assert {c["category"]: c for c in client.get("/categories").json}["north"]["drifting"] is False
-    load(client, drain, rows(END + dt.timedelta(days=8), {"p1": [10], "p2": [20]}), "day.csv")
-    assert {c["category"]: c for c in client.get("/categories").json}["north"]["drifting"] is True
+        patched.setattr(drift_module, "check_drift", broken)
+        status = jobs.process_run(pending, settings=settings, engine=engine,
+                                  models={ModelType.HOLT_WINTERS: constant(30)}, redis=redis)
+    assert status == "completed" and north_drifting(client) is False

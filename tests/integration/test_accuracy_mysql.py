@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import pytest
+from sqlalchemy import text
 
+from common.status import ModelType
+from services.etl.drift import judge_replaced
+from services.forecast import jobs
 from tests.accuracy.seed import rows, seed_run
+from tests.accuracy.test_drift import pending_runs
 from tests.accuracy.test_realised import END, HISTORY, MODELS, NEXT, load, scores
+from tests.forecast.test_backtest import constant
 
 pytestmark = pytest.mark.integration
 
@@ -36,15 +43,22 @@ def test_scores_follow_corrections_and_undo_on_mariadb(client, drain, engine):
     assert scores(engine) == []
 
 
-def test_drift_is_marked_on_mariadb(client, drain, engine):
-    """A week two units off a naive scale of 1 against a backtest MASE of 0.5 marks the category drifting."""
+def test_drift_is_marked_on_mariadb(client, drain, engine, redis, settings):
+    """A week two units off a naive scale of 1 against a backtest MASE of 0.5: the week's run marks the category
+    drifting before it forecasts (its category_stats row locked first), and a second check updates that mark."""
     load(client, drain, HISTORY, "history.csv")
     run_id = seed_run(engine, history_end=END, days=14, models={"recommended": (32.0, 31.0, 33.0)},
                       naive_scale=1.0, backtest_mase=0.5)
     load(client, drain, rows(END + dt.timedelta(days=1), {"p1": [10] * 7, "p2": [20] * 7}), "week.csv")
+    [pending] = pending_runs(engine, run_id)
+    judge_replaced(engine, redis, settings, pending[0], "north")
+    assert jobs.process_run(pending[0], settings=settings, engine=engine, redis=redis,
+                            models={ModelType.HOLT_WINTERS: constant(30)}) == "completed"
     north = {c["category"]: c for c in client.get("/categories").json}["north"]
     assert north["drifting"] is True
     assert (north["drift"]["run_id"], north["drift"]["ratio"]) == (run_id, pytest.approx(4.0))
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM category_drift")).scalar() == 1
 
 
 def test_weeks_and_months_are_scored_on_mariadb(client, drain, engine):
@@ -64,3 +78,22 @@ def test_weeks_and_months_are_scored_on_mariadb(client, drain, engine):
     weeks = client.get(f"/accuracy?run_id={weekly}").json["groups"]
     assert [(g["days_ahead"], g["grain"], g["actual"], g["coverage"]) for g in weeks] == [
         (1, "week", 70.0, 1.0), (2, "week", 70.0, 1.0)]
+
+
+def test_checks_of_one_category_wait_for_each_other_on_mariadb(client, drain, engine, redis, settings):
+    """Two runs of a category judging at once cannot both open a mark: each check first locks the category's
+    category_stats row, so both wait while another transaction holds it, then run one after the other."""
+    load(client, drain, HISTORY, "history.csv")
+    run_id = seed_run(engine, history_end=END, days=14, models={"recommended": (32.0, 31.0, 33.0)},
+                      naive_scale=1.0, backtest_mase=0.5)
+    load(client, drain, rows(END + dt.timedelta(days=1), {"p1": [10] * 7, "p2": [20] * 7}), "week.csv")
+    load(client, drain, rows(END + dt.timedelta(days=8), {"p1": [10], "p2": [20]}), "day.csv")
+    first, second = (run for run, _, _ in pending_runs(engine, run_id))
+    with engine.connect() as holder, ThreadPoolExecutor(2) as pool:
+        holder.execute(text("SELECT category FROM category_stats WHERE category = 'north' FOR UPDATE"))
+        checks = [pool.submit(judge_replaced, engine, redis, settings, run, "north") for run in (first, second)]
+        assert not wait(checks, timeout=1.0).done  # both blocked behind the held row, however fast the machine
+        holder.commit()
+        assert all(len(check.result(timeout=60)) == 1 for check in checks)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM category_drift WHERE cleared_at IS NULL")).scalar() == 1
