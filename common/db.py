@@ -20,6 +20,10 @@ logger = logging.getLogger(__name__)
 
 #: MySQL advisory lock held while creating tables, so that several processes can start at once.
 SCHEMA_LOCK = "castflow_schema"
+#: Tables an older castflow made that nothing reads any more, dropped at start-up. forecast_accuracy held a
+#: stored score per run, model, product and day; scores are now computed when read (common/realised.py) from
+#: the forecasts and actuals kept anyway, so dropping it loses nothing.
+RETIRED_TABLES = ("forecast_accuracy",)
 #: Server errors of a statement stopped by its time limit: MariaDB's max_statement_time, MySQL's max_execution_time.
 STATEMENT_TIMEOUT_ERRORS = frozenset({1969, 3024})
 #: Time limit of a streamed read (a download): it lasts as long as the client takes to receive it, so
@@ -163,6 +167,7 @@ def _create_all(engine: Engine) -> None:
         try:
             Base.metadata.create_all(conn, checkfirst=True)
             add_missing_columns(conn)
+            drop_retired_tables(conn)
             conn.commit()
         finally:
             if is_mysql(conn):
@@ -187,6 +192,17 @@ def add_missing_columns(conn: Connection) -> list[str]:
     if added:
         logger.info("schema: added columns %s", ", ".join(added))
     return added
+
+
+def drop_retired_tables(conn: Connection) -> list[str]:
+    """Drop the RETIRED_TABLES an older castflow left; return the ones dropped."""
+    present = set(inspect(conn).get_table_names())
+    dropped = [name for name in RETIRED_TABLES if name in present]
+    for name in dropped:
+        conn.execute(text(f"DROP TABLE {name}"))
+    if dropped:
+        logger.info("schema: dropped retired tables %s", ", ".join(dropped))
+    return dropped
 
 
 def utcnow() -> dt.datetime:

@@ -242,6 +242,9 @@ class ForecastRun(Base):
     products_skipped: Mapped[int | None] = mapped_column(Integer, nullable=True)
     #: The reconciliation method that made the products add up to the category (e.g. "mint_shrink", "bottom_up").
     reconciliation: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    #: How many times the reconciliation job has started on the run's products (null: never); past
+    #: FORECAST_MAX_ATTEMPTS the products fail instead of being tried again.
+    reconcile_attempts: Mapped[int | None] = mapped_column(Integer, nullable=True)
     #: Why the products were not forecast, or what a planner should know about them, in words.
     product_note: Mapped[str | None] = mapped_column(Text, nullable=True)
 

@@ -183,6 +183,7 @@ CREATE TABLE IF NOT EXISTS forecast_runs (
 	products_done INTEGER,
 	products_skipped INTEGER,
 	reconciliation VARCHAR(30),
+	reconcile_attempts INTEGER,
 	product_note TEXT,
 	PRIMARY KEY (id)
 )ENGINE=InnoDB CHARSET=utf8mb4;

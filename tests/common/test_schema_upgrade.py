@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import inspect, text
 
-from common.db import add_missing_columns, create_schema, make_engine
+from common.db import add_missing_columns, create_schema, drop_retired_tables, make_engine
 
 
 def test_start_up_adds_new_columns_to_an_old_table_and_keeps_its_rows(tmp_path):
@@ -25,11 +25,30 @@ def test_start_up_adds_new_columns_to_an_old_table_and_keeps_its_rows(tmp_path):
 
 
 def test_a_current_schema_needs_no_column(tmp_path):
-    """On tables the current code made, nothing is added."""
+    """On tables the current code made, nothing is added or dropped."""
     engine = make_engine(f"sqlite:///{tmp_path / 'new.db'}")
     create_schema(engine)
     with engine.begin() as conn:
         assert add_missing_columns(conn) == []
+        assert drop_retired_tables(conn) == []
+    engine.dispose()
+
+
+def test_start_up_drops_the_stored_scores_of_an_older_castflow(tmp_path):
+    """forecast_accuracy (scores stored by the merge, now computed when read) is dropped; the other tables and
+    their rows stay."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    create_schema(engine)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE forecast_accuracy (id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL, "
+                          "abs_error FLOAT NOT NULL)"))
+        conn.execute(text("INSERT INTO forecast_accuracy VALUES (1, 1, 2.5)"))
+        conn.execute(text("INSERT INTO category_settings (category) VALUES ('A')"))
+    create_schema(engine)
+    tables = set(inspect(engine).get_table_names())
+    assert "forecast_accuracy" not in tables and "category_settings" in tables
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT category FROM category_settings")).scalar() == "A"
     engine.dispose()
 
 

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from redis import Redis
 from rq import get_current_job
-from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
 from common.config import Settings, load_settings
 from common.db import make_engine
@@ -74,10 +74,15 @@ def run_product_reconcile(run_id: int) -> str:
 def process_reconcile(run_id: int, *, settings: Settings, engine: Engine, redis: Redis | None = None) -> str | None:
     """Reconcile a run whose chunks are all done and publish its products; None when there is nothing to do."""
     started = time.perf_counter()
+    attempts = _count_attempt(engine, run_id)
+    if attempts is None:
+        return None
+    if attempts > settings.forecast_max_attempts:
+        fail_products(engine, run_id, f"the reconciliation gave up after {settings.forecast_max_attempts} attempts "
+                                      "(its job died or its write failed each time)")
+        return ProductStatus.FAILED
     with engine.connect() as conn:
-        run = conn.execute(select(ForecastRun).where(ForecastRun.id == run_id)).one_or_none()
-        if run is None or run.product_status not in UNFINISHED or chunks_left(conn, run_id):
-            return None
+        run = conn.execute(select(ForecastRun).where(ForecastRun.id == run_id)).one()
         staged = merged(list(conn.scalars(select(ProductChunk.result).where(ProductChunk.run_id == run_id)
                                           .order_by(ProductChunk.chunk))))
         top = _category_rows(conn, run_id)
@@ -95,6 +100,18 @@ def process_reconcile(run_id: int, *, settings: Settings, engine: Engine, redis:
     logger.info("products done run=%s method=%s reconcile=%.2fs store=%.2fs", run_id, coherent.method,
                 storing - started, time.perf_counter() - storing)
     return ProductStatus.COMPLETED
+
+
+def _count_attempt(engine: Engine, run_id: int) -> int | None:
+    """Count one more attempt at a run's reconciliation and return it; None when its products have ended or a
+    chunk is not done (nothing to reconcile yet)."""
+    with engine.begin() as conn:
+        status = conn.scalar(select(ForecastRun.product_status).where(ForecastRun.id == run_id).with_for_update())
+        if status not in UNFINISHED or chunks_left(conn, run_id):
+            return None
+        attempts = func.coalesce(ForecastRun.reconcile_attempts, 0) + 1
+        conn.execute(update(ForecastRun).where(ForecastRun.id == run_id).values(reconcile_attempts=attempts))
+        return conn.scalar(select(ForecastRun.reconcile_attempts).where(ForecastRun.id == run_id))
 
 
 def _category_rows(conn: Connection, run_id: int) -> pd.DataFrame:

@@ -26,6 +26,7 @@ from common.queue import FORECAST_QUEUE, queue
 from common.reconcile import reconcile
 from common.status import ModelType
 from services.forecast import jobs
+from services.forecast.products import finish
 from services.forecast.products import jobs as product_jobs
 from tests.conftest import upload
 from tests.forecast.products.synthetic import csv_rows, product_frame
@@ -193,6 +194,32 @@ def test_a_lost_reconciliation_job_is_queued_again(client, drain, engine, redis,
     drain(FORECAST_QUEUE)
     assert run_row(engine).product_status == "completed"
     assert_coherent(engine, run_id)
+
+
+def test_a_reconciliation_that_keeps_failing_fails_the_products_not_the_category(client, drain, engine, redis,
+                                                                                  settings, loaded, monkeypatch):
+    """Each start of the final job counts; when its write fails every time, recovery queues it again until
+    FORECAST_MAX_ATTEMPTS, then the products end failed with a note and nothing is queued any more."""
+    run_id = run_id_after_category(engine, settings)
+    for chunk in range(3):
+        product_jobs.process_chunk(run_id, chunk, settings=settings, engine=engine)
+
+    def broken(*_args, **_kwargs):
+        raise OSError("the database's disk is full")
+
+    monkeypatch.setattr(finish, "_publish", broken)
+    for attempt in range(1, settings.forecast_max_attempts + 1):
+        redis.flushall()
+        assert reconcile(engine, redis, settings)["product_jobs"] == 1
+        with pytest.raises(OSError):
+            finish.process_reconcile(run_id, settings=settings, engine=engine, redis=redis)
+        assert run_row(engine).reconcile_attempts == attempt
+    assert finish.process_reconcile(run_id, settings=settings, engine=engine, redis=redis) == "failed"
+    run = run_row(engine)
+    assert (run.status, run.product_status) == ("completed", "failed")
+    assert "reconciliation gave up after 3 attempts" in run.product_note
+    redis.flushall()
+    assert reconcile(engine, redis, settings)["product_jobs"] == 0
 
 
 def test_the_engines_products_are_read_through_the_api_and_inventory(client, drain, engine, loaded):
