@@ -88,14 +88,18 @@ def judge_replaced(engine: Engine, redis: Redis | None, settings: Settings, run_
     before it) on the actuals stored now, in a transaction of its own; after the commit, renew the read
     generation (/categories shows the mark) and announce a drift.
 
-    Checks of one category wait for each other (its category_stats row, locked first), so two runs of it on
-    two workers cannot both open a mark. Never raises: a failure is logged and the run forecasts all the same
-    (the category's next run judges again).
+    Checks of one category wait for each other (its category_stats row, locked first; SQLite's write lock),
+    so two runs of it on two workers cannot both open a mark, and a merge writing meanwhile is waited for.
+    Never raises: a failure is logged and the run forecasts all the same (the category's next run judges
+    again).
     """
     try:
-        with engine.begin() as conn:
-            conn.execute(select(CategoryStats.category).where(CategoryStats.category == category).with_for_update())
-            drifts = check_drift(conn, [category], {category: run_id}, settings, utcnow(), before=run_id)
+        with engine.connect() as conn:
+            conn.info["sqlite_begin"] = "BEGIN IMMEDIATE"  # SQLite: the write lock first, not a stale read to upgrade
+            with conn.begin():
+                conn.execute(select(CategoryStats.category).where(CategoryStats.category == category)
+                             .with_for_update())
+                drifts = check_drift(conn, [category], {category: run_id}, settings, utcnow(), before=run_id)
     except Exception:  # noqa: BLE001 - drift is a report on the old forecast; the new one must not wait on it
         logger.exception("drift check failed run=%s category=%r; the category's next run judges it again",
                          run_id, category)

@@ -6,6 +6,7 @@ takes that first step of every queued run, and one test runs a whole forecast jo
 from __future__ import annotations
 
 import datetime as dt
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import replace
 
 import pytest
@@ -201,3 +202,20 @@ def test_a_failing_drift_check_leaves_the_run_to_forecast(client, drain, engine,
         status = jobs.process_run(pending, settings=settings, engine=engine,
                                   models={ModelType.HOLT_WINTERS: constant(30)}, redis=redis)
     assert status == "completed" and north_drifting(client) is False
+
+
+def test_a_check_waits_for_a_writer_on_sqlite(client, drain, engine, redis, settings):
+    """SQLite (the local run): a check that starts while another process writes (a merge) waits for its commit
+    and then judges, instead of failing to turn a stale read into a write."""
+    load(client, drain, HISTORY, "history.csv")
+    run_id = seed_run(engine, history_end=END, days=14, models=HIGH, naive_scale=1.0, backtest_mase=0.5)
+    load(client, drain, WEEK, "week.csv")
+    [(pending, _, _)] = pending_runs(engine, run_id)
+    with engine.connect() as writer, ThreadPoolExecutor(1) as pool:
+        writer.info["sqlite_begin"] = "BEGIN IMMEDIATE"
+        with writer.begin():
+            writer.execute(CategorySetting.__table__.insert().values(category="south", updated_at=utcnow()))
+            check = pool.submit(judge_replaced, engine, redis, settings, pending, "north")
+            assert not wait([check], timeout=0.5).done  # waiting for the writer, however fast the machine
+        assert len(check.result(timeout=60)) == 1
+    assert north_drifting(client) is True
