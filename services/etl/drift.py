@@ -137,7 +137,7 @@ def check_drift(conn: Connection, categories: list[str], queued: Mapping[str, in
             if open_id is not None:
                 _clear(conn, category, open_id, measure, now)
             continue
-        # The batch's own run re-forecasts the category whatever drift_reforecast says: new actuals always do.
+        # A run already queued (the judging run, or the undo's) re-forecasts it whatever drift_reforecast says.
         drift = _drifting(conn, category, measure, threshold, queued.get(category), reforecast, settings, now)
         _record(conn, drift, open_id, now)
         found.append(drift)

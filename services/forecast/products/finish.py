@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from redis import Redis
 from rq import get_current_job
-from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 
 from common.config import Settings, load_settings
 from common.db import make_engine
@@ -35,7 +35,7 @@ from common.models import (
 )
 from common.queue import connect
 from common.status import ModelType, ProductStatus
-from services.forecast.products.jobs import UNFINISHED, chunks_left, fail_products
+from services.forecast.products.jobs import UNFINISHED, fail_products, ready_to_reconcile
 from services.forecast.products.reconcile import choose, reconcile, shift_quantiles
 from services.forecast.products.staging import merged
 
@@ -106,12 +106,11 @@ def _count_attempt(engine: Engine, run_id: int) -> int | None:
     """Count one more attempt at a run's reconciliation and return it; None when its products have ended or a
     chunk is not done (nothing to reconcile yet)."""
     with engine.begin() as conn:
-        status = conn.scalar(select(ForecastRun.product_status).where(ForecastRun.id == run_id).with_for_update())
-        if status not in UNFINISHED or chunks_left(conn, run_id):
+        if not ready_to_reconcile(conn, run_id):
             return None
-        attempts = func.coalesce(ForecastRun.reconcile_attempts, 0) + 1
+        attempts = (conn.scalar(select(ForecastRun.reconcile_attempts).where(ForecastRun.id == run_id)) or 0) + 1
         conn.execute(update(ForecastRun).where(ForecastRun.id == run_id).values(reconcile_attempts=attempts))
-        return conn.scalar(select(ForecastRun.reconcile_attempts).where(ForecastRun.id == run_id))
+        return attempts
 
 
 def _category_rows(conn: Connection, run_id: int) -> pd.DataFrame:

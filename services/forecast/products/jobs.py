@@ -214,11 +214,17 @@ def chunks_left(conn: Connection, run_id: int) -> int:
         ProductChunk.run_id == run_id, ProductChunk.status != ChunkStatus.DONE).with_for_update()).all())
 
 
+def ready_to_reconcile(conn: Connection, run_id: int) -> bool:
+    """The run's products are unfinished and every chunk is done (the run's row locked for the caller's
+    transaction)."""
+    status = conn.scalar(select(ForecastRun.product_status).where(ForecastRun.id == run_id).with_for_update())
+    return status in UNFINISHED and chunks_left(conn, run_id) == 0
+
+
 def _queue_reconcile_if_ready(engine: Engine, redis: Redis | None, run_id: int, settings: Settings) -> None:
     """Queue the run's reconciliation when its products are unfinished and every chunk is done."""
     with engine.begin() as conn:
-        status = conn.scalar(select(ForecastRun.product_status).where(ForecastRun.id == run_id).with_for_update())
-        ready = status in UNFINISHED and chunks_left(conn, run_id) == 0
+        ready = ready_to_reconcile(conn, run_id)
     if ready and redis is not None:
         enqueue_product_reconcile(redis, run_id, prefix=settings.queue_prefix)
 
