@@ -10,15 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from bench.shared import SHARED_DATA
 from services.forecast.series import daily_series
-
-ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = ROOT.parent / "shared" / "data"
 
 FAVORITA_STORES = 8
 """Favorita stores scored, spread over the store numbers."""

@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 
 from bench.accuracy import PEER_PREFIX, cpu_seconds, method_row, metrics, peer_prediction, result_rows
-from bench.accuracy_data import SHARED_DATA
 from bench.accuracy_tables import mase_pivot, paired_ratio, report
+from bench.shared import SHARED_DATA
 from common.grain import Grain, detect, week_start_of
 from services.forecast.backtest import forecast_category
 from services.forecast.models import fitters

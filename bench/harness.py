@@ -23,11 +23,11 @@ from redis import Redis
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from bench.shared import SHARED_DATA  # noqa: F401 - where the benchmarks read their files
 from common.config import Settings
 from services.local import Stack, free_port, stack_env
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
 @contextmanager

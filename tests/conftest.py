@@ -10,6 +10,7 @@ import fakeredis
 import pytest
 from rq import SimpleWorker
 
+from bench.shared import SHARED_DATA  # noqa: F401 - the real datasets the tests read
 from common.config import Settings, settings_env
 from common.db import make_engine
 from common.logs import log_context
@@ -19,7 +20,6 @@ from tests.hooks.receiver import deliver_all, receiver  # noqa: F401 - fixtures 
 from tests.s3 import bucket, moto_endpoint, s3  # noqa: F401 - fixtures for the S3 upload store's tests
 
 FIXTURES = Path(__file__).parent / "fixtures"
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
 @pytest.fixture(autouse=True)

@@ -52,13 +52,22 @@ class Host:
     netns: str
     address: str
 
-    def wrap(self, private: Sequence[Path]) -> list[str]:
+    def wrap(self, private: Sequence[Path], keep: Path | None = None) -> list[str]:
         """An argv prefix that runs a command on this host, with an empty tmpfs over each of the `private` folders.
 
         HOME moves into the first of them, so what a program keeps in it (gunicorn's control socket, caches)
-        stays on the host too.
+        stays on the host too. `keep` (the checkout the hosts run) stays visible when a private folder holds it
+        (a clone under /tmp): it is bound aside on /mnt, the folders above it are emptied, and it is moved back.
         """
-        mounts = [f"mount -t tmpfs -o mode=1777 {self.netns} {shlex.quote(str(path))}" for path in private]
+        def tmpfs(path: Path) -> str:
+            return f"mount -t tmpfs -o mode=1777 {self.netns} {shlex.quote(str(path))}"
+
+        above = [path for path in private if keep is not None and keep.is_relative_to(path)]
+        mounts = [tmpfs(path) for path in above]
+        if above:
+            kept = shlex.quote(str(keep))
+            mounts = [f"mount --bind {kept} /mnt", *mounts, f"mkdir -p {kept}", f"mount --move /mnt {kept}"]
+        mounts += [tmpfs(path) for path in private if path not in above]
         home = shlex.quote(str(private[0] / "home"))
         script = " && ".join([*mounts, f"mkdir {home}", f'HOME={home} exec "$@"'])
         return ["ip", "netns", "exec", self.netns, "unshare", "--mount", "--propagation", "private", "--",

@@ -64,7 +64,7 @@ def lan():
     try:
         try:
             network.create()
-            probe = next(iter(network.hosts.values())).wrap(PRIVATE) + ["true"]
+            probe = next(iter(network.hosts.values())).wrap(PRIVATE, ROOT) + ["true"]
             subprocess.run(probe, check=True, capture_output=True, text=True, timeout=30)
         except subprocess.CalledProcessError as exc:
             _unavailable("network namespaces", f"{' '.join(exc.cmd)}: {exc.stderr.strip()}")
@@ -131,7 +131,7 @@ def test_a_lan_left_by_a_dead_run_is_removed_by_the_next():
 def test_api_and_workers_on_separate_hosts_load_and_forecast_through_the_network_alone(
         lan, processes, lan_settings, bucket, tmp_path):
     """Store Item Demand sent to the API host is loaded by the second ETL host (the first killed) and forecast."""
-    settings, on = lan_settings, {name: host.wrap(PRIVATE) for name, host in lan.hosts.items()}
+    settings, on = lan_settings, {name: host.wrap(PRIVATE, ROOT) for name, host in lan.hosts.items()}
     assert "127.0.0.1" not in json.dumps(settings_env(settings))
     api = processes.python("api", ["-m", "gunicorn", "services.api:create_app()", "-b",
                                    f"{lan.hosts['api'].address}:{API_PORT}"], settings, prefix=on["api"])
